@@ -1,0 +1,24 @@
+# The two commands of the README. Each installs what it needs on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint
+
+run: $(VENV)/.installed
+	$(BIN)/newsletter run
+
+test: $(VENV)/.installed /usr/bin/chromium
+	$(BIN)/ruff check newsletter tests benchmarks scheduler.py
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Browser tests drive Debian's Chromium (never a downloaded browser).
+/usr/bin/chromium:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium

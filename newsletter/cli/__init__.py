@@ -1,0 +1,18 @@
+"""The ``newsletter`` command: thin click commands that call the services.
+
+Each command module registers its commands on :data:`main`; a
+``NewsletterError`` becomes a one-line message and exit status 1, never a
+stack trace.
+"""
+
+from __future__ import annotations
+
+from newsletter.cli import content as _content  # noqa: F401  (registers commands)
+from newsletter.cli import database as _database  # noqa: F401
+from newsletter.cli import delivery as _delivery  # noqa: F401
+from newsletter.cli import rendering as _rendering  # noqa: F401
+from newsletter.cli import subscribers as _subscribers  # noqa: F401
+from newsletter.cli import web as _web  # noqa: F401
+from newsletter.cli.base import main
+
+__all__ = ["main"]

@@ -1,0 +1,3 @@
+"""Content commands: ``import-article``."""
+
+from __future__ import annotations

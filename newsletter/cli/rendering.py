@@ -1,0 +1,3 @@
+"""Commands registered on the root group (see newsletter.cli)."""
+
+from __future__ import annotations

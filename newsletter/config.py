@@ -1,0 +1,197 @@
+"""Typed settings from ``newsletter.toml`` and ``NEWSLETTER_*`` environment variables.
+
+The environment wins over the file; the file wins over the embedded defaults,
+which work on a laptop with nothing configured: a SQLite file and a secret key
+under ``var/``, and the built-in mail catcher as transport. Nothing is read at
+import time: call :func:`load_settings` from the composition root.
+
+Keys are flat and the same in both places: ``smtp_host`` in the file is
+``NEWSLETTER_SMTP_HOST`` in the environment. Lists in the environment are
+comma-separated.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from newsletter.errors import ConfigError
+
+CONFIG_FILE = "newsletter.toml"
+ENV_PREFIX = "NEWSLETTER_"
+
+
+class Settings(BaseModel):
+    """Every setting of the application, validated; secrets are hidden from repr."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    root: Path = Field(default_factory=Path.cwd)  # relative paths start here
+    database_url: str = ""
+    base_url: str = "http://127.0.0.1:8000"
+    secret_keys: list[SecretStr] = Field(default_factory=list)
+
+    transport: Literal["catcher", "smtp"] = "catcher"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=2525, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout: float = Field(default=30.0, gt=0)
+    smtp_data_timeout: float = Field(default=600.0, gt=0)
+    smtp_pool_size: int = Field(default=4, ge=1, le=64)
+    smtp_rate_per_second: float = Field(default=0.0, ge=0)
+    smtp_rate_per_hour: int = Field(default=0, ge=0)
+
+    sender: str = "Riverside Pain Clinic <news@clinic.example.com>"
+    envelope_sender: str | None = None
+    postal_address: str = "Riverside Pain Clinic, 12 Harbour Road, Springfield 10001"
+    allowed_origins: list[str] = Field(default_factory=list)
+    issues_dir: Path = Path("issues")
+    subscribers_dir: Path = Path("subscribers")
+    var_dir: Path = Path("var")
+    time_zone: str = "UTC"
+
+    dkim_domain: str | None = None
+    dkim_selector: str | None = None
+    dkim_private_key_path: Path | None = None
+
+    @field_validator("secret_keys", "allowed_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _check_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ValueError("is not a known IANA time zone (e.g. Europe/Berlin)") from err
+        return value
+
+    def path(self, value: Path) -> Path:
+        """Resolve a configured path against the root folder."""
+        return value if value.is_absolute() else self.root / value
+
+    @property
+    def issues_path(self) -> Path:
+        """Folder holding one sub-folder per series."""
+        return self.path(self.issues_dir)
+
+    @property
+    def subscribers_path(self) -> Path:
+        """Folder holding ``lists.toml`` and subscriber CSV files."""
+        return self.path(self.subscribers_dir)
+
+    @property
+    def var_path(self) -> Path:
+        """Folder for local state: the SQLite file, the generated secret key, rendered output."""
+        return self.path(self.var_dir)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or a SQLite file under ``var/``."""
+        return self.database_url or f"sqlite:///{self.var_path / 'newsletter.db'}"
+
+    @property
+    def envelope_from(self) -> str:
+        """The bounce address (SMTP MAIL FROM)."""
+        from email.utils import parseaddr
+
+        return self.envelope_sender or parseaddr(self.sender)[1]
+
+
+_SECRET_KEYS = {"smtp_password", "secret_keys"}
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    unknown = sorted(set(data) - set(Settings.model_fields) - {"root"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting {unknown[0]!r}")
+    return data
+
+
+def _read_env(environ: Mapping[str, str]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name in Settings.model_fields:
+        env_name = ENV_PREFIX + name.upper()
+        if env_name in environ:
+            values[name] = environ[env_name]
+    return values
+
+
+def _describe(error: ValidationError, sources: dict[str, str], values: dict[str, Any]) -> str:
+    lines = []
+    for problem in error.errors():
+        key = str(problem["loc"][0]) if problem["loc"] else "?"
+        where = sources.get(key, key)
+        shown = "<hidden>" if key in _SECRET_KEYS else repr(values.get(key))
+        lines.append(f"{where}={shown}: {problem['msg']}")
+    return "invalid settings: " + "; ".join(lines)
+
+
+def load_settings(
+    root: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read ``newsletter.toml`` under ``root`` and the environment, validate, and fill defaults.
+
+    ``overrides`` win over both (used by tests and by commands with flags). When
+    no secret key is configured, one is generated once and kept in ``var/secret_key``.
+    """
+    root = (root or Path.cwd()).resolve()
+    environ = os.environ if environ is None else environ
+    file_values = _read_file(root / CONFIG_FILE)
+    env_values = _read_env(environ)
+    values: dict[str, Any] = {**file_values, **env_values, **(overrides or {}), "root": root}
+    sources = {key: f"{CONFIG_FILE}:{key}" for key in file_values}
+    sources.update({key: ENV_PREFIX + key.upper() for key in env_values})
+    try:
+        settings = Settings.model_validate(values)
+    except ValidationError as err:
+        raise ConfigError(_describe(err, sources, values)) from None
+    if not settings.secret_keys:
+        key = _stored_secret_key(settings.var_path)
+        settings = settings.model_copy(update={"secret_keys": [SecretStr(key)]})
+    return settings
+
+
+def _stored_secret_key(var_path: Path) -> str:
+    """Return the secret key kept under ``var/``, creating it (mode 0600) the first time."""
+    key_file = var_path / "secret_key"
+    if key_file.exists():
+        key = key_file.read_text(encoding="utf-8").strip()
+        if key:
+            return key
+    var_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,69 @@
+"""The one exception tree of the package.
+
+Every error a person can act on is a ``NewsletterError``; its message names the
+thing concerned (the setting, the file and line, the address, the host:port).
+Entry points (CLI, web) turn these into an exit message or an HTTP status; any
+other exception is a bug.
+
+    NewsletterError
+    ├── ConfigError          a setting is missing or has a bad value
+    ├── DatabaseError        the database is unreachable, locked too long, or not migrated
+    ├── ContentError         an article or issue file cannot be read or imported
+    │   └── EditedFilesError re-import would overwrite files staff have edited
+    ├── RenderError          a template is broken or a field is missing (names template and line)
+    ├── NotFoundError        a series, issue, list or subscriber does not exist
+    ├── SubscriptionError    an address, name or token is not acceptable
+    ├── DeliveryError        SMTP or message assembly failed (names host:port or address)
+    └── ScheduleError        a schedule is impossible or ambiguous
+"""
+
+from __future__ import annotations
+
+
+class NewsletterError(Exception):
+    """Base of every error a person can act on."""
+
+
+class ConfigError(NewsletterError):
+    """A setting is missing or has a bad value; the message names the key and the value."""
+
+
+class DatabaseError(NewsletterError):
+    """The database cannot be used right now (unreachable, locked, not migrated)."""
+
+
+class ContentError(NewsletterError):
+    """An article or an issue file cannot be read, parsed or written."""
+
+
+class EditedFilesError(ContentError):
+    """Re-importing would overwrite issue files that staff have edited."""
+
+    def __init__(self, message: str, paths: list[str]) -> None:
+        super().__init__(message)
+        self.paths = paths
+
+
+class RenderError(NewsletterError):
+    """A template or an issue cannot be rendered; names the template and line."""
+
+    def __init__(self, message: str, template: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.template = template
+        self.line = line
+
+
+class NotFoundError(NewsletterError):
+    """A named series, issue, list or subscriber does not exist."""
+
+
+class SubscriptionError(NewsletterError):
+    """A submitted address, name or token is not acceptable."""
+
+
+class DeliveryError(NewsletterError):
+    """Sending failed in a way the caller must handle; names host:port or the address."""
+
+
+class ScheduleError(NewsletterError):
+    """A schedule is impossible or ambiguous."""

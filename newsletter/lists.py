@@ -1,0 +1,105 @@
+"""Mailing lists declared in ``subscribers/lists.toml`` and mirrored into the database.
+
+::
+
+    [[list]]
+    slug = "clinic-news"
+    name = "Riverside Pain Clinic News"
+    description = "Articles on living with chronic pain"
+    double_opt_in = true
+    thank_you_url = "https://clinic.example.com/thanks"   # optional
+    consent_text = "Yes, email me ..."                     # shown beside the form
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from newsletter.db.models import MailingList
+from newsletter.errors import ContentError, NotFoundError
+
+LISTS_FILE = "lists.toml"
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+DEFAULT_CONSENT = (
+    "I agree to receive this newsletter by email. I can unsubscribe at any time "
+    "with the link at the foot of every message."
+)
+
+
+@dataclass(frozen=True)
+class ListConfig:
+    """One list as declared in ``lists.toml``."""
+
+    slug: str
+    name: str
+    description: str = ""
+    double_opt_in: bool = True
+    thank_you_url: str | None = None
+    consent_text: str = DEFAULT_CONSENT
+
+
+def read_lists(folder: Path) -> list[ListConfig]:
+    """Read ``lists.toml`` in ``folder``; errors name the file and the entry."""
+    path = folder / LISTS_FILE
+    if not path.exists():
+        return []
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ContentError(f"{path}: not valid TOML: {err}") from err
+    configs: list[ListConfig] = []
+    for index, entry in enumerate(raw.get("list", []), start=1):
+        where = f"{path}: list #{index}"
+        slug = entry.get("slug")
+        if not isinstance(slug, str) or not SLUG_RE.match(slug):
+            raise ContentError(f"{where}: slug {slug!r} must be lowercase letters, digits, '-'")
+        if not isinstance(entry.get("name"), str) or not entry["name"]:
+            raise ContentError(f"{where} ({slug}): 'name' is missing")
+        url = entry.get("thank_you_url")
+        if url is not None and not str(url).startswith(("https://", "http://")):
+            raise ContentError(f"{where} ({slug}): thank_you_url {url!r} is not an http(s) URL")
+        configs.append(
+            ListConfig(
+                slug=slug,
+                name=entry["name"],
+                description=str(entry.get("description", "")),
+                double_opt_in=bool(entry.get("double_opt_in", True)),
+                thank_you_url=url,
+                consent_text=str(entry.get("consent_text", DEFAULT_CONSENT)),
+            )
+        )
+    slugs = [c.slug for c in configs]
+    duplicates = {s for s in slugs if slugs.count(s) > 1}
+    if duplicates:
+        raise ContentError(f"{path}: list {sorted(duplicates)[0]!r} is declared twice")
+    return configs
+
+
+def sync_lists(session: Session, configs: list[ListConfig], now: datetime) -> None:
+    """Create or update a row per declared list (lists are never deleted here)."""
+    existing = {row.slug: row for row in session.scalars(select(MailingList))}
+    for config in configs:
+        row = existing.get(config.slug)
+        if row is None:
+            row = MailingList(slug=config.slug, created_at=now)
+            session.add(row)
+        row.name = config.name
+        row.description = config.description
+        row.double_opt_in = config.double_opt_in
+        row.thank_you_url = config.thank_you_url
+    session.flush()
+
+
+def get_list(session: Session, slug: str) -> MailingList:
+    """The list ``slug``, or NotFoundError naming it."""
+    row = session.scalar(select(MailingList).where(MailingList.slug == slug))
+    if row is None:
+        raise NotFoundError(f"no list {slug!r} (declare it in subscribers/{LISTS_FILE})")
+    return row

@@ -1,0 +1,100 @@
+"""Signed, purpose-bound tokens for confirm and unsubscribe links (RELIABILITY #2, #29).
+
+Tokens carry opaque ids (a subscriber's ``public_id``, a list slug), never an
+address or a database id. Each purpose has its own salt, so a confirm token is
+refused where an unsubscribe token is expected. Keys rotate: the newest key
+(last in the list) signs, every listed key verifies. Confirm tokens expire;
+unsubscribe tokens never do.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from itsdangerous import BadData, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+
+from newsletter.errors import SubscriptionError
+
+CONFIRM_MAX_AGE_SECONDS = 48 * 3600
+
+
+class Purpose(enum.StrEnum):
+    """What a token may be used for."""
+
+    CONFIRM = "confirm"
+    UNSUBSCRIBE = "unsubscribe"
+
+
+class TokenError(SubscriptionError):
+    """A token is tampered, truncated, expired or meant for another purpose."""
+
+    def __init__(self, message: str, *, expired: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+
+
+@dataclass(frozen=True)
+class TokenData:
+    """What a valid token says: whose it is and for which list (and, optionally, series)."""
+
+    subscriber: str
+    list_slug: str
+    series: str | None = None
+
+
+class Tokens:
+    """Makes and reads tokens with rotating keys; time comes from the caller for expiry."""
+
+    def __init__(self, secret_keys: Sequence[str]) -> None:
+        if not secret_keys:
+            raise ValueError("Tokens needs at least one secret key")
+        self._keys = list(secret_keys)
+
+    def _plain(self, purpose: Purpose) -> URLSafeSerializer:
+        return URLSafeSerializer(self._keys, salt=f"newsletter.{purpose}")
+
+    def _timed(self, purpose: Purpose) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self._keys, salt=f"newsletter.{purpose}")
+
+    @staticmethod
+    def _payload(data: TokenData) -> list[Any]:
+        return [data.subscriber, data.list_slug, data.series] if data.series else [
+            data.subscriber, data.list_slug
+        ]
+
+    @staticmethod
+    def _data(payload: Any) -> TokenData:
+        if (
+            not isinstance(payload, list)
+            or len(payload) not in (2, 3)
+            or not all(isinstance(item, str) for item in payload)
+        ):
+            raise TokenError("the link is not one of ours")
+        return TokenData(*payload)
+
+    def unsubscribe(self, data: TokenData) -> str:
+        """A token for the one-click unsubscribe link; it never expires."""
+        return self._plain(Purpose.UNSUBSCRIBE).dumps(self._payload(data))
+
+    def confirm(self, data: TokenData) -> str:
+        """A token for the double opt-in link; it expires after ``CONFIRM_MAX_AGE_SECONDS``."""
+        return self._timed(Purpose.CONFIRM).dumps(self._payload(data))
+
+    def read_unsubscribe(self, token: str) -> TokenData:
+        """The data of a valid unsubscribe token, or TokenError."""
+        try:
+            return self._data(self._plain(Purpose.UNSUBSCRIBE).loads(token))
+        except BadData as err:
+            raise TokenError("the unsubscribe link is damaged or not one of ours") from err
+
+    def read_confirm(self, token: str, max_age: int = CONFIRM_MAX_AGE_SECONDS) -> TokenData:
+        """The data of a valid, unexpired confirm token, or TokenError."""
+        try:
+            return self._data(self._timed(Purpose.CONFIRM).loads(token, max_age=max_age))
+        except SignatureExpired as err:
+            raise TokenError("the confirmation link has expired", expired=True) from err
+        except BadData as err:
+            raise TokenError("the confirmation link is damaged or not one of ours") from err
