@@ -1,0 +1,1 @@
+"""Delivery: the outbox in the database, MIME assembly, SMTP transport, the worker."""
