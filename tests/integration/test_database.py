@@ -1,0 +1,92 @@
+"""The schema: migrations, SQLite pragmas, unique keys, aware timestamps, on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
+
+from newsletter.app import App
+from newsletter.db.engine import make_engine
+from newsletter.db.migrate import current_revision, head_revision, upgrade
+from newsletter.db.models import Delivery, Issue, MailingList, Series, Subscriber
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+def _issue_and_subscriber(app: App) -> tuple[int, int]:
+    with app.sessions() as session:
+        mailing_list = MailingList(slug="news", name="News", created_at=NOW)
+        session.add(mailing_list)
+        session.flush()
+        series = Series(slug="s", title="S", list_id=mailing_list.id, mode="broadcast",
+                        created_at=NOW, updated_at=NOW)
+        session.add(series)
+        session.flush()
+        issue = Issue(series_id=series.id, position=1, slug="one", title="One", subject="One",
+                      preheader="", source_path="x", content_hash="0" * 64,
+                      created_at=NOW, updated_at=NOW)
+        subscriber = Subscriber(public_id="p1", email="ana@example.com", created_at=NOW)
+        session.add_all([issue, subscriber])
+        session.commit()
+        return issue.id, subscriber.id
+
+
+def test_migrations_create_every_table_and_reach_head(app: App) -> None:
+    tables = set(inspect(app.engine).get_table_names())
+    expected = {"lists", "subscribers", "subscriptions", "consent_records", "suppressions",
+                "series", "issues", "deliveries"}
+    assert expected <= tables
+    assert current_revision(app.engine) == head_revision()
+
+
+def test_upgrading_twice_changes_nothing(app: App) -> None:
+    before, after = upgrade(app.engine)
+    assert before == after == head_revision()
+
+
+def test_the_same_issue_cannot_be_queued_twice_for_one_subscriber(app: App) -> None:
+    issue_id, subscriber_id = _issue_and_subscriber(app)
+
+    def row() -> Delivery:
+        return Delivery(issue_id=issue_id, subscriber_id=subscriber_id, status="queued",
+                        queued_at=NOW, updated_at=NOW)
+
+    with app.sessions() as session:
+        session.add(row())
+        session.commit()
+    with app.sessions() as session, pytest.raises(IntegrityError):
+        session.add(row())
+        session.commit()
+
+
+def test_timestamps_come_back_aware_and_in_utc(app: App) -> None:
+    berlin = timezone(timedelta(hours=1))
+    with app.sessions() as session:
+        session.add(MailingList(slug="tz", name="TZ", created_at=datetime(2026, 1, 1, 10,
+                                                                         tzinfo=berlin)))
+        session.commit()
+    with app.sessions() as session:
+        stored = session.scalars(select(MailingList.created_at)).one()
+    assert stored == datetime(2026, 1, 1, 9, tzinfo=UTC)
+    assert stored.tzinfo is not None
+
+
+def test_naive_timestamps_are_refused(app: App) -> None:
+    with app.sessions() as session:
+        session.add(MailingList(slug="naive", name="N", created_at=datetime(2026, 1, 1)))
+        with pytest.raises(Exception, match="naive datetime"):
+            session.commit()
+
+
+def test_sqlite_files_run_in_wal_mode_with_a_busy_timeout(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/wal.db")
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+            assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        engine.dispose()
