@@ -1,0 +1,269 @@
+"""``import-article``: the one content module that touches files (reads articles, writes series).
+
+Reads the article, parses it (:mod:`newsletter.content.parse`), plans the issue
+files (:mod:`newsletter.content.series_plan`), decides what may be overwritten
+(:mod:`newsletter.content.reimport`), and only then writes, each file atomically
+(temporary file in the same folder, then rename), ``series.toml`` last.
+
+``series.toml`` is merged, not replaced: keys staff set (mode, template,
+time_zone, a changed title...) survive a re-import; ``--title`` and ``--list``
+overwrite theirs. Its ``[import]`` table records the source file name, format,
+source hash, time, and the hash of every generated file. When a re-import
+would change nothing on disk, ``series.toml`` is not rewritten either, so a
+re-import of an unchanged article is a true no-op.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+
+from newsletter.content.article import Article, ArticleFormat
+from newsletter.content.detect import detect_format
+from newsletter.content.issuefile import SERIES_FILE, issue_paths
+from newsletter.content.parse import parse_article
+from newsletter.content.reimport import Change, plan_changes, sha256_bytes
+from newsletter.content.series_plan import plan_series
+from newsletter.errors import ContentError, EditedFilesError
+from newsletter.lists import LISTS_FILE, read_lists
+
+SERIES_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SERIES_SLUG_MAX = 64
+BACKUP_DIR = ".replaced"
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did: the series, where, and one change per file."""
+
+    series: str
+    folder: Path
+    source: Path
+    format: ArticleFormat
+    title: str
+    list_slug: str
+    changes: list[Change]
+    series_file: Literal["created", "updated", "unchanged"]
+    dropped: list[str] = field(default_factory=list)
+    backups: list[Path] = field(default_factory=list)
+    sectionless: bool = False
+
+
+def check_series_slug(slug: str) -> str:
+    """``slug`` if made of lowercase letters, digits and single '-'; else ContentError."""
+    if len(slug) > SERIES_SLUG_MAX or not SERIES_SLUG_RE.match(slug):
+        raise ContentError(
+            f"series slug {slug!r} is not valid: use lowercase letters, digits and '-' "
+            f"(e.g. 'pain-care'), at most {SERIES_SLUG_MAX} characters"
+        )
+    return slug
+
+
+def read_article_text(source: Path) -> str:
+    """The article's text; errors name the file (missing, a folder, unreadable, not UTF-8)."""
+    if source.is_dir():
+        raise ContentError(f"{source}: is a folder, not an article file")
+    try:
+        data = source.read_bytes()
+    except FileNotFoundError:
+        raise ContentError(f"{source}: no such file") from None
+    except OSError as err:
+        raise ContentError(f"{source}: cannot read: {err.strerror}") from err
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ContentError(
+            f"{source}:{line}: not UTF-8 text (byte {err.start}); save the file as UTF-8"
+        ) from err
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_source(source: Path, text: str) -> Article:
+    """Parse the article text; an empty article or one without paragraphs is an error."""
+    if not text.strip():
+        raise ContentError(f"{source}: the article is empty")
+    article = parse_article(text, detect_format(source.name, text))
+    if not article.content_blocks():
+        raise ContentError(f"{source}: no paragraphs found (only a title or headings)")
+    return article
+
+
+def _read_series_toml(folder: Path) -> dict[str, Any]:
+    path = folder / SERIES_FILE
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ContentError(f"{path}: not valid TOML, so the import cannot merge it: {err}") from err
+
+
+def _choose_list(subscribers_dir: Path, wanted: str | None, current: Any) -> str:
+    declared = [config.slug for config in read_lists(subscribers_dir)]
+    lists_file = subscribers_dir / LISTS_FILE
+    if wanted is not None:
+        if declared and wanted not in declared:
+            raise ContentError(
+                f"list {wanted!r} is not declared in {lists_file} (declared: {', '.join(declared)})"
+            )
+        return wanted
+    if isinstance(current, str) and current:
+        return current
+    if not declared:
+        raise ContentError(f"no --list given and {lists_file} declares no list")
+    return declared[0]
+
+
+def _default_mode() -> int:
+    """0666 minus the process umask: the mode ``open()`` would give a new file."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` all at once (temporary file in the same folder, rename)."""
+    try:
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
+    except OSError as err:
+        raise ContentError(f"{path}: cannot write: {err.strerror}") from err
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        # mkstemp makes the file private (0600); an issue file is ordinary project text.
+        os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else _default_mode())
+        os.replace(temporary, path)
+    except OSError as err:
+        Path(temporary).unlink(missing_ok=True)
+        raise ContentError(f"{path}: cannot write: {err.strerror}") from err
+
+
+def _conflict_error(folder: Path, conflicts: list[Change]) -> EditedFilesError:
+    paths = [str(folder / c.name) for c in conflicts]
+    listed = "; ".join(f"{folder / c.name} ({c.conflict})" for c in conflicts)
+    return EditedFilesError(
+        f"re-import would overwrite or remove files staff changed: {listed}. "
+        "Nothing was written. Re-run with --force to replace them (copies are kept "
+        f"in {folder / BACKUP_DIR}/).",
+        paths,
+    )
+
+
+def import_article(
+    source: Path,
+    *,
+    issues_dir: Path,
+    subscribers_dir: Path,
+    series: str,
+    now: datetime,
+    title: str | None = None,
+    list_slug: str | None = None,
+    force: bool = False,
+) -> ImportReport:
+    """Import ``source`` as the series ``series`` under ``issues_dir`` (rules: module docstring)."""
+    check_series_slug(series)
+    text = read_article_text(source)
+    article = parse_source(source, text)
+    folder = issues_dir / series
+    raw = _read_series_toml(folder)
+    series_title = title or raw.get("title") or article.title
+    if not series_title:
+        raise ContentError(f"{source}: no title found in the article; pass --title")
+    chosen_list = _choose_list(subscribers_dir, list_slug, raw.get("list"))
+
+    planned = plan_series(article)
+    existing = {p.name: p.read_bytes() for p in issue_paths(folder)} if folder.is_dir() else {}
+    previous = raw.get("import", {})
+    recorded = previous.get("files", {}) if isinstance(previous, dict) else {}
+    recorded = recorded if isinstance(recorded, dict) else {}
+    source_hash = sha256_bytes(text.encode("utf-8"))
+    same_source = isinstance(previous, dict) and previous.get("source_sha256") == source_hash
+    plan = plan_changes(planned, existing, recorded, keep_edits=same_source and not force)
+    if plan.conflicts and not force:
+        raise _conflict_error(folder, plan.conflicts)
+
+    files = {c.name: sha256_bytes(c.data) for c in plan.changes if c.data is not None}
+    # A kept edited file keeps its recorded hash, so it still counts as edited next time.
+    files.update({c.name: recorded[c.name] for c in plan.changes if c.note and c.name in recorded})
+    files = dict(sorted(files.items()))
+    new_raw: dict[str, Any] = {
+        "title": series_title,
+        "list": chosen_list,
+        "mode": raw.get("mode", "broadcast"),
+        **{k: v for k, v in raw.items() if k not in ("title", "list", "mode", "import")},
+        "import": {
+            "source": source.name,
+            "format": article.format,
+            "source_sha256": source_hash,
+            "imported_at": now.replace(microsecond=0),
+            "files": files,
+        },
+    }
+    same_import = isinstance(previous, dict) and all(
+        previous.get(key) == new_raw["import"][key]
+        for key in ("source", "format", "source_sha256", "files")
+    )
+    unchanged = (
+        bool(raw)
+        and not plan.touches_disk
+        and same_import
+        and all(raw.get(k) == new_raw[k] for k in ("title", "list", "mode"))
+    )
+    series_state: Literal["created", "updated", "unchanged"] = (
+        "unchanged" if unchanged else "updated" if raw else "created"
+    )
+
+    backups: list[Path] = []
+    if not unchanged:
+        folder.mkdir(parents=True, exist_ok=True)
+        backups = _back_up(folder, plan.conflicts, now)
+        for change in plan.changes:
+            if change.action in ("created", "updated") and change.data is not None:
+                write_atomic(folder / change.name, change.data)
+            elif change.action == "removed":
+                (folder / change.name).unlink(missing_ok=True)
+        write_atomic(folder / SERIES_FILE, tomli_w.dumps(new_raw).encode("utf-8"))
+    return ImportReport(
+        series=series,
+        folder=folder,
+        source=source,
+        format=article.format,
+        title=series_title,
+        list_slug=chosen_list,
+        changes=plan.changes,
+        series_file=series_state,
+        dropped=article.dropped,
+        backups=backups,
+        sectionless=not article.sections,
+    )
+
+
+def _back_up(folder: Path, conflicts: list[Change], now: datetime) -> list[Path]:
+    """Copy files about to be replaced under ``--force`` to ``.replaced/<time>/``."""
+    if not conflicts:
+        return []
+    target = folder / BACKUP_DIR / now.strftime("%Y%m%dT%H%M%SZ")
+    copies: list[Path] = []
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        for change in conflicts:
+            copy = target / change.name
+            shutil.copy2(folder / change.name, copy)
+            copies.append(copy)
+    except OSError as err:
+        raise ContentError(f"{target}: cannot keep a copy of replaced files: {err}") from err
+    return copies

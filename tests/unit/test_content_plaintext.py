@@ -1,0 +1,170 @@
+"""Plain text copied from a web page: title, paragraphs, headings by shape, lists, intro."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsletter.content.plaintext import heading_shaped, parse_plaintext, split_blocks
+
+ARTICLE = """\
+Living With Chronic Pain
+
+Pain that lasts is hard. This article explains the options.
+
+What Is Chronic Pain?
+
+Chronic pain lasts longer than three months. It can affect sleep.
+
+What Causes It?
+
+Many things can cause it.
+
+Nerve Blocks
+
+A nerve block is an injection near a nerve. Dr. Lee explains how it works.
+"""
+
+
+def test_the_first_line_is_the_title_and_the_text_before_the_first_heading_is_the_intro() -> None:
+    article = parse_plaintext(ARTICLE)
+    assert article.title == "Living With Chronic Pain"
+    assert article.intro == ["Pain that lasts is hard. This article explains the options."]
+
+
+def test_short_capitalised_lines_without_closing_punctuation_are_headings() -> None:
+    article = parse_plaintext(ARTICLE)
+    assert [s.heading for s in article.sections] == [
+        "What Is Chronic Pain?",
+        "What Causes It?",
+        "Nerve Blocks",
+    ]
+    assert article.sections[2].blocks == [
+        "A nerve block is an injection near a nerve. Dr. Lee explains how it works."
+    ]
+
+
+def test_text_with_one_paragraph_per_line_and_no_blank_lines_splits_the_same_way() -> None:
+    dense = "\n".join(line for line in ARTICLE.splitlines() if line.strip())
+    assert parse_plaintext(dense) == parse_plaintext(ARTICLE)
+
+
+def test_hard_wrapped_paragraphs_are_joined_into_one_paragraph() -> None:
+    text = (
+        "Title\n\nNerve Blocks\n\nA nerve block is an injection that places\n"
+        "a local anaesthetic close to a nerve. It\nquiets the nerve for a while.\n"
+    )
+    article = parse_plaintext(text)
+    assert article.sections[0].blocks == [
+        "A nerve block is an injection that places a local anaesthetic close to a nerve. "
+        "It quiets the nerve for a while."
+    ]
+
+
+def test_a_heading_directly_above_its_paragraph_without_a_blank_line_is_still_a_heading() -> None:
+    text = (
+        "Title\n\nWhat Causes It?\nPain can start with an injury and\n"
+        "continue after it has healed.\n"
+    )
+    article = parse_plaintext(text)
+    assert article.sections[0].heading == "What Causes It?"
+    assert article.sections[0].blocks == [
+        "Pain can start with an injury and continue after it has healed."
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "What Causes It?",
+        "Nerve Blocks",
+        "Radiofrequency Neurolysis",
+        "Spinal Cord Stimulation (SCS)",
+        "Is Surgery the Only Option?",
+    ],
+)
+def test_heading_shaped_lines(line: str) -> None:
+    assert heading_shaped(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "It helps.",  # a sentence
+        "For example:",  # a lead-in
+        "First, rest;",
+        "Call us today!",
+        "news via inbox",  # lowercase start
+        "- Ice packs",  # a list item
+        "2. Rest",
+        "This line is far too long to be a heading because it has more than twelve words",
+        "",
+    ],
+)
+def test_lines_that_are_not_heading_shaped(line: str) -> None:
+    assert not heading_shaped(line)
+
+
+def test_a_short_last_line_with_nothing_after_it_stays_a_paragraph() -> None:
+    article = parse_plaintext("Title\n\nNerve Blocks\n\nSome text here.\n\nThank you for reading\n")
+    assert article.sections[0].blocks == ["Some text here.", "Thank you for reading"]
+
+
+def test_lines_after_a_lead_in_ending_with_a_colon_become_a_list_not_headings() -> None:
+    text = (
+        "Title\n\nWhat Causes It?\n\nCommon causes include:\n\nLower back pain\n\n"
+        "Nerve damage after shingles\n\nArthritis\n\nSeveral factors make pain worse.\n"
+    )
+    article = parse_plaintext(text)
+    assert [s.heading for s in article.sections] == ["What Causes It?"]
+    assert article.sections[0].blocks == [
+        "Common causes include:",
+        "- Lower back pain\n- Nerve damage after shingles\n- Arthritis",
+        "Several factors make pain worse.",
+    ]
+
+
+def test_in_a_run_of_short_lines_only_a_title_like_last_line_is_a_heading() -> None:
+    text = (
+        "Title\n\nIntro text here.\n\nIce packs\n\nWarm baths\n\nGentle stretching\n\n"
+        "More text follows here.\n\nShort note\n\nSpinal Cord Stimulation\n\nIt uses pulses.\n"
+    )
+    article = parse_plaintext(text)
+    assert [s.heading for s in article.sections] == ["Spinal Cord Stimulation"]
+    assert article.intro == [
+        "Intro text here.",
+        "Ice packs",
+        "Warm baths",
+        "Gentle stretching",
+        "More text follows here.",
+        "Short note",
+    ]
+
+
+def test_bulleted_lines_form_one_markdown_list() -> None:
+    assert split_blocks("Intro:\n• Ice\n• Heat\n- Rest\n\nAfter.") == [
+        "Intro:",
+        "- Ice\n- Heat\n- Rest",
+        "After.",
+    ]
+
+
+def test_an_article_without_headings_has_no_sections_and_keeps_every_paragraph() -> None:
+    article = parse_plaintext("A Title\n\nOne paragraph here.\n\nAnother paragraph here.\n")
+    assert article.sections == []
+    assert article.intro == ["One paragraph here.", "Another paragraph here."]
+
+
+def test_a_very_long_first_line_is_content_not_a_title() -> None:
+    first = "word " * 60
+    article = parse_plaintext(first + "\n\nSecond paragraph.\n")
+    assert article.title == ""
+    assert article.intro[0] == first.strip()
+
+
+def test_the_trailing_signup_call_to_action_is_dropped_and_does_not_become_a_section() -> None:
+    article = parse_plaintext(
+        ARTICLE + "\nnews via inbox\n\nMail us for latest news and updates\n"
+    )
+    assert [s.heading for s in article.sections][-1] == "Nerve Blocks"
+    assert article.dropped == ["news via inbox", "Mail us for latest news and updates"]
+    assert "Mail us" not in " ".join(article.content_blocks())
