@@ -1,4 +1,4 @@
-"""The one composition root: settings → engine, sessions, clock (and later renderer, transport).
+"""The one composition root: settings → engine, sessions, clock, renderer.
 
 Entry points build an :class:`App` with :func:`create_app` and pass it down;
 nothing else creates engines, sessions or clients.
@@ -16,6 +16,7 @@ from newsletter.clock import Clock, SystemClock
 from newsletter.config import Settings, load_settings
 from newsletter.db.engine import make_engine, make_sessionmaker
 from newsletter.db.migrate import upgrade
+from newsletter.render.renderer import Renderer
 
 
 @dataclass
@@ -26,6 +27,7 @@ class App:
     engine: Engine
     sessions: sessionmaker[Session]
     clock: Clock
+    renderer: Renderer
     extras: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
@@ -53,4 +55,5 @@ def create_app(
         engine=engine,
         sessions=make_sessionmaker(engine),
         clock=clock or SystemClock(),
+        renderer=Renderer(settings),
     )
