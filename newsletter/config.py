@@ -48,11 +48,28 @@ class Settings(BaseModel):
     smtp_pool_size: int = Field(default=4, ge=1, le=64)
     smtp_rate_per_second: float = Field(default=0.0, ge=0)
     smtp_rate_per_hour: int = Field(default=0, ge=0)
+    # Delivery policy (RELIABILITY #14-16): leases, batches, backoff, give-up, pauses.
+    delivery_lease_seconds: float = Field(default=900.0, gt=0)
+    delivery_batch_size: int = Field(default=50, ge=1, le=5000)
+    delivery_backoff_base_seconds: float = Field(default=300.0, gt=0)
+    delivery_backoff_cap_seconds: float = Field(default=4 * 3600.0, gt=0)
+    delivery_give_up_seconds: float = Field(default=3 * 86400.0, gt=0)
+    delivery_throttle_delay_seconds: float = Field(default=60.0, gt=0)
+    delivery_unknown_retry_seconds: float = Field(default=3600.0, gt=0)
+    delivery_pause_after_failures: int = Field(default=20, ge=1)
+    smtp_connection_max_age: float = Field(default=300.0, gt=0)
 
     sender: str = "Riverside Pain Clinic <news@clinic.example.com>"
     envelope_sender: str | None = None
     postal_address: str = "Riverside Pain Clinic, 12 Harbour Road, Springfield 10001"
     allowed_origins: list[str] = Field(default_factory=list)
+    # Signup (RELIABILITY #26, #28, #39): cooldown, pending lifetime, per-IP and global limits.
+    confirm_cooldown_seconds: int = Field(default=900, ge=0)
+    pending_ttl_hours: int = Field(default=48, ge=1, le=24 * 30)
+    signup_rate_limit: int = Field(default=10, ge=0)  # per IP per window; 0 turns it off
+    signup_rate_window_seconds: int = Field(default=600, ge=1)
+    signup_global_per_hour: int = Field(default=0, ge=0)  # 0 = no global cap
+    max_request_bytes: int = Field(default=16_384, ge=1024)
     issues_dir: Path = Path("issues")
     subscribers_dir: Path = Path("subscribers")
     var_dir: Path = Path("var")

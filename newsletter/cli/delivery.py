@@ -1,3 +1,149 @@
-"""Commands registered on the root group (see newsletter.cli)."""
+"""Delivery commands: ``send``, ``worker``, ``status``, ``resume``."""
 
 from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from newsletter.cli.base import State, main, pass_state
+from newsletter.delivery.service import (
+    SendSummary,
+    drain,
+    due_count,
+    fan_out_preview,
+    send_issue_now,
+)
+from newsletter.delivery.status import open_pauses, resume, status_counts
+from newsletter.delivery.worker import run_worker
+from newsletter.errors import ConfigError
+
+
+def _parse_issue(value: str) -> tuple[str, int]:
+    slug, _, number = value.rpartition("/")
+    if not slug or not number.isdigit():
+        raise ConfigError(f"--issue {value!r}: expected SERIES/N, e.g. pain-care/1")
+    return slug, int(number)
+
+
+def _print_summary(console: Console, summary: SendSummary) -> None:
+    console.print(f"Done: {summary.describe()}.")
+    for alert in summary.alerts:
+        console.print(f"[bold red]Alert:[/] {alert}")
+    if summary.stopped:
+        console.print(f"[yellow]Stopped early:[/] {summary.stopped}")
+
+
+@main.command()
+@click.option("--issue", "issue", metavar="SERIES/N",
+              help="First queue this issue for its list (a no-op if already queued).")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; send nothing.")
+@click.option("--limit", type=click.IntRange(min=1), help="Send at most this many messages.")
+@pass_state
+def send(state: State, issue: str | None, dry_run: bool, limit: int | None) -> None:
+    """Send everything due now (and, with --issue, queue that issue first).
+
+    Example: newsletter send --issue pain-care/1 --limit 100
+    """
+    app = state.app()
+    console = Console()
+    if issue:
+        slug, position = _parse_issue(issue)
+        if dry_run:
+            count = fan_out_preview(app, slug, position)
+            console.print(f"Would queue {slug}/{position}: {count} new recipients (dry run).")
+        else:
+            _issue_id, added = send_issue_now(app, slug, position)
+            console.print(f"Queued {slug}/{position}: {added} new recipients.")
+    with app.sessions() as session:
+        total = due_count(session, app.clock.now())
+    if dry_run:
+        console.print(f"{total} messages are due now; nothing was sent (dry run).")
+        return
+    shown = min(total, limit) if limit else total
+    with Progress(TextColumn("Sending"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=False) as bar:
+        task = bar.add_task("send", total=shown or None)
+        summary = drain(app, limit=limit, progress=lambda n: bar.advance(task, n))
+    _print_summary(console, summary)
+
+
+@main.command()
+@click.option("--idle", type=float, default=2.0, show_default=True,
+              help="Seconds to wait when nothing is due.")
+@pass_state
+def worker(state: State, idle: float) -> None:
+    """Send due mail continuously until stopped (Ctrl-C or SIGTERM).
+
+    Example: newsletter worker --idle 5
+    """
+    app = state.app()
+    console = Console()
+    stop = threading.Event()
+
+    def on_signal(_number: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    console.print(f"Worker sending through {app.settings.transport}; Ctrl-C stops it.")
+    run_worker(app, stop=stop, idle_seconds=idle,
+               on_summary=lambda summary: _print_summary(console, summary))
+
+
+@main.command()
+@pass_state
+def status(state: State) -> None:
+    """Show each issue's deliveries by state, and any pause.
+
+    Example: newsletter status
+    """
+    app = state.app()
+    with app.sessions() as session:
+        rows = status_counts(session)
+        pauses = open_pauses(session)
+    states = ["queued", "sending", "deferred", "sent", "failed", "suppressed", "unknown"]
+    table = Table("issue", "title", *states, "total", "state")
+    for row in rows:
+        state_text = ("paused: " + row.paused) if row.paused else (
+            "finished" if row.finished else "sending")
+        table.add_row(row.label, row.title, *(str(row.counts.get(s, 0)) for s in states),
+                      str(row.audience), state_text)
+    console = Console()
+    console.print(table)
+    for issue_id, reason in pauses:
+        if issue_id is None:
+            console.print(f"[bold red]All sending is paused:[/] {reason} "
+                          "(fix it, then: newsletter resume)")
+
+
+@main.command(name="resume")
+@click.option("--issue", "issue", metavar="SERIES/N", help="Resume only this issue.")
+@click.option("--all", "everything", is_flag=True, help="Lift every pause.")
+@pass_state
+def resume_command(state: State, issue: str | None, everything: bool) -> None:
+    """Lift a pause (the global one by default) so queued mail goes out again.
+
+    Example: newsletter resume --issue pain-care/1
+    """
+    from sqlalchemy import select
+
+    from newsletter.db.engine import write_transaction
+    from newsletter.db.models import Issue, Series
+
+    app = state.app()
+    with write_transaction(app.sessions) as session:
+        issue_id = None
+        if issue:
+            slug, position = _parse_issue(issue)
+            issue_id = session.scalar(select(Issue.id).join(Series).where(
+                Series.slug == slug, Issue.position == position))
+            if issue_id is None:
+                raise ConfigError(f"--issue {issue}: no such issue in the database")
+        count = resume(session, app.clock.now(), issue_id, everything)
+    click.echo(f"Lifted {count} pause(s).")

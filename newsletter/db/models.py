@@ -86,6 +86,8 @@ class Subscriber(Base):
     name: Mapped[str | None] = mapped_column(String(256))
     time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Per-address confirmation cooldown (RELIABILITY #26), claimed by a conditional UPDATE.
+    last_confirmation_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     subscriptions: Mapped[list[Subscription]] = relationship(back_populates="subscriber")
 
@@ -108,6 +110,8 @@ class Subscription(Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unsubscribe_method: Mapped[str | None] = mapped_column(String(32))
+    # A pending signup is purged after this moment (RELIABILITY #28); NULL once not pending.
+    pending_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
     mailing_list: Mapped[MailingList] = relationship()
@@ -135,6 +139,8 @@ class ConsentRecord(Base):
     consent_text_hash: Mapped[str | None] = mapped_column(String(64))
     message_id: Mapped[str | None] = mapped_column(String(255))
     method: Mapped[str | None] = mapped_column(String(32))
+    # The outbox row of the confirmation email (no foreign key: proof outlives the outbox).
+    delivery_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Suppression(Base):
@@ -213,3 +219,102 @@ class Delivery(Base):
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SeriesOptOut(Base):
+    """A subscriber who left one series but stays on its list (unsubscribe scope "series")."""
+
+    __tablename__ = "series_opt_outs"
+    __table_args__ = (UniqueConstraint("subscriber_id", "series_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("subscribers.id", ondelete="CASCADE"))
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SendPause(Base):
+    """Sending is on hold: for one issue, or for everything when ``issue_id`` is NULL.
+
+    Written by the delivery service on a burst of permanent or policy errors
+    (one issue) or a 5xx on MAIL FROM (everything); ``resumed_at`` ends it.
+    """
+
+    __tablename__ = "send_pauses"
+    __table_args__ = (Index("ix_send_pauses_open", "resumed_at", "issue_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BroadcastStatus(enum.StrEnum):
+    """Where a scheduled broadcast stands (see docs/scheduling.md)."""
+
+    SCHEDULED = "scheduled"
+    FANNED_OUT = "fanned_out"
+    CANCELLED = "cancelled"
+    HELD = "held"
+
+
+class Broadcast(Base):
+    """A staff-picked send of one issue to its whole list: a local wall-clock time plus a zone.
+
+    ``due_at`` is that wall-clock time resolved to UTC by the documented DST
+    rules; ``status`` moves scheduled → fanned_out (in the fan-out's own
+    transaction, by a conditional UPDATE) or → held / cancelled.
+    """
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (
+        UniqueConstraint("issue_id"),
+        Index("ix_broadcasts_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    local_time: Mapped[str] = mapped_column(String(16))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=BroadcastStatus.SCHEDULED)
+    recipients: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DripProgress(Base):
+    """How far one subscription has got through one drip series, and when the next issue is due."""
+
+    __tablename__ = "drip_progress"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "series_id"),
+        Index("ix_drip_progress_series_due", "series_id", "next_due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE")
+    )
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    next_position: Mapped[int] = mapped_column(Integer)
+    next_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_position: Mapped[int | None] = mapped_column(Integer)
+    last_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SchedulerLock(Base):
+    """A lock held in the database: a holder and a lease, taken by conditional UPDATEs."""
+
+    __tablename__ = "scheduler_locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,9 +11,20 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import Table, exists, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import Delivery, DeliveryStatus
+from newsletter.db.engine import is_sqlite
+from newsletter.db.models import (
+    Delivery,
+    DeliveryStatus,
+    Issue,
+    SeriesOptOut,
+    Subscription,
+    SubscriptionStatus,
+)
+from newsletter.db.types import UTCDateTime
 
 TRANSACTIONAL_KINDS = ("confirmation", "welcome")
 
@@ -64,3 +75,48 @@ def enqueue_transactional(
     session.add(row)
     session.flush()
     return row
+
+
+def fan_out(session: Session, issue_id: int, list_id: int, now: datetime) -> int:
+    """Queue ``issue_id`` for every active subscription of ``list_id``: one INSERT ... SELECT.
+
+    The unique (issue, subscriber) key makes it idempotent: a second fan-out,
+    or a fan-out to a second list the person is also on, adds nothing
+    (RELIABILITY #12). People who left the issue's series are not queued.
+    Returns the number of rows added; runs in the caller's transaction.
+    """
+    table: Table = Delivery.__table__  # type: ignore[assignment]
+    stamp = literal(now, UTCDateTime())
+    issue_series = select(Issue.series_id).where(Issue.id == issue_id).scalar_subquery()
+    audience = (
+        select(
+            literal("issue"), literal(issue_id), Subscription.subscriber_id,
+            Subscription.list_id, literal(str(DeliveryStatus.QUEUED)), literal(0),
+            stamp, stamp, stamp,
+        )
+        .where(
+            Subscription.list_id == list_id,
+            Subscription.status == SubscriptionStatus.ACTIVE,
+            ~exists().where(
+                table.c.issue_id == issue_id,
+                table.c.subscriber_id == Subscription.subscriber_id,
+            ),
+            ~exists().where(
+                SeriesOptOut.subscriber_id == Subscription.subscriber_id,
+                SeriesOptOut.series_id == issue_series,
+            ),
+        )
+    )
+    columns = ["kind", "issue_id", "subscriber_id", "list_id", "status", "attempts",
+               "queued_at", "next_attempt_at", "updated_at"]
+    bind = session.get_bind()
+    dialect_insert = sqlite.insert if is_sqlite(bind) else postgresql.insert  # type: ignore[arg-type]
+    statement = (
+        dialect_insert(table)
+        .from_select(columns, audience)
+        .on_conflict_do_nothing(index_elements=["issue_id", "subscriber_id"])
+    )
+    if is_sqlite(bind):  # type: ignore[arg-type]
+        return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    # psycopg reports no row count for INSERT ... SELECT ... ON CONFLICT: count what came back.
+    return len(session.execute(statement.returning(table.c.id)).all())

@@ -8,10 +8,16 @@ Usage::
 
 Faults are hooks: set ``server.faults.rcpt`` (etc.) to a callable returning an
 SMTP reply string (e.g. "550 5.1.1 no such user") or None to accept.
+Connection faults: ``faults.drop_at_data`` (close the connection when DATA
+arrives: before the final "."), ``faults.drop_after_dot`` (store the message,
+then close without a reply: after the final "."), ``faults.delay_after_dot``
+(seconds to wait before replying to the final "."). ``server.down()`` and
+``server.up()`` stop and restart listening on the same port.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -51,12 +57,16 @@ class Faults:
     mail: Fault | None = None
     rcpt: Fault | None = None
     data: Fault | None = None
+    drop_at_data: Callable[[], bool] | None = None
+    drop_after_dot: Callable[[], bool] | None = None
+    delay_after_dot: float = 0.0
 
 
 @dataclass
 class _Handler:
     messages: list[ReceivedMessage] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
+    resets: int = 0  # RSET commands seen (a pooled connection is reset before reuse)
     lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: threading.Condition = field(init=False)
 
@@ -70,6 +80,13 @@ class _Handler:
             return reply
         envelope.mail_from = address
         envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RSET(
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        with self.lock:
+            self.resets += 1
         return "250 OK"
 
     async def handle_RCPT(
@@ -89,7 +106,37 @@ class _Handler:
                 ReceivedMessage(str(envelope.mail_from), list(envelope.rcpt_tos), content)
             )
             self.arrived.notify_all()
+        if self.faults.delay_after_dot:
+            await asyncio.sleep(self.faults.delay_after_dot)
+        drop = self.faults.drop_after_dot
+        if drop and drop() and server.transport is not None:
+            # The message is stored but the reply never comes: the sender cannot know.
+            server.transport.abort()
         return "250 OK queued"
+
+
+class _FaultySMTP(SMTP):
+    """aiosmtpd's server with a hook that drops the connection when DATA arrives."""
+
+    faults: Faults
+
+    async def smtp_DATA(self, arg: str) -> None:
+        drop = self.faults.drop_at_data
+        if drop is not None and drop() and self.transport is not None:
+            self.transport.abort()
+            return
+        await super().smtp_DATA(arg)
+
+
+class _Controller(Controller):
+    def __init__(self, handler: _Handler, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._faults = handler.faults
+
+    def factory(self) -> SMTP:
+        server = _FaultySMTP(self.handler, **self.SMTP_kwargs)
+        server.faults = self._faults
+        return server
 
 
 class SMTPRecorder:
@@ -98,16 +145,24 @@ class SMTPRecorder:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, **smtp_kwargs: Any) -> None:
         self._handler = _Handler()
         self.host = host
-        self._controller = Controller(
+        self._smtp_kwargs = smtp_kwargs
+        self._controller = _Controller(
             self._handler, hostname=host, port=port or _free_port(host), **smtp_kwargs
         )
         self.port = self._controller.port
+        self._running = False
 
     @property
     def messages(self) -> list[ReceivedMessage]:
         """Messages accepted so far (a copy)."""
         with self._handler.lock:
             return list(self._handler.messages)
+
+    @property
+    def resets(self) -> int:
+        """How many RSET commands arrived."""
+        with self._handler.lock:
+            return self._handler.resets
 
     @property
     def faults(self) -> Faults:
@@ -129,11 +184,25 @@ class SMTPRecorder:
     def start(self) -> SMTPRecorder:
         """Start serving."""
         self._controller.start()
+        self._running = True
         return self
 
     def stop(self) -> None:
         """Stop serving."""
-        self._controller.stop()
+        if self._running:
+            self._controller.stop()
+            self._running = False
+
+    def down(self) -> None:
+        """Stop listening (connections are refused) until :meth:`up`."""
+        self.stop()
+
+    def up(self) -> None:
+        """Listen again on the same port."""
+        self._controller = _Controller(
+            self._handler, hostname=self.host, port=self.port, **self._smtp_kwargs
+        )
+        self.start()
 
     def __enter__(self) -> SMTPRecorder:
         return self.start()

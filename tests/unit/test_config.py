@@ -39,18 +39,18 @@ def test_a_bad_file_value_is_named_with_its_key(tmp_path: Path) -> None:
 
 def test_an_unknown_key_in_the_file_is_refused_by_name(tmp_path: Path) -> None:
     (tmp_path / "newsletter.toml").write_text('smtp_hots = "typo"\n')
-    with pytest.raises(ConfigError, match="unknown setting 'smtp_hots'"):
+    with pytest.raises(ConfigError, match=r"unknown setting 'smtp_hots'"):
         load_settings(tmp_path, environ={})
 
 
 def test_a_broken_file_is_reported_as_such(tmp_path: Path) -> None:
     (tmp_path / "newsletter.toml").write_text("smtp_host = \n")
-    with pytest.raises(ConfigError, match="not valid TOML"):
+    with pytest.raises(ConfigError, match=r"not valid TOML"):
         load_settings(tmp_path, environ={})
 
 
 def test_an_unknown_time_zone_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="NEWSLETTER_TIME_ZONE='Mars/Olympus'"):
+    with pytest.raises(ConfigError, match=r"NEWSLETTER_TIME_ZONE='Mars/Olympus'"):
         load_settings(tmp_path, environ={"NEWSLETTER_TIME_ZONE": "Mars/Olympus"})
 
 
@@ -83,5 +83,5 @@ def test_comma_separated_lists_come_from_the_environment(tmp_path: Path) -> None
 
 
 def test_a_base_url_without_scheme_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="NEWSLETTER_BASE_URL='clinic.example'"):
+    with pytest.raises(ConfigError, match=r"NEWSLETTER_BASE_URL='clinic\.example'"):
         load_settings(tmp_path, environ={"NEWSLETTER_BASE_URL": "clinic.example"})

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 04:18:19.754783
+Create Date: 2026-11-25 04:22:58.954675
 """
 
 from __future__ import annotations
@@ -33,6 +33,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("slug", name=op.f("uq_lists_slug")),
     )
     op.create_table(
+        "scheduler_locks",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("holder", sa.String(length=200), nullable=True),
+        sa.Column("lease_until", newsletter.db.types.UTCDateTime(), nullable=True),
+        sa.Column("acquired_at", newsletter.db.types.UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_scheduler_locks")),
+    )
+    op.create_table(
         "subscribers",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("public_id", sa.String(length=32), nullable=False),
@@ -40,6 +48,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=256), nullable=True),
         sa.Column("time_zone", sa.String(length=64), nullable=True),
         sa.Column("created_at", newsletter.db.types.UTCDateTime(), nullable=False),
+        sa.Column("last_confirmation_at", newsletter.db.types.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subscribers")),
         sa.UniqueConstraint("email", name=op.f("uq_subscribers_email")),
         sa.UniqueConstraint("public_id", name=op.f("uq_subscribers_public_id")),
@@ -79,6 +88,7 @@ def upgrade() -> None:
         sa.Column("confirmed_at", newsletter.db.types.UTCDateTime(), nullable=True),
         sa.Column("unsubscribed_at", newsletter.db.types.UTCDateTime(), nullable=True),
         sa.Column("unsubscribe_method", sa.String(length=32), nullable=True),
+        sa.Column("pending_expires_at", newsletter.db.types.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["list_id"],
             ["lists.id"],
@@ -116,6 +126,7 @@ def upgrade() -> None:
         sa.Column("consent_text_hash", sa.String(length=64), nullable=True),
         sa.Column("message_id", sa.String(length=255), nullable=True),
         sa.Column("method", sa.String(length=32), nullable=True),
+        sa.Column("delivery_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["subscription_id"],
             ["subscriptions.id"],
@@ -127,6 +138,40 @@ def upgrade() -> None:
     with op.batch_alter_table("consent_records", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_consent_records_subscription_id"), ["subscription_id"], unique=False
+        )
+
+    op.create_table(
+        "drip_progress",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("subscription_id", sa.Integer(), nullable=False),
+        sa.Column("series_id", sa.Integer(), nullable=False),
+        sa.Column("next_position", sa.Integer(), nullable=False),
+        sa.Column("next_due_at", newsletter.db.types.UTCDateTime(), nullable=False),
+        sa.Column("confirmed_at", newsletter.db.types.UTCDateTime(), nullable=False),
+        sa.Column("last_position", sa.Integer(), nullable=True),
+        sa.Column("last_queued_at", newsletter.db.types.UTCDateTime(), nullable=True),
+        sa.Column("created_at", newsletter.db.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", newsletter.db.types.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["series_id"],
+            ["series.id"],
+            name=op.f("fk_drip_progress_series_id_series"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["subscriptions.id"],
+            name=op.f("fk_drip_progress_subscription_id_subscriptions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_drip_progress")),
+        sa.UniqueConstraint(
+            "subscription_id", "series_id", name=op.f("uq_drip_progress_subscription_id")
+        ),
+    )
+    with op.batch_alter_table("drip_progress", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_drip_progress_series_due", ["series_id", "next_due_at"], unique=False
         )
 
     op.create_table(
@@ -151,6 +196,54 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_issues")),
         sa.UniqueConstraint("series_id", "position", name=op.f("uq_issues_series_id")),
     )
+    op.create_table(
+        "series_opt_outs",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("subscriber_id", sa.Integer(), nullable=False),
+        sa.Column("series_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", newsletter.db.types.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["series_id"],
+            ["series.id"],
+            name=op.f("fk_series_opt_outs_series_id_series"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscriber_id"],
+            ["subscribers.id"],
+            name=op.f("fk_series_opt_outs_subscriber_id_subscribers"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_series_opt_outs")),
+        sa.UniqueConstraint(
+            "subscriber_id", "series_id", name=op.f("uq_series_opt_outs_subscriber_id")
+        ),
+    )
+    op.create_table(
+        "broadcasts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("issue_id", sa.Integer(), nullable=False),
+        sa.Column("local_time", sa.String(length=16), nullable=False),
+        sa.Column("time_zone", sa.String(length=64), nullable=False),
+        sa.Column("due_at", newsletter.db.types.UTCDateTime(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("recipients", sa.Integer(), nullable=True),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("fanned_out_at", newsletter.db.types.UTCDateTime(), nullable=True),
+        sa.Column("created_at", newsletter.db.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", newsletter.db.types.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["issue_id"],
+            ["issues.id"],
+            name=op.f("fk_broadcasts_issue_id_issues"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_broadcasts")),
+        sa.UniqueConstraint("issue_id", name=op.f("uq_broadcasts_issue_id")),
+    )
+    with op.batch_alter_table("broadcasts", schema=None) as batch_op:
+        batch_op.create_index("ix_broadcasts_status_due", ["status", "due_at"], unique=False)
+
     op.create_table(
         "deliveries",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -194,17 +287,48 @@ def upgrade() -> None:
             batch_op.f("ix_deliveries_subscriber_id"), ["subscriber_id"], unique=False
         )
 
+    op.create_table(
+        "send_pauses",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("issue_id", sa.Integer(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("created_at", newsletter.db.types.UTCDateTime(), nullable=False),
+        sa.Column("resumed_at", newsletter.db.types.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["issue_id"],
+            ["issues.id"],
+            name=op.f("fk_send_pauses_issue_id_issues"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_send_pauses")),
+    )
+    with op.batch_alter_table("send_pauses", schema=None) as batch_op:
+        batch_op.create_index("ix_send_pauses_open", ["resumed_at", "issue_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("send_pauses", schema=None) as batch_op:
+        batch_op.drop_index("ix_send_pauses_open")
+
+    op.drop_table("send_pauses")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_deliveries_subscriber_id"))
         batch_op.drop_index("ix_deliveries_status_next")
 
     op.drop_table("deliveries")
+    with op.batch_alter_table("broadcasts", schema=None) as batch_op:
+        batch_op.drop_index("ix_broadcasts_status_due")
+
+    op.drop_table("broadcasts")
+    op.drop_table("series_opt_outs")
     op.drop_table("issues")
+    with op.batch_alter_table("drip_progress", schema=None) as batch_op:
+        batch_op.drop_index("ix_drip_progress_series_due")
+
+    op.drop_table("drip_progress")
     with op.batch_alter_table("consent_records", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_consent_records_subscription_id"))
 
@@ -216,5 +340,6 @@ def downgrade() -> None:
     op.drop_table("series")
     op.drop_table("suppressions")
     op.drop_table("subscribers")
+    op.drop_table("scheduler_locks")
     op.drop_table("lists")
     # ### end Alembic commands ###

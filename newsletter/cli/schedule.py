@@ -1,0 +1,177 @@
+"""``newsletter schedule ...`` (broadcast dates, preview) and ``newsletter scheduler``."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from datetime import timedelta
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from newsletter.cli.base import State, main, pass_state
+from newsletter.schedule import staff
+from newsletter.schedule.process import SchedulerRunner, run_scheduler
+
+
+class ScheduleGroup(click.Group):
+    """A group whose first argument may be a series: ``schedule SERIES N`` = ``schedule add``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Route ``schedule SERIES N --at ...`` to the ``add`` subcommand."""
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["add", *args]
+        return super().parse_args(ctx, args)
+
+
+def _echo_view(verb: str, view: staff.BroadcastView) -> None:
+    click.echo(
+        f"{verb} {view.series} #{view.position} ({view.title}): {view.local_time} "
+        f"{view.time_zone} = {view.due_at:%Y-%m-%d %H:%M} UTC [{view.status}]"
+    )
+    if view.note:
+        click.echo(f"note: {view.note}")
+
+
+@main.group(
+    "schedule", cls=ScheduleGroup, subcommand_metavar="SERIES N --at TIME | COMMAND [ARGS]..."
+)
+def schedule_group() -> None:
+    """Pick when issues go out, and preview what a new subscriber would receive.
+
+    `newsletter schedule SERIES N --at ...` is short for `newsletter schedule add ...`.
+
+    Example: newsletter schedule pain-care 2 --at "2026-12-01 09:00" --tz Europe/Berlin
+    """
+
+
+@schedule_group.command("add")
+@click.argument("series")
+@click.argument("position", type=int)
+@click.option("--at", "at", required=True, help='Local wall-clock time, e.g. "2026-12-01 09:00".')
+@click.option("--tz", "tz", default=None, help="IANA zone (default: the series' time_zone).")
+@pass_state
+def schedule_add(state: State, series: str, position: int, at: str, tz: str | None) -> None:
+    """Schedule issue N of SERIES to go to its whole list at a local time.
+
+    Example: newsletter schedule add pain-care 1 --at "2026-12-01 09:00" --tz America/New_York
+    """
+    _echo_view("scheduled", staff.schedule_issue(state.app(), series, position, at, tz))
+
+
+@schedule_group.command("move")
+@click.argument("series")
+@click.argument("position", type=int)
+@click.option("--at", "at", required=True, help='New local time, e.g. "2026-12-02 09:00".')
+@click.option("--tz", "tz", default=None, help="IANA zone (default: the series' time_zone).")
+@pass_state
+def schedule_move(state: State, series: str, position: int, at: str, tz: str | None) -> None:
+    """Move a scheduled (or held) broadcast to a new time.
+
+    Example: newsletter schedule move pain-care 1 --at "2026-12-02 09:00"
+    """
+    view = staff.schedule_issue(state.app(), series, position, at, tz, must_exist=True)
+    _echo_view("moved", view)
+
+
+@schedule_group.command("cancel")
+@click.argument("series")
+@click.argument("position", type=int)
+@pass_state
+def schedule_cancel(state: State, series: str, position: int) -> None:
+    """Cancel the broadcast of issue N of SERIES (nothing is sent).
+
+    Example: newsletter schedule cancel pain-care 3
+    """
+    _echo_view("cancelled", staff.cancel_issue(state.app(), series, position))
+
+
+@schedule_group.command("list")
+@pass_state
+def schedule_list(state: State) -> None:
+    """Show every broadcast with its local and UTC time and its status.
+
+    Example: newsletter schedule list
+    """
+    views = staff.list_broadcasts(state.app())
+    if not views:
+        click.echo("nothing scheduled")
+        return
+    table = Table(title="Broadcasts")
+    for column in ("series", "#", "title", "local time", "UTC", "status", "sent to", "note"):
+        table.add_column(column)
+    for v in views:
+        table.add_row(
+            v.series, str(v.position), v.title, f"{v.local_time} {v.time_zone}",
+            f"{v.due_at:%Y-%m-%d %H:%M}", v.status,
+            "" if v.recipients is None else str(v.recipients), v.note or "",
+        )
+    Console(width=160).print(table)
+
+
+@schedule_group.command("preview")
+@click.argument("series")
+@click.option("--signup", required=True, help='Local confirm time, e.g. "2026-12-01 14:00".')
+@click.option("--tz", "tz", default=None, help="The subscriber's IANA zone (default: the series').")
+@pass_state
+def schedule_preview(state: State, series: str, signup: str, tz: str | None) -> None:
+    """Print when each issue of SERIES would reach someone who confirms at --signup.
+
+    Example: newsletter schedule preview pain-care --signup "2026-12-01 14:00" --tz America/New_York
+    """
+    rows = staff.preview(state.app(), series, signup, tz)
+    table = Table(title=f"{series}: subscriber confirming {signup} {tz or ''}".strip())
+    for column in ("#", "title", "local time", "UTC", "how"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            str(r.position), r.title, r.local,
+            f"{r.due_at:%Y-%m-%d %H:%M}" if r.due_at else "-", r.how,
+        )
+    Console(width=160).print(table)
+
+
+@main.command("scheduler")
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between heartbeats.")
+@click.option("--lease", default=90.0, show_default=True, help="Seconds the lock is held per beat.")
+@click.option("--no-drain", is_flag=True, help="Do not send: a separate delivery worker runs.")
+@click.option("--once", is_flag=True, help="One heartbeat, then exit (for cron or a check).")
+@pass_state
+def scheduler_command(
+    state: State, interval: float, lease: float, no_drain: bool, once: bool
+) -> None:
+    """Run the scheduler: fan out broadcasts, advance drips, expire signups, send.
+
+    Only one scheduler acts at a time (a lock in the database); a second one waits.
+
+    Example: newsletter scheduler --interval 30
+    """
+    if interval <= 0 or lease <= interval:
+        raise click.BadParameter("--lease must be longer than --interval (both positive)")
+    app = state.app()
+
+    def out(line: str) -> None:
+        click.echo(line)
+        sys.stdout.flush()
+
+    if once:
+        runner = SchedulerRunner(app, lease=timedelta(seconds=lease), drain=not no_drain, out=out)
+        try:
+            runner.beat()
+        finally:
+            runner.stop()
+        return
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    run_scheduler(
+        app, interval=interval, lease=timedelta(seconds=lease), drain=not no_drain,
+        stop=stop, out=out,
+    )

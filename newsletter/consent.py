@@ -1,0 +1,106 @@
+"""Append-only consent proof per subscription (RELIABILITY #11).
+
+Events written here:
+
+``signup``             a form submission: address, time, IP, user agent, page, origin,
+                       form id, list, the consent text shown (exact text and its sha256)
+``confirmation_sent``  the confirmation email was queued; ``delivery_id`` names its outbox
+                       row, whose ``message_id`` and ``sent_at`` tell when it left
+``confirmed``          the confirm button was pressed: time, IP, user agent
+``activated``          a list without double opt-in, or staff, made the subscription active
+``import``             staff imported the person from a CSV file (``form`` = file name:line)
+``withdrawn``          the person unsubscribed (``method`` says how) — written by the
+                       unsubscribe service through :func:`record_withdrawal`
+
+Rows are only ever inserted. Erasing a person deletes them with the person;
+only the suppression hash stays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from newsletter.db.models import ConsentRecord
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """Where a request came from; every field is optional and stored truncated."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+    page_url: str | None = None
+    origin: str | None = None
+    form: str | None = None
+
+
+def consent_text_hash(text: str) -> str:
+    """The sha256 hex of a consent text: the version the form showed."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _cut(value: str | None, size: int) -> str | None:
+    return value[:size] if value else None
+
+
+def record_consent(
+    session: Session,
+    *,
+    subscription_id: int,
+    event: str,
+    email: str,
+    list_slug: str,
+    now: datetime,
+    source: RequestInfo | None = None,
+    consent_text: str | None = None,
+    consent_hash: str | None = None,
+    method: str | None = None,
+    delivery_id: int | None = None,
+) -> ConsentRecord:
+    """Append one consent event in the caller's transaction."""
+    source = source or RequestInfo()
+    row = ConsentRecord(
+        subscription_id=subscription_id,
+        event=event,
+        occurred_at=now,
+        email=email,
+        list_slug=list_slug,
+        ip=_cut(source.ip, 64),
+        user_agent=_cut(source.user_agent, 512),
+        page_url=_cut(source.page_url, 1000),
+        origin=_cut(source.origin, 500),
+        form=_cut(source.form, 100),
+        consent_text=consent_text,
+        consent_text_hash=consent_hash,
+        method=_cut(method, 32),
+        delivery_id=delivery_id,
+    )
+    session.add(row)
+    return row
+
+
+def record_withdrawal(
+    session: Session,
+    *,
+    subscription_id: int,
+    email: str,
+    list_slug: str,
+    method: str,
+    now: datetime,
+    source: RequestInfo | None = None,
+) -> ConsentRecord:
+    """Append the withdrawal of consent (an unsubscribe) with its method, e.g. ``one-click``."""
+    return record_consent(
+        session,
+        subscription_id=subscription_id,
+        event="withdrawn",
+        email=email,
+        list_slug=list_slug,
+        now=now,
+        source=source,
+        method=method,
+    )

@@ -1,0 +1,112 @@
+"""The built-in local mail catcher: caught messages are files under ``var/mailcatcher/``.
+
+:class:`MailStore` writes and lists ``.eml`` files (atomically: write, then
+rename). :class:`MailCatcher` is a real SMTP server (aiosmtpd) on loopback
+that stores whatever it receives there, for ``newsletter run`` and for trying
+the SMTP transport without a relay.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+CATCHER_DIR = "mailcatcher"
+
+
+@dataclass(frozen=True)
+class CaughtMail:
+    """One caught message on disk."""
+
+    key: str
+    path: Path
+    caught_at: datetime
+
+    def message(self) -> EmailMessage:
+        """The parsed message."""
+        parsed = email.message_from_bytes(self.path.read_bytes(), policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+class MailStore:
+    """A folder of caught messages, newest first when listed."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def save(self, mail_from: str, rcpt_to: str, data: bytes) -> CaughtMail:
+        """Store one message (with the envelope as Return-Path / X-Envelope-To headers)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        now = datetime.now(UTC)
+        key = f"{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
+        head = f"Return-Path: <{mail_from}>\r\nX-Envelope-To: <{rcpt_to}>\r\n".encode()
+        temporary = self.folder / f".{key}.tmp"
+        final = self.folder / f"{key}.eml"
+        with temporary.open("wb") as handle:
+            handle.write(head + data)
+        os.replace(temporary, final)
+        return CaughtMail(key, final, now)
+
+    def list(self, limit: int = 200) -> list[CaughtMail]:
+        """The newest ``limit`` caught messages."""
+        if not self.folder.is_dir():
+            return []
+        paths = sorted(self.folder.glob("*.eml"), reverse=True)[:limit]
+        return [CaughtMail(p.stem, p, datetime.fromtimestamp(p.stat().st_mtime, UTC))
+                for p in paths]
+
+    def get(self, key: str) -> CaughtMail | None:
+        """One caught message by key (only plain keys; never a path)."""
+        if not key.replace("-", "").isalnum():
+            return None
+        path = self.folder / f"{key}.eml"
+        if not path.is_file():
+            return None
+        return CaughtMail(key, path, datetime.fromtimestamp(path.stat().st_mtime, UTC))
+
+
+class _StoreHandler:
+    def __init__(self, store: MailStore) -> None:
+        self.store = store
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        for rcpt in envelope.rcpt_tos:
+            self.store.save(str(envelope.mail_from), str(rcpt), envelope.original_content or b"")
+        return "250 OK caught"
+
+
+class MailCatcher:
+    """An SMTP server on ``host:port`` (loopback) storing every message in a :class:`MailStore`."""
+
+    def __init__(self, store: MailStore, host: str = "127.0.0.1", port: int = 2525) -> None:
+        self.store = store
+        self.host = host
+        self.port = port
+        self._controller = Controller(_StoreHandler(store), hostname=host, port=port)
+
+    def start(self) -> MailCatcher:
+        """Start serving in a background thread."""
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._controller.stop()
+
+    def __enter__(self) -> MailCatcher:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,255 @@
+"""Claiming due deliveries and recording results: every transition a conditional UPDATE.
+
+States (RELIABILITY #13): ``queued`` → ``sending`` (leased until
+``lease_until``) → ``sent`` | ``deferred`` (``next_attempt_at``) | ``failed``
+(``last_error``) | ``suppressed`` | ``unknown``. A claim is committed before
+any SMTP I/O; a result is recorded only if the row is still ``sending`` with
+the same ``attempts`` value the claim set (a fencing token: a worker whose
+lease expired and was reclaimed cannot overwrite the newer attempt).
+
+Claims are batches: on SQLite one writer holds ``BEGIN IMMEDIATE``; on
+PostgreSQL ``FOR UPDATE SKIP LOCKED`` keeps concurrent workers' batches
+disjoint. Expired leases (a worker that died) are reclaimed. Suppression is
+checked again here (#20): a subscription that is no longer active, a series
+opt-out or a suppressed address turns the row ``suppressed`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from newsletter.addresses import address_hash
+from newsletter.db.engine import is_sqlite
+from newsletter.db.models import (
+    Delivery,
+    DeliveryStatus,
+    Issue,
+    MailingList,
+    SendPause,
+    Series,
+    SeriesOptOut,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+)
+
+D: Table = Delivery.__table__  # type: ignore[assignment]
+RETRYABLE = (DeliveryStatus.DEFERRED, DeliveryStatus.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """One claimed delivery with what it takes to build and send it."""
+
+    id: int
+    kind: str
+    issue_id: int | None
+    subscriber_id: int
+    list_id: int | None
+    previous_status: str
+    attempts: int  # after the claim: the fencing token for recording
+    queued_at: datetime
+    payload: str | None
+    email: str
+    name: str | None
+    public_id: str
+    list_slug: str | None
+    list_name: str | None
+    series_slug: str | None
+    position: int | None
+
+
+def _open_pause() -> ColumnElement[bool]:
+    return exists().where(
+        SendPause.resumed_at.is_(None),
+        or_(SendPause.issue_id.is_(None), SendPause.issue_id == D.c.issue_id),
+    )
+
+
+def paused_everything(session: Session) -> str | None:
+    """The reason of an open global pause, if sending is paused as a whole."""
+    return session.scalar(
+        select(SendPause.reason).where(SendPause.resumed_at.is_(None), SendPause.issue_id.is_(None))
+    )
+
+
+def _candidates(session: Session, now: datetime, limit: int) -> list[int]:
+    connection = session.connection()
+    skip_locked = not is_sqlite(connection.engine)
+    not_paused = ~_open_pause()
+    # Oldest work first: abandoned leases, then due retries, then fresh rows.
+    queries = [
+        and_(D.c.status == DeliveryStatus.SENDING, D.c.lease_until < now),
+        and_(D.c.status == DeliveryStatus.DEFERRED, D.c.next_attempt_at <= now),
+        and_(D.c.status == DeliveryStatus.UNKNOWN, D.c.next_attempt_at <= now),
+        and_(D.c.status == DeliveryStatus.QUEUED,
+             or_(D.c.next_attempt_at.is_(None), D.c.next_attempt_at <= now)),
+    ]
+    ids: list[int] = []
+    for condition in queries:
+        if len(ids) >= limit:
+            break
+        query = select(D.c.id).where(condition, not_paused).limit(limit - len(ids))
+        if skip_locked:
+            query = query.with_for_update(skip_locked=True)
+        ids.extend(connection.execute(query).scalars())
+    return ids
+
+
+def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
+    """Lease up to ``limit`` due deliveries (in the caller's write transaction).
+
+    Rows that are no longer allowed to go out become ``suppressed`` here. The
+    caller commits before sending anything.
+    """
+    ids = _candidates(session, now, limit)
+    if not ids:
+        return []
+    rows = _details(session.connection(), ids)
+    blocked = _blocked(session, rows)
+    if blocked:
+        session.execute(
+            update(D)
+            .where(D.c.id.in_(blocked), _claimable(now))
+            .values(status=DeliveryStatus.SUPPRESSED, lease_until=None, next_attempt_at=None,
+                    last_error="suppressed at claim time", updated_at=now)
+        )
+    claimed: list[Claimed] = []
+    go = [row for row in rows if row.id not in blocked]
+    if go:
+        session.execute(
+            update(D)
+            .where(D.c.id.in_([row.id for row in go]), _claimable(now))
+            .values(status=DeliveryStatus.SENDING, lease_until=now + lease,
+                    attempts=D.c.attempts + 1, updated_at=now)
+        )
+        claimed = go
+    return claimed
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(D.c.status.in_([DeliveryStatus.QUEUED, *RETRYABLE]),
+               and_(D.c.status == DeliveryStatus.SENDING, D.c.lease_until < now))
+
+
+def _details(connection: Connection, ids: Sequence[int]) -> list[Claimed]:
+    query = (
+        select(
+            D.c.id, D.c.kind, D.c.issue_id, D.c.subscriber_id, D.c.list_id, D.c.status,
+            D.c.attempts, D.c.queued_at, D.c.payload, Subscriber.email, Subscriber.name,
+            Subscriber.public_id, MailingList.slug, MailingList.name, Series.slug,
+            Issue.position,
+        )
+        .join(Subscriber, Subscriber.id == D.c.subscriber_id)
+        .outerjoin(MailingList, MailingList.id == D.c.list_id)
+        .outerjoin(Issue, Issue.id == D.c.issue_id)
+        .outerjoin(Series, Series.id == Issue.series_id)
+        .where(D.c.id.in_(ids))
+        .order_by(D.c.id)
+    )
+    # ``attempts`` is the value after this claim's UPDATE (attempts + 1): the fencing token.
+    return [Claimed(row[0], row[1], row[2], row[3], row[4], row[5], row[6] + 1, row[7], row[8],
+                    row[9], row[10], row[11], row[12], row[13], row[14], row[15])
+            for row in connection.execute(query)]
+
+
+def _blocked(session: Session, rows: Sequence[Claimed]) -> set[int]:
+    """Ids of rows whose recipient may no longer be mailed (RELIABILITY #10, #20)."""
+    blocked: set[int] = set()
+    subscriber_ids = {row.subscriber_id for row in rows}
+    active = _pairs(session.execute(
+        select(Subscription.subscriber_id, Subscription.list_id).where(
+            Subscription.subscriber_id.in_(subscriber_ids),
+            Subscription.status == SubscriptionStatus.ACTIVE,
+        )
+    ))
+    any_status = _pairs(session.execute(
+        select(Subscription.subscriber_id, Subscription.list_id).where(
+            Subscription.subscriber_id.in_(subscriber_ids),
+            Subscription.status.in_([SubscriptionStatus.BOUNCED, SubscriptionStatus.COMPLAINED]),
+        )
+    ))
+    hard_blocked = {subscriber for subscriber, _list in any_status}
+    opted_out = _pairs(session.execute(
+        select(SeriesOptOut.subscriber_id, Issue.id)
+        .join(Issue, Issue.series_id == SeriesOptOut.series_id)
+        .where(SeriesOptOut.subscriber_id.in_(subscriber_ids),
+               Issue.id.in_({row.issue_id for row in rows if row.issue_id is not None}))
+    ))
+    hashes = {row.id: address_hash(row.email) for row in rows}
+    suppressed = set(session.scalars(
+        select(Suppression.email_hash).where(Suppression.email_hash.in_(set(hashes.values())))
+    ))
+    for row in rows:
+        if hashes[row.id] in suppressed or (row.kind == "issue" and (
+            (row.subscriber_id, row.list_id) not in active
+            or row.subscriber_id in hard_blocked
+            or (row.subscriber_id, row.issue_id) in opted_out
+        )):
+            blocked.add(row.id)
+    return blocked
+
+
+def _pairs(rows: Iterable[Any]) -> set[tuple[Any, Any]]:
+    return {(row[0], row[1]) for row in rows}
+
+
+def renew(session: Session, rows: Sequence[Claimed], until: datetime) -> None:
+    """Extend the leases of rows this attempt still holds (a slow batch keeps its rows)."""
+    if rows:
+        session.execute(
+            update(D)
+            .where(D.c.id == bindparam("rid"), D.c.status == DeliveryStatus.SENDING,
+                   D.c.attempts == bindparam("ratt"))
+            .values(lease_until=until),
+            [{"rid": row.id, "ratt": row.attempts} for row in rows],
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    """What to write for one claimed delivery after its attempt."""
+
+    id: int
+    attempts: int
+    status: DeliveryStatus
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    message_id: str | None = None
+
+
+def record(session: Session, results: Sequence[Result], now: datetime) -> None:
+    """Write attempt results; only rows still leased by this very attempt change."""
+    sent = [
+        {"rid": r.id, "ratt": r.attempts, "mid": r.message_id}
+        for r in results if r.status == DeliveryStatus.SENT
+    ]
+    if sent:
+        # One executemany for the common case keeps recording cheap at thousands per second.
+        session.execute(
+            update(D)
+            .where(D.c.id == bindparam("rid"), D.c.status == DeliveryStatus.SENDING,
+                   D.c.attempts == bindparam("ratt"))
+            .values(status=DeliveryStatus.SENT, lease_until=None, next_attempt_at=None,
+                    sent_at=now, updated_at=now, last_error=None, message_id=bindparam("mid")),
+            sent,
+        )
+    for result in results:
+        if result.status == DeliveryStatus.SENT:
+            continue
+        session.execute(
+            update(D)
+            .where(D.c.id == result.id, D.c.status == DeliveryStatus.SENDING,
+                   D.c.attempts == result.attempts)
+            .values(status=result.status, lease_until=None, updated_at=now,
+                    next_attempt_at=result.next_attempt_at, last_error=result.error,
+                    message_id=result.message_id)
+        )

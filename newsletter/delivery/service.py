@@ -1,0 +1,325 @@
+"""Sending: drain the outbox through a transport, record every result, pause when told to.
+
+Rules (documented in docs/delivery.md and tested):
+
+* **Claim, commit, send, record.** A batch is claimed (leased) and committed
+  before any SMTP I/O; results are recorded after the batch. A crash between
+  the two leaves rows ``sending`` until their lease expires; they are then
+  sent again with the same Message-ID. Duplicates are therefore bounded by
+  the messages in flight: ``smtp_pool_size × delivery_batch_size`` per crash.
+  A batch slower than half its lease records what it sent and renews the rest.
+* **Deferred** (4xx, relay unreachable): exponential backoff
+  (:class:`~newsletter.delivery.backoff.BackoffPolicy`); past the give-up age
+  the row fails with "gave up". **Throttled** (421/454 rate replies): retried
+  after a short delay, the send slows down, and it counts as no failure.
+* **Unknown** (connection lost after the final "."): the relay may have the
+  message. It is retried once after ``delivery_unknown_retry_seconds`` with
+  the same Message-ID (receivers drop the copy they already have); if that
+  attempt is unknown again, the row stays ``unknown`` for good.
+* **Pauses.** 5.1.x on RCPT fails the row and suppresses the address; 5.7.x
+  fails the row, pauses its issue and raises an alert; a burst of permanent
+  errors (``delivery_pause_after_failures`` in one run) pauses the issue; 5xx
+  on MAIL FROM, a TLS or login failure pauses everything (configuration).
+  Paused rows stay queued; ``newsletter resume`` lifts the pause.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from newsletter.addresses import address_hash
+from newsletter.app import App
+from newsletter.db.engine import write_transaction
+from newsletter.db.models import (
+    DeliveryStatus,
+    SendPause,
+    Subscription,
+    SubscriptionStatus,
+    Suppression,
+)
+from newsletter.delivery.backoff import BackoffPolicy
+from newsletter.delivery.claims import (
+    Claimed,
+    Result,
+    claim,
+    paused_everything,
+    record,
+    renew,
+)
+from newsletter.delivery.compose import Composer
+from newsletter.delivery.outcome import Outcome, Verdict
+from newsletter.delivery.queueing import due_count, fan_out_preview, send_issue_now
+from newsletter.delivery.ratelimit import RateLimiter
+from newsletter.delivery.transport import Transport, transport_from_settings
+from newsletter.errors import DatabaseError, NewsletterError
+
+__all__ = ["SendSummary", "drain", "due_count", "fan_out_preview", "send_issue_now",
+           "suppress_address"]
+log = logging.getLogger("newsletter.delivery")
+Progress = Callable[[int], None]
+
+
+@dataclass
+class SendSummary:
+    """What one drain did, by outcome."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    alerts: list[str] = field(default_factory=list)
+    stopped: str | None = None
+
+    @property
+    def attempted(self) -> int:
+        """Rows claimed and tried (suppressed ones included)."""
+        return sum(self.counts.values())
+
+    def describe(self) -> str:
+        """One line for people."""
+        parts = [f"{key} {value}" for key, value in sorted(self.counts.items()) if value]
+        return ", ".join(parts) or "nothing was due"
+
+
+class _Run:
+    def __init__(self, app: App, transport: Transport, limit: int | None,
+                 progress: Progress | None, limiter: RateLimiter) -> None:
+        settings = app.settings
+        self.app = app
+        self.transport = transport
+        self.progress = progress
+        self.limiter = limiter
+        self.composer = Composer(settings, app.renderer)
+        self.policy = BackoffPolicy(
+            base=settings.delivery_backoff_base_seconds, cap=settings.delivery_backoff_cap_seconds,
+            give_up=settings.delivery_give_up_seconds,
+            throttle_delay=settings.delivery_throttle_delay_seconds)
+        self.lease = timedelta(seconds=settings.delivery_lease_seconds)
+        self.batch = settings.delivery_batch_size
+        self.envelope_from = settings.envelope_from
+        self.remaining = limit
+        self.summary = SendSummary()
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.failures: Counter[int] = Counter()
+        self.paused_issues: set[int] = set()
+        self.pauses_opened: set[int | None] = set()
+        self.errors: list[BaseException] = []
+
+    def take(self) -> int:
+        with self.lock:
+            if self.remaining is None:
+                return self.batch
+            size = min(self.batch, self.remaining)
+            self.remaining -= size
+            return size
+
+    def loop(self) -> None:
+        try:
+            while not self.stop.is_set():
+                size = self.take()
+                if size <= 0:
+                    return
+                with write_transaction(self.app.sessions) as session:
+                    if paused_everything(session):
+                        return
+                    rows = claim(session, now=self.app.clock.now(), lease=self.lease, limit=size)
+                if not rows:
+                    return
+                self.send_batch(rows)
+        except BaseException as err:  # surfaced by drain() after the threads end
+            self.errors.append(err)
+            self.stop.set()
+
+    def send_batch(self, rows: list[Claimed]) -> None:
+        results: list[Result] = []
+        effects: list[tuple[Claimed, Outcome]] = []
+        leased_at = self.app.clock.now()
+        for index, row in enumerate(rows):
+            if self.app.clock.now() - leased_at > self.lease / 2:
+                # A slow relay: record what went out so far, and keep the rest of the
+                # batch ours so nobody reclaims it while we are still sending.
+                self.flush(results, effects)
+                results, effects = [], []
+                leased_at = self.app.clock.now()
+                with write_transaction(self.app.sessions) as session:
+                    renew(session, rows[index:], leased_at + self.lease)
+            if self.stop.is_set() or (row.issue_id in self.paused_issues):
+                # Give unsent rows back untouched (no penalty): paused or stopping.
+                results += [Result(r.id, r.attempts, DeliveryStatus.QUEUED,
+                                   next_attempt_at=self.app.clock.now()) for r in rows[index:]]
+                break
+            now = self.app.clock.now()
+            try:
+                data = self.composer.compose(row, now)
+            except NewsletterError as err:  # per-recipient isolation (#19)
+                outcome = Outcome(Verdict.FAILED, f"could not build the message: {err}")
+            else:
+                self.limiter.acquire()
+                outcome = self.transport.send(self.envelope_from, _rcpt(row), data)
+            results.append(self.result(row, outcome, now))
+            effects.append((row, outcome))
+            self.react(row, outcome)
+            if outcome.relay_down:
+                # The relay is unreachable: defer the rest of the batch and stop this run.
+                self.stop_with(f"relay unreachable: {outcome.detail}")
+                results += [self.result(r, outcome, now) for r in rows[index + 1:]]
+                break
+        self.flush(results, effects)
+
+    def flush(self, results: list[Result], effects: list[tuple[Claimed, Outcome]]) -> None:
+        """Record results and their side effects in one transaction; count them."""
+        now = self.app.clock.now()
+        with write_transaction(self.app.sessions) as session:
+            record(session, results, now)
+            for row, outcome in effects:
+                self.side_effects(session, row, outcome, now)
+        with self.lock:
+            for result in results:
+                self.summary.counts[_label(result)] += 1
+        if self.progress is not None:
+            self.progress(len(results))
+
+    def result(self, row: Claimed, outcome: Outcome, now: datetime) -> Result:
+        verdict = outcome.verdict
+        msg_id = self.composer.message_id(row)
+        if verdict == Verdict.SENT:
+            return Result(row.id, row.attempts, DeliveryStatus.SENT, message_id=msg_id)
+        if verdict == Verdict.THROTTLED:
+            return Result(row.id, row.attempts, DeliveryStatus.DEFERRED, outcome.detail,
+                          self.policy.after_throttle(now), msg_id)
+        if verdict in (Verdict.DEFERRED, Verdict.CONFIG):
+            at = (now if verdict == Verdict.CONFIG
+                  else self.policy.next_attempt(row.attempts, row.queued_at, now))
+            if at is None:
+                return Result(row.id, row.attempts, DeliveryStatus.FAILED,
+                              f"gave up after {row.attempts} attempts: {outcome.detail}")
+            return Result(row.id, row.attempts, DeliveryStatus.DEFERRED, outcome.detail, at,
+                          msg_id)
+        if verdict == Verdict.UNKNOWN:
+            again = (None if row.previous_status == DeliveryStatus.UNKNOWN else
+                     now + timedelta(seconds=self.app.settings.delivery_unknown_retry_seconds))
+            return Result(row.id, row.attempts, DeliveryStatus.UNKNOWN, outcome.detail, again,
+                          msg_id)
+        return Result(row.id, row.attempts, DeliveryStatus.FAILED, outcome.detail,
+                      message_id=msg_id)
+
+    def react(self, row: Claimed, outcome: Outcome) -> None:
+        if outcome.verdict == Verdict.THROTTLED:
+            self.limiter.slow_down(self.policy.throttle_delay)
+        elif outcome.verdict == Verdict.CONFIG:
+            self.stop_with(f"configuration error: {outcome.detail}")
+        elif outcome.counts_as_failure and row.issue_id is not None:
+            with self.lock:
+                self.failures[row.issue_id] += 1
+                limit = self.app.settings.delivery_pause_after_failures
+                burst = self.failures[row.issue_id] >= limit
+                if outcome.verdict == Verdict.POLICY or burst:
+                    self.paused_issues.add(row.issue_id)
+
+    def stop_with(self, reason: str) -> None:
+        with self.lock:
+            if self.summary.stopped is None:
+                self.summary.stopped = reason
+        self.stop.set()
+
+    def side_effects(self, session: Session, row: Claimed, outcome: Outcome,
+                     now: datetime) -> None:
+        if outcome.verdict == Verdict.BOUNCED:
+            suppress_address(session, row.subscriber_id, row.email, "bounced", now)
+        elif outcome.verdict == Verdict.CONFIG:
+            if self.first_pause(None):
+                _pause(session, None, f"configuration error: {outcome.detail}", now)
+                self.alert(f"sending paused for everything: {outcome.detail}")
+        elif row.issue_id is not None and row.issue_id in self.paused_issues:
+            failures = self.failures[row.issue_id]
+            reason = (f"policy block: {outcome.detail}" if outcome.verdict == Verdict.POLICY
+                      else f"{failures} permanent errors, last: {outcome.detail}")
+            if self.first_pause(row.issue_id) and _pause(session, row.issue_id, reason, now):
+                self.alert(f"issue {row.series_slug}/{row.position} paused: {reason}")
+
+    def first_pause(self, issue_id: int | None) -> bool:
+        # Sending threads record results concurrently; one pause row per scope and run.
+        with self.lock:
+            if issue_id in self.pauses_opened:
+                return False
+            self.pauses_opened.add(issue_id)
+            return True
+
+    def alert(self, message: str) -> None:
+        log.warning(message)
+        with self.lock:
+            self.summary.alerts.append(message)
+
+
+def _rcpt(row: Claimed) -> str:
+    from newsletter.delivery.mime import wire_address
+
+    try:
+        return wire_address(row.email)
+    except NewsletterError:
+        return row.email
+
+
+def _label(result: Result) -> str:
+    return "released" if result.status == DeliveryStatus.QUEUED else str(result.status)
+
+
+def _pause(session: Session, issue_id: int | None, reason: str, now: datetime) -> bool:
+    """Open a pause unless one is already open for the same scope; True when opened."""
+    scope = SendPause.issue_id.is_(None) if issue_id is None else SendPause.issue_id == issue_id
+    if session.scalar(select(SendPause.id).where(SendPause.resumed_at.is_(None), scope)):
+        return False
+    session.add(SendPause(issue_id=issue_id, reason=reason[:2000], created_at=now))
+    session.flush()
+    return True
+
+
+def suppress_address(session: Session, subscriber_id: int, email: str, reason: str,
+                     now: datetime) -> None:
+    """Hard bounce: every subscription of the person becomes ``bounced``; the address is listed."""
+    session.execute(
+        update(Subscription)
+        .where(Subscription.subscriber_id == subscriber_id,
+               Subscription.status.in_([SubscriptionStatus.ACTIVE, SubscriptionStatus.PENDING]))
+        .values(status=SubscriptionStatus.BOUNCED, updated_at=now)
+    )
+    digest = address_hash(email)
+    if session.scalar(select(Suppression.id).where(Suppression.email_hash == digest)) is None:
+        session.add(Suppression(email_hash=digest, reason=reason, created_at=now))
+        session.flush()
+
+
+def drain(app: App, *, limit: int | None = None, progress: Progress | None = None,
+          transport: Transport | None = None, limiter: RateLimiter | None = None) -> SendSummary:
+    """Send everything due now (at most ``limit`` rows) and return what happened."""
+    settings = app.settings
+    own = transport is None
+    chosen = transport or transport_from_settings(settings)
+    limiter = limiter or RateLimiter(settings.smtp_rate_per_second, settings.smtp_rate_per_hour)
+    run = _Run(app, chosen, limit, progress, limiter)
+    threads = [threading.Thread(target=run.loop, name=f"send-{n}", daemon=True)
+               for n in range(max(int(getattr(chosen, "size", 1)), 1))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        closer = getattr(chosen, "close", None)
+        if own and closer is not None:
+            closer()
+    if run.errors:
+        error = run.errors[0]
+        if isinstance(error, OperationalError):
+            # Claims already committed stay leased and are retried after the lease expires.
+            raise DatabaseError(f"database busy or unreachable while sending: {error.orig}") \
+                from error
+        raise error
+    return run.summary

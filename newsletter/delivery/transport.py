@@ -1,0 +1,89 @@
+"""The one-method boundary to the outside: ``send(mail_from, rcpt_to, data) -> Outcome``.
+
+:class:`SMTPTransport` keeps a pool of persistent connections (one per
+sending thread at a time); :class:`CatcherTransport` stores messages under
+``var/mailcatcher/`` for local use. :func:`transport_from_settings` picks one.
+"""
+
+from __future__ import annotations
+
+import queue
+import ssl
+from typing import Protocol
+
+from newsletter.config import Settings
+from newsletter.delivery.catcher import CATCHER_DIR, MailStore
+from newsletter.delivery.outcome import SENT, Outcome
+from newsletter.delivery.smtp import ConnectFailed, SMTPConfig, SMTPConnection
+
+
+class Transport(Protocol):
+    """Delivers one message to one recipient and says what happened."""
+
+    def send(self, mail_from: str, rcpt_to: str, data: bytes) -> Outcome:
+        """Send ``data``; never raises for per-message problems."""
+        ...
+
+
+class SMTPTransport:
+    """A pool of ``size`` SMTP connections shared by the sending threads."""
+
+    def __init__(self, config: SMTPConfig, size: int = 4) -> None:
+        self.config = config
+        self.size = size
+        self._idle: queue.LifoQueue[SMTPConnection] = queue.LifoQueue()
+        for _ in range(size):
+            self._idle.put(SMTPConnection(config))
+
+    def send(self, mail_from: str, rcpt_to: str, data: bytes) -> Outcome:
+        """Send over an idle pooled connection (blocks while all are busy)."""
+        connection = self._idle.get()
+        try:
+            return connection.send(mail_from, rcpt_to, data)
+        except ConnectFailed as err:
+            return err.outcome
+        finally:
+            self._idle.put(connection)
+
+    def close(self) -> None:
+        """QUIT every open connection."""
+        while True:
+            try:
+                connection = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            connection.close()
+
+
+class CatcherTransport:
+    """Stores each message as a file: the built-in catcher, no SMTP server needed."""
+
+    def __init__(self, store: MailStore) -> None:
+        self.store = store
+        self.size = 1
+
+    def send(self, mail_from: str, rcpt_to: str, data: bytes) -> Outcome:
+        """Store the message; always succeeds unless the disk fails."""
+        self.store.save(mail_from, rcpt_to, data)
+        return SENT
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def smtp_config(settings: Settings, tls_context: ssl.SSLContext | None = None) -> SMTPConfig:
+    """The SMTP connection settings."""
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SMTPConfig(
+        host=settings.smtp_host, port=settings.smtp_port, security=settings.smtp_security,
+        username=settings.smtp_username, password=password, timeout=settings.smtp_timeout,
+        data_timeout=settings.smtp_data_timeout, max_age=settings.smtp_connection_max_age,
+        tls_context=tls_context,
+    )
+
+
+def transport_from_settings(settings: Settings) -> SMTPTransport | CatcherTransport:
+    """``smtp`` → a pooled SMTP transport; ``catcher`` → files under ``var/mailcatcher/``."""
+    if settings.transport == "smtp":
+        return SMTPTransport(smtp_config(settings), settings.smtp_pool_size)
+    return CatcherTransport(MailStore(settings.var_path / CATCHER_DIR))

@@ -1,0 +1,223 @@
+"""One scheduler tick: fan out due broadcasts, advance drips, expire signups, drain the outbox.
+
+``run_due(app, now)`` is everything the scheduler process does; the APScheduler
+job only calls it. The schedule's truth lives in our tables (``broadcasts``,
+``drip_progress``), so a tick after an outage computes what is due from them,
+once, whatever APScheduler missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from newsletter.app import App
+from newsletter.db.engine import write_transaction
+from newsletter.db.models import Broadcast, BroadcastStatus, Issue, Series
+from newsletter.delivery.outbox import fan_out
+from newsletter.delivery.service import SendSummary
+from newsletter.delivery.service import drain as drain_outbox
+from newsletter.schedule.broadcasts import Action, decide, hold_note
+from newsletter.schedule.catalogue import load_catalogue
+from newsletter.schedule.dripper import DripCounts, advance_series
+from newsletter.schedule.journal import Journal, JournalView
+from newsletter.schedule.rules import SeriesRules
+from newsletter.subscriptions import purge_expired_pending
+
+
+@dataclass
+class TickSummary:
+    """What one tick did."""
+
+    now: datetime
+    fanned_out: list[tuple[str, int, int]] = field(default_factory=list)
+    held: list[tuple[str, int]] = field(default_factory=list)
+    drip: DripCounts = field(default_factory=DripCounts)
+    expired: int = 0
+    sent: SendSummary | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def did_something(self) -> bool:
+        """True when the tick changed anything or met a problem (worth a log line)."""
+        d = self.drip
+        sent = self.sent.attempted if self.sent is not None else 0
+        return bool(
+            self.fanned_out or self.held or d.started or d.resumed or d.queued or d.moved
+            or self.expired or sent or self.problems
+        )
+
+    def describe(self) -> str:
+        """One line for the scheduler's log."""
+        parts = [f"tick {self.now:%Y-%m-%d %H:%M:%S}Z"]
+        parts += [f"fanned out {s} #{p} to {n}" for s, p, n in self.fanned_out]
+        parts += [f"held {s} #{p} (too late)" for s, p in self.held]
+        if self.drip.queued or self.drip.moved or self.drip.started or self.drip.resumed:
+            parts.append(
+                f"drip: {self.drip.started} started, {self.drip.resumed} resumed, "
+                f"{self.drip.queued} queued, {self.drip.moved} moved to their next slot"
+            )
+        if self.expired:
+            parts.append(f"{self.expired} pending signups expired")
+        if self.sent is not None and self.sent.attempted:
+            parts.append(f"sent: {self.sent.describe()}")
+        parts += [f"problem: {p}" for p in self.problems]
+        return "; ".join(parts)
+
+
+class _Due(NamedTuple):
+    broadcast_id: int
+    due_at: datetime
+    issue_id: int
+    position: int
+    slug: str
+    list_id: int | None
+
+
+def _settle(
+    session: Session,
+    row: _Due,
+    now: datetime,
+    max_late: timedelta,
+    gone: JournalView,
+    summary: TickSummary,
+) -> bool:
+    """Fan out, hold, or mark as already sent one due broadcast; True when it fanned out."""
+    broadcast_id, due_at, issue_id, position, slug, list_id = row
+    scheduled = (Broadcast.id == broadcast_id) & (
+        Broadcast.status == BroadcastStatus.SCHEDULED.value
+    )
+
+    def mark(status: BroadcastStatus, note: str) -> None:
+        session.execute(
+            update(Broadcast)
+            .where(scheduled)
+            .values(status=status.value, note=note, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+    if issue_id in gone.broadcasts:
+        note = (
+            f"not sent again: the fan-out journal says it went out at "
+            f"{gone.broadcasts[issue_id]} (database restored from an older backup?)"
+        )
+        mark(BroadcastStatus.FANNED_OUT, note)
+        summary.problems.append(f"{slug} #{position}: {note}")
+        return False
+    if list_id is None:
+        mark(BroadcastStatus.HELD, "held: the series has no list")
+        summary.held.append((slug, position))
+        return False
+    if decide(due_at, now, max_late) is Action.HOLD:
+        mark(BroadcastStatus.HELD, hold_note(due_at, now))
+        summary.held.append((slug, position))
+        return False
+    # The status flip and the fan-out commit together: a crash leaves neither,
+    # and a second scheduler's UPDATE matches no row.
+    claimed = session.execute(
+        update(Broadcast)
+        .where(scheduled)
+        .values(status=BroadcastStatus.FANNED_OUT.value, fanned_out_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(claimed, "rowcount", 0):
+        return False
+    added = fan_out(session, issue_id, list_id, now)
+    session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id)
+        .values(recipients=added)
+        .execution_options(synchronize_session=False)
+    )
+    summary.fanned_out.append((slug, position, added))
+    return True
+
+
+def fan_out_due(
+    app: App,
+    now: datetime,
+    summary: TickSummary,
+    max_late: dict[str, timedelta],
+    journal: Journal,
+    gone: JournalView,
+) -> None:
+    """Fan out (or hold) every scheduled broadcast that is due at ``now``, each exactly once.
+
+    A broadcast the journal says already went out (the database was restored
+    from an older backup) is marked fanned out and not sent again.
+    """
+    with app.sessions() as session:
+        due = session.execute(
+            select(Broadcast.id, Broadcast.due_at, Issue.id, Issue.position, Series.slug,
+                   Series.list_id)
+            .join(Issue, Issue.id == Broadcast.issue_id)
+            .join(Series, Series.id == Issue.series_id)
+            .where(Broadcast.status == BroadcastStatus.SCHEDULED.value, Broadcast.due_at <= now)
+            .order_by(Broadcast.due_at, Broadcast.id)
+        ).all()
+    for found in due:
+        row = _Due(*found)
+        with write_transaction(app.sessions) as session:
+            fanned = _settle(session, row, now, max_late[row.slug], gone, summary)
+        if fanned:
+            journal.broadcast(row.issue_id, now)  # after the commit: see journal.py
+
+
+def advance_drips(
+    app: App,
+    now: datetime,
+    summary: TickSummary,
+    rules: dict[str, SeriesRules],
+    journal: Journal,
+    gone: JournalView,
+) -> None:
+    """Advance every drip-mode series by one tick (one transaction per series)."""
+    for slug, series_rules in rules.items():
+        if series_rules.mode != "drip":
+            continue
+        with write_transaction(app.sessions) as session:
+            series = session.scalar(select(Series).where(Series.slug == slug))
+            if series is None:
+                continue
+            counts = advance_series(session, series, series_rules, now, gone.drips)
+        journal.drips(counts.pairs, now)  # after the commit: see journal.py
+        summary.drip.started += counts.started
+        summary.drip.resumed += counts.resumed
+        summary.drip.queued += counts.queued
+        summary.drip.moved += counts.moved
+
+
+def expire_pending(app: App, now: datetime) -> int:
+    """Purge pending signups past their expiry (the subscriptions service does the work)."""
+    with write_transaction(app.sessions) as session:
+        return purge_expired_pending(session, now)
+
+
+def run_due(
+    app: App, now: datetime, *, drain: bool = True, progress: Callable[[int], None] | None = None
+) -> TickSummary:
+    """One scheduler tick at ``now``: broadcasts, drips, pending signups, then (optionally) drain.
+
+    Safe to call any number of times and from two processes at once: every
+    step is a conditional UPDATE or an insert guarded by the outbox's unique key.
+    ``progress`` is handed to the drain (the scheduler renews its lock there).
+    """
+    summary = TickSummary(now=now)
+    catalogue = load_catalogue(app, now)
+    summary.problems.extend(catalogue.problems)
+    with app.sessions() as session:
+        slugs = list(session.scalars(select(Series.slug)))
+    rules = {slug: catalogue.rules_for(slug, app.settings.time_zone) for slug in slugs}
+    journal = Journal.in_folder(app.settings.var_path)
+    gone = journal.read()
+    fan_out_due(app, now, summary, {slug: r.max_late for slug, r in rules.items()}, journal, gone)
+    advance_drips(app, now, summary, rules, journal, gone)
+    summary.expired = expire_pending(app, now)
+    if drain:
+        summary.sent = drain_outbox(app, progress=progress)
+    return summary

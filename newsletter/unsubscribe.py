@@ -1,0 +1,139 @@
+"""Unsubscribing: from one series, one list, or everything; effective at once (RELIABILITY #10).
+
+The token (from the List-Unsubscribe URL or the footer link) names the
+subscriber's public id, the list and, for issue mail, the series. Nothing
+else is needed: no login, no cookie. Changes take effect for queued mail as
+well, because every delivery is checked again when it is claimed
+(:mod:`newsletter.delivery.claims`). Repeating an unsubscribe changes nothing
+and answers the same (RFC 8058 §3.2: idempotent).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from newsletter.app import App
+from newsletter.consent import RequestInfo, record_withdrawal
+from newsletter.db.engine import write_transaction
+from newsletter.db.models import (
+    MailingList,
+    Series,
+    SeriesOptOut,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+)
+from newsletter.errors import DatabaseError, NotFoundError
+from newsletter.tokens import TokenData, TokenError, Tokens
+
+LEAVING = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PENDING)
+
+
+class Scope(enum.StrEnum):
+    """How much to leave."""
+
+    SERIES = "series"
+    LIST = "list"
+    EVERYTHING = "everything"
+
+
+@dataclass(frozen=True)
+class UnsubscribeView:
+    """What the unsubscribe page shows for a valid token."""
+
+    list_name: str
+    series_title: str | None
+    subscribed: bool  # still on the list (False: already left it)
+
+
+@dataclass(frozen=True)
+class UnsubscribeResult:
+    """What an unsubscribe did."""
+
+    scope: Scope
+    list_name: str
+    series_title: str | None
+    changed: bool
+
+
+def read_token(app: App, token: str) -> TokenData:
+    """The data of an unsubscribe token, or TokenError (never a state change)."""
+    if len(token) > 512:
+        raise TokenError("the unsubscribe link is damaged or not one of ours")
+    keys = [key.get_secret_value() for key in app.settings.secret_keys]
+    return Tokens(keys).read_unsubscribe(token)
+
+
+def _load(session: Session, data: TokenData) -> tuple[Subscriber, MailingList, Series | None]:
+    person = session.scalar(select(Subscriber).where(Subscriber.public_id == data.subscriber))
+    mailing_list = session.scalar(select(MailingList).where(MailingList.slug == data.list_slug))
+    if person is None or mailing_list is None:
+        # Erased people and deleted lists: nothing left to unsubscribe, and nothing to mail.
+        raise NotFoundError("we have no subscription for this link any more; you get no mail")
+    series = None
+    if data.series:
+        series = session.scalar(select(Series).where(Series.slug == data.series))
+    return person, mailing_list, series
+
+
+def inspect(app: App, token: str) -> UnsubscribeView:
+    """What the GET page shows; reads only."""
+    data = read_token(app, token)
+    with app.sessions() as session:
+        person, mailing_list, series = _load(session, data)
+        status = session.scalar(select(Subscription.status).where(
+            Subscription.subscriber_id == person.id, Subscription.list_id == mailing_list.id))
+        return UnsubscribeView(mailing_list.name, series.title if series else None,
+                               status in LEAVING)
+
+
+def unsubscribe(app: App, token: str, scope: Scope, *, method: str,
+                source: RequestInfo | None = None) -> UnsubscribeResult:
+    """Apply an unsubscribe of ``scope`` for the token's subscriber, in one transaction."""
+    data = read_token(app, token)
+    now = app.clock.now()
+    try:
+        with write_transaction(app.sessions) as session:
+            return apply(session, data, scope, method=method, now=now, source=source)
+    except OperationalError as err:
+        raise DatabaseError("the database is busy; try again in a few seconds") from err
+
+
+def apply(session: Session, data: TokenData, scope: Scope, *, method: str, now: datetime,
+          source: RequestInfo | None = None) -> UnsubscribeResult:
+    """The unsubscribe itself, in the caller's transaction."""
+    person, mailing_list, series = _load(session, data)
+    if scope == Scope.SERIES and series is None:
+        scope = Scope.LIST  # a link without a series (or a series since removed)
+    changed = False
+    if scope == Scope.SERIES:
+        assert series is not None
+        exists = session.scalar(select(SeriesOptOut.id).where(
+            SeriesOptOut.subscriber_id == person.id, SeriesOptOut.series_id == series.id))
+        if exists is None:
+            session.add(SeriesOptOut(subscriber_id=person.id, series_id=series.id,
+                                     created_at=now))
+            changed = True
+    else:
+        query = select(Subscription, MailingList.slug).join(
+            MailingList, MailingList.id == Subscription.list_id).where(
+            Subscription.subscriber_id == person.id,
+            Subscription.status.in_(LEAVING))
+        if scope == Scope.LIST:
+            query = query.where(Subscription.list_id == mailing_list.id)
+        for subscription, slug in session.execute(query):
+            subscription.status = SubscriptionStatus.UNSUBSCRIBED
+            subscription.unsubscribed_at = now
+            subscription.updated_at = now
+            subscription.unsubscribe_method = method
+            record_withdrawal(session, subscription_id=subscription.id, email=person.email,
+                              list_slug=slug, method=method, now=now, source=source)
+            changed = True
+    session.flush()
+    return UnsubscribeResult(scope, mailing_list.name, series.title if series else None, changed)

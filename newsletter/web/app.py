@@ -1,0 +1,66 @@
+"""``create_web_app(app) -> FastAPI``: the public HTTP app, composed from routers.
+
+Middleware, outermost first: security headers → CORS (only the configured
+origins, never credentials) → body-size cap. No cookies anywhere; the API docs
+pages are off (nothing here is an API for strangers to explore).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
+
+from newsletter.app import App
+from newsletter.subscriptions import ensure_lists
+from newsletter.web.archive import archive_router
+from newsletter.web.caught import caught_router
+from newsletter.web.confirm import confirm_router
+from newsletter.web.errors import install_error_handlers
+from newsletter.web.home import home_router
+from newsletter.web.security import BodyLimit, SecurityHeaders
+from newsletter.web.signup import signup_router
+from newsletter.web.unsubscribe import unsubscribe_router
+
+
+def create_web_app(app: App) -> FastAPI:
+    """The FastAPI app: signup, confirm, unsubscribe, archive (and the catcher's pages locally)."""
+    ensure_lists(app)  # sync lists.toml now: a broken file fails at start, not on a visitor
+    web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    web.state.app = app
+    install_error_handlers(web, app)
+    web.include_router(home_router(app))
+    web.include_router(signup_router(app))
+    web.include_router(confirm_router(app))
+    web.include_router(archive_router(app))
+    web.include_router(unsubscribe_router(app))
+    if app.settings.transport == "catcher":  # caught mail is local-only: never in production
+        web.include_router(caught_router(app))
+    web.include_router(_assets_router())
+    web.add_middleware(BodyLimit, max_bytes=app.settings.max_request_bytes)
+    web.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(app.settings.allowed_origins),
+        allow_methods=["POST"],
+        allow_headers=["Content-Type", "Accept"],
+        allow_credentials=False,
+        max_age=600,
+    )
+    web.add_middleware(SecurityHeaders)
+    return web
+
+
+def _assets_router() -> APIRouter:
+    router = APIRouter()
+    css = resources.files("newsletter").joinpath("templates/web/site.css").read_bytes()
+
+    @router.get("/assets/site.css")
+    async def stylesheet() -> Response:
+        return Response(
+            css, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"}
+        )
+
+    return router
+

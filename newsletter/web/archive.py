@@ -1,0 +1,88 @@
+"""``GET /archive/{series}`` and ``/archive/{series}/{n}``: the public web edition.
+
+"Published" rule: an issue is public once at least one delivery of it has been
+sent. Drafts and scheduled issues stay private even though their files exist;
+the web edition of an email is therefore always reachable by whoever got it.
+The pages hold no personal data (the renderer builds them without any).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse, Response
+
+from newsletter.app import App
+from newsletter.content.issuefile import find_series
+from newsletter.db.models import Delivery, DeliveryStatus, Issue, Series
+from newsletter.errors import ContentError, NotFoundError
+from newsletter.web.pages import page_response
+
+
+@dataclass(frozen=True)
+class PublishedIssue:
+    """One public issue of a series."""
+
+    position: int
+    title: str
+
+
+def published_issues(session: Session, series_slug: str) -> tuple[str, list[PublishedIssue]]:
+    """The series' title and its issues that have been sent at least once, in order."""
+    series = session.scalar(select(Series).where(Series.slug == series_slug))
+    if series is None:
+        raise NotFoundError(f"there is no series called {series_slug!r}")
+    sent = exists().where(Delivery.issue_id == Issue.id, Delivery.status == DeliveryStatus.SENT)
+    rows = session.execute(
+        select(Issue.position, Issue.title)
+        .where(Issue.series_id == series.id, sent)
+        .order_by(Issue.position)
+    ).all()
+    return series.title, [PublishedIssue(r.position, r.title) for r in rows]
+
+
+def archive_csp(app: App) -> str:
+    """The archive's policy: email HTML needs inline styles and remote images; no scripts."""
+    ancestors = " ".join(["'self'", *app.settings.allowed_origins])
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; font-src https:; "
+        f"frame-ancestors {ancestors}; base-uri 'none'; object-src 'none'; form-action 'self'"
+    )
+
+
+def archive_router(app: App) -> APIRouter:
+    """The router for the public archive."""
+    router = APIRouter()
+
+    def index(slug: str) -> tuple[str, list[PublishedIssue]]:
+        with app.sessions() as session:
+            return published_issues(session, slug)
+
+    def issue_html(slug: str, position: int) -> str:
+        _title, issues = index(slug)
+        if position not in {issue.position for issue in issues}:
+            raise NotFoundError(f"part {position} of this series has not been published yet")
+        try:
+            doc = find_series(app.settings.issues_path, slug)
+            return app.renderer.archive_html(doc, position)
+        except ContentError as err:
+            raise NotFoundError(f"part {position} of this series is not available") from err
+
+    @router.get("/archive/{series}")
+    async def series_page(series: str) -> Response:
+        title, issues = await run_in_threadpool(index, series)
+        context = {"series_title": title, "series_slug": series, "issues": issues}
+        return page_response(app, "web/archive_index.html", context)
+
+    @router.get("/archive/{series}/{position}")
+    async def issue_page(series: str, position: str) -> Response:
+        if not position.isdigit() or len(position) > 6:
+            raise NotFoundError("there is no such part of this series")
+        html = await run_in_threadpool(issue_html, series, int(position))
+        return HTMLResponse(html, headers={"Content-Security-Policy": archive_csp(app)})
+
+    return router

@@ -1,0 +1,39 @@
+"""``GET /``: a hosted signup page for every declared list, with links to the archives.
+
+It reuses the embeddable form (without its script: pages here allow no
+scripts, and the plain form works without one), so what a visitor sees here is
+what the clinic pastes into its own site.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.responses import HTMLResponse
+
+from newsletter.app import App
+from newsletter.content.issuefile import find_series, list_series
+from newsletter.snippet import form_snippet
+from newsletter.subscriptions import ensure_lists
+from newsletter.web.pages import page_response
+
+
+def home_router(app: App) -> APIRouter:
+    """The router for the home page."""
+    router = APIRouter()
+
+    @router.get("/", response_class=HTMLResponse)
+    def home() -> HTMLResponse:
+        lists = ensure_lists(app)
+        series = [find_series(app.settings.issues_path, slug).config
+                  for slug in list_series(app.settings.issues_path)]
+        forms = [
+            {"name": known.config.name, "description": known.config.description,
+             "form": form_snippet(app.settings.base_url, known.config, script=False),
+             "series": [s for s in series if s.list == slug]}
+            for slug, known in lists.items()
+        ]
+        return page_response(app, "web/home.html", {
+            "forms": forms, "show_caught": app.settings.transport == "catcher",
+        })
+
+    return router

@@ -1,0 +1,106 @@
+"""ASGI middleware: security headers on every response, and a cap on request bodies.
+
+Pages get a strict Content-Security-Policy (RELIABILITY #32): nothing loads
+but our own stylesheet, forms post only to us, no framing, no plugins, no
+``<base>``. A route that needs another policy (the archive, which shows email
+HTML) sets its own ``Content-Security-Policy`` header and this one stays away.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+_FIXED = [
+    (b"x-content-type-options", b"nosniff"),
+    # Confirm and unsubscribe URLs carry tokens: never leak them to other sites.
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+]
+
+
+class SecurityHeaders:
+    """Adds CSP, nosniff, referrer and framing headers unless the response set its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                extra = list(_FIXED)
+                if b"content-security-policy" not in present:
+                    extra.append((b"content-security-policy", PAGE_CSP.encode()))
+                    extra.append((b"x-frame-options", b"DENY"))
+                headers += [(n, v) for n, v in extra if n not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyTooLarge(Exception):
+    """The request body is over the configured cap."""
+
+
+class BodyLimit:
+    """Refuses bodies over ``max_bytes``: at once by Content-Length, else while reading."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await _refuse(send, headers)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+async def _refuse(send: Send, headers: dict[bytes, bytes]) -> None:
+    as_json = b"json" in headers.get(b"content-type", b"") or b"json" in headers.get(
+        b"accept", b""
+    )
+    body = (
+        b'{"error": "the request is too large"}'
+        if as_json
+        else b"<!doctype html><title>Too large</title><p>The request is too large.</p>"
+    )
+    kind = b"application/json" if as_json else b"text/html; charset=utf-8"
+    await send({
+        "type": "http.response.start",
+        "status": 413,
+        "headers": [
+            (b"content-type", kind),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ],
+    })
+    await send({"type": "http.response.body", "body": body})

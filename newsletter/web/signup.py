@@ -1,0 +1,94 @@
+"""``POST /subscribe``: the public form's target (HTML form post or JSON).
+
+Every acceptable submission gets the same answer whatever the address's state
+(RELIABILITY #25): the same status, body and headers, and the same work done
+(one transaction, one rendered email). Only what reaches the outbox differs.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from newsletter.app import App
+from newsletter.consent import RequestInfo
+from newsletter.ratelimit import RateLimiter
+from newsletter.subscriptions import KnownList, SignupRequest, find_list, subscribe
+from newsletter.web.errors import error_response
+from newsletter.web.forms import FormError, read_fields, wants_json
+from newsletter.web.pages import page_response
+
+log = logging.getLogger("newsletter.web.signup")
+HONEYPOT = "website"
+ACCEPTED_MESSAGE = "Thank you. Please check your inbox and confirm your subscription."
+MAX_FIELD_CHARS = 4096
+
+
+def client_ip(request: Request) -> str:
+    """The peer address (we do not trust X-Forwarded-For: put the proxy's rules there)."""
+    return request.client.host if request.client else "unknown"
+
+
+def signup_router(app: App) -> APIRouter:
+    """The router for ``POST /subscribe``."""
+    router = APIRouter()
+    settings = app.settings
+    per_ip = RateLimiter(
+        settings.signup_rate_limit, timedelta(seconds=settings.signup_rate_window_seconds)
+    )
+    overall = RateLimiter(settings.signup_global_per_hour, timedelta(hours=1))
+
+    def accepted(request: Request, known: KnownList) -> Response:
+        if wants_json(request):
+            return JSONResponse({"status": "accepted", "message": ACCEPTED_MESSAGE}, 202)
+        if known.config.thank_you_url:
+            # Only the list's configured URL, never one from the request (RELIABILITY #33).
+            return RedirectResponse(known.config.thank_you_url, status_code=303)
+        return page_response(app, "web/thanks.html")
+
+    @router.post("/subscribe")
+    async def post_subscribe(request: Request) -> Response:
+        now = app.clock.now()
+        wait = per_ip.hit(client_ip(request), now)
+        if wait is None:
+            wait = overall.hit("*", now)
+            if wait is not None:
+                log.warning("global signup cap reached (%s per hour)", overall.limit)
+        if wait is not None:
+            return error_response(
+                app, request, 429, "too many signups from here; please try again later",
+                headers={"Retry-After": str(wait)},
+            )
+        fields = await read_fields(request)
+        email, slug = fields.get("email", ""), fields.get("list", "")
+        if not email.strip() or not slug.strip():
+            raise FormError(400, "please give an email address and a list")
+        if any(len(value) > MAX_FIELD_CHARS for value in fields.values()):
+            raise FormError(400, "a field of the form is far too long")
+        known = await run_in_threadpool(find_list, app, slug.strip())
+        if fields.get(HONEYPOT):
+            # A bot filled the invisible field: drop it, answer as usual (RELIABILITY #27).
+            log.info("honeypot signup dropped from %s", client_ip(request))
+            return accepted(request, known)
+        signup = SignupRequest(
+            email=email,
+            list_slug=known.config.slug,
+            name=fields.get("name"),
+            time_zone=fields.get("time_zone"),
+            consent_hash=fields.get("consent"),
+            source=RequestInfo(
+                ip=client_ip(request),
+                user_agent=request.headers.get("user-agent"),
+                page_url=fields.get("page") or request.headers.get("referer"),
+                origin=request.headers.get("origin"),
+                form=fields.get("form") or "direct",
+            ),
+        )
+        await run_in_threadpool(subscribe, app, signup)
+        return accepted(request, known)
+
+    return router

@@ -1,0 +1,119 @@
+"""``newsletter send``/``status``/``resume`` as a person runs them, with the built-in catcher."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from newsletter.app import App, create_app
+from newsletter.config import load_settings
+from newsletter.web.app import create_web_app
+from tests.support.audience import seed
+from tests.support.signup import LiveServer
+
+AUDIENCE = 25
+
+
+@pytest.fixture
+def environment(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "NEWSLETTER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+            "NEWSLETTER_SECRET_KEYS": "cli-secret", "NEWSLETTER_TRANSPORT": "catcher",
+            "NEWSLETTER_BASE_URL": "https://news.example.org", "COLUMNS": "200"}
+
+
+@pytest.fixture
+def cli_app(project: Path, environment: dict[str, str]) -> Iterator[App]:
+    application = create_app(load_settings(project, environ=environment))
+    seed(application, project, AUDIENCE)
+    yield application
+    application.close()
+
+
+def run(project: Path, environment: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "newsletter", *args], cwd=project,
+                          env=environment, capture_output=True, text=True, timeout=120)
+
+
+def test_send_issue_queues_once_sends_to_the_catcher_and_status_counts_it(
+        cli_app: App, project: Path, environment: dict[str, str]) -> None:
+    dry = run(project, environment, "send", "--issue", "pain-care/1", "--dry-run")
+    assert dry.returncode == 0
+    assert f"Would queue pain-care/1: {AUDIENCE} new recipients" in dry.stdout
+    assert "nothing was sent" in dry.stdout
+    first = run(project, environment, "send", "--issue", "pain-care/1")
+    assert first.returncode == 0, first.stderr
+    assert f"Queued pain-care/1: {AUDIENCE} new recipients" in first.stdout
+    assert f"sent {AUDIENCE}" in first.stdout
+    caught = list((project / "var" / "mailcatcher").glob("*.eml"))
+    assert len(caught) == AUDIENCE
+    again = run(project, environment, "send", "--issue", "pain-care/1")
+    assert "0 new recipients" in again.stdout
+    assert "nothing was due" in again.stdout
+    status = run(project, environment, "status")
+    assert status.returncode == 0
+    line = next(row for row in status.stdout.splitlines() if "pain-care/1" in row)
+    assert str(AUDIENCE) in line
+    assert "finished" in line
+
+
+def test_send_with_a_limit_sends_only_that_many(
+        cli_app: App, project: Path, environment: dict[str, str]) -> None:
+    result = run(project, environment, "send", "--issue", "pain-care/1", "--limit", "10")
+    assert result.returncode == 0, result.stderr
+    assert "sent 10" in result.stdout
+
+
+def test_a_bad_issue_argument_is_a_clear_error_without_a_traceback(
+        cli_app: App, project: Path, environment: dict[str, str]) -> None:
+    for argument in ("pain-care", "no-such-series/1", "pain-care/99"):
+        result = run(project, environment, "send", "--issue", argument)
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert "Error:" in result.stderr
+
+
+def test_the_caught_mail_page_lists_and_shows_messages(
+        cli_app: App, project: Path, environment: dict[str, str]) -> None:
+    run(project, environment, "send", "--issue", "pain-care/1", "--limit", "2")
+    with LiveServer(create_web_app(cli_app)) as live:
+        index = httpx.get(f"{live.url}/caught")
+        assert index.status_code == 200
+        assert index.text.count('href="/caught/') == 2
+        link = index.text.split('href="/caught/', 1)[1].split('"', 1)[0]
+        page = httpx.get(f"{live.url}/caught/{link}")
+        assert page.status_code == 200
+        assert "Part 1" in page.text
+        frame = httpx.get(f"{live.url}/caught/{link}/html")
+        assert "sandbox" in frame.headers["content-security-policy"]
+        assert httpx.get(f"{live.url}/caught/..%2Fsecret_key").status_code == 404
+
+
+def test_the_worker_process_sends_queued_mail_and_stops_cleanly_on_sigterm(
+        cli_app: App, project: Path, environment: dict[str, str]) -> None:
+    import signal
+    import time
+
+    from newsletter.delivery.service import send_issue_now
+    from tests.support.audience import counts
+
+    worker = subprocess.Popen([sys.executable, "-m", "newsletter", "worker", "--idle", "0.2"],
+                              cwd=project, env=environment, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        issue_id, added = send_issue_now(cli_app, "pain-care", 1)
+        assert added == AUDIENCE
+        deadline = time.monotonic() + 60
+        while counts(cli_app, issue_id) != {"sent": AUDIENCE}:
+            assert time.monotonic() < deadline, counts(cli_app, issue_id)
+            time.sleep(0.1)  # a real process: wait for it in real time
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+    assert worker.returncode == 0, err
+    assert f"sent {AUDIENCE}" in out
