@@ -9,7 +9,7 @@ run: $(VENV)/.installed
 	$(BIN)/newsletter run
 
 test: $(VENV)/.installed /usr/bin/chromium
-	$(BIN)/ruff check newsletter tests benchmarks scheduler.py
+	$(BIN)/ruff check newsletter tests benchmarks scripts scheduler.py
 	$(BIN)/mypy
 	$(BIN)/pytest
 

@@ -119,7 +119,9 @@ class Composer:
             data = build_whole(
                 sender=self.settings.sender, list_header=None,
                 boundary="=_nl_" + secrets.token_hex(12),
-                to=mime.format_address(row.name, row.email), subject=mail.subject,
+                # No display name: an unconfirmed signup's name is untrusted text, never
+                # echoed into mail to an address that may not be theirs (RELIABILITY #34).
+                to=mime.format_address(None, row.email), subject=mail.subject,
                 text=mail.text, html=mail.html, msg_id=msg_id, date=date, unsubscribe_url=None)
         if self.signer is not None:
             data = self.signer.sign(data)

@@ -33,8 +33,16 @@ DKIM_HEADERS = (
 
 
 def qp(data: str) -> bytes:
-    """Quoted-printable with CRLF line ends; trailing whitespace is encoded by binascii."""
+    """Quoted-printable with CRLF line ends; no line starts with "." (it is written =2E).
+
+    Trailing whitespace is encoded by binascii. Encoding a leading "." (allowed
+    in quoted-printable) means the SMTP client never has to dot-stuff the body,
+    which saves a copy of every message.
+    """
     encoded = binascii.b2a_qp(data.replace("\r\n", "\n").encode("utf-8"))
+    encoded = encoded.replace(b"\n.", b"\n=2E")
+    if encoded.startswith(b"."):
+        encoded = b"=2E" + encoded[1:]
     return encoded.replace(b"\n", CRLF)
 
 

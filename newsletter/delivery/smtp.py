@@ -156,13 +156,15 @@ class SMTPConnection:
                 self._after_reply(outcome)
                 return outcome
             step = Step.DATA
-            # Dot-stuffing (RFC 5321 §4.5.2): every line starts after "\n" (bytes.replace is C).
-            payload = data.replace(b"\n.", b"\n..")
-            if payload.startswith(b"."):
-                payload = b"." + payload
-            if not payload.endswith(b"\r\n"):
-                payload += b"\r\n"
-            smtp.send(payload + b".\r\n")
+            # Dot-stuffing (RFC 5321 §4.5.2). Our own messages have no line starting with
+            # "." (see mime.qp), so the usual case is a search without a copy.
+            payload = data
+            if payload.startswith(b".") or b"\n." in payload:
+                payload = payload.replace(b"\n.", b"\n..")
+                if payload.startswith(b"."):
+                    payload = b"." + payload
+            smtp.send(payload)
+            smtp.send(b".\r\n" if payload.endswith(b"\r\n") else b"\r\n.\r\n")
             step = Step.FINAL_DOT
             assert smtp.sock is not None
             smtp.sock.settimeout(self.config.data_timeout)

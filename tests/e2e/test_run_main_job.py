@@ -21,8 +21,8 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
-from tests.support.browser import chromium
 from tests.support.signup import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -91,39 +91,38 @@ def running(fresh_clone: Path) -> Iterator[tuple[str, Path, subprocess.Popen[byt
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_new_user_signs_up_and_confirms_through_the_running_service(
-    running: tuple[str, Path, subprocess.Popen[bytes]],
+    running: tuple[str, Path, subprocess.Popen[bytes]], browser: Browser,
 ) -> None:
     base, root, process = running
     assert (root / "var" / "site" / "index.html").is_file()
-    with chromium() as browser:
-        page = browser.new_page(viewport={"width": 900, "height": 1000})
-        page.goto(base + "/")
-        honeypot = page.locator("input[name=website]").bounding_box()
-        assert honeypot is not None
-        assert honeypot["x"] < -1000, "the honeypot is on screen"
-        page.screenshot(path=str(SCREENSHOTS / "run-home.png"), full_page=True)
-        page.fill("input[name=email]", "Mira.Lind@Example.com")
-        page.fill("input[name=name]", "Mira")
-        page.click("button[type=submit]")
-        page.wait_for_load_state()
-        assert "check your inbox" in page.content()
+    page = browser.new_page(viewport={"width": 900, "height": 1000})
+    page.goto(base + "/")
+    honeypot = page.locator("input[name=website]").bounding_box()
+    assert honeypot is not None
+    assert honeypot["x"] < -1000, "the honeypot is on screen"
+    page.screenshot(path=str(SCREENSHOTS / "run-home.png"), full_page=True)
+    page.fill("input[name=email]", "Mira.Lind@Example.com")
+    page.fill("input[name=name]", "Mira")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "check your inbox" in page.content()
 
-        caught = _caught(root / "var" / "mailcatcher", 1)
-        message = message_from_bytes(caught[0].read_bytes(), policy=policy.default)
-        assert str(message["To"]) == "mira.lind@example.com"  # the name is never echoed
-        body = message.get_body(("plain",))
-        assert body is not None
-        link = re.search(r"http://127\.0\.0\.1:\d+/confirm/\S+", body.get_content())
-        assert link is not None, "the confirmation email has no confirm link"
+    caught = _caught(root / "var" / "mailcatcher", 1)
+    message = message_from_bytes(caught[0].read_bytes(), policy=policy.default)
+    assert str(message["To"]) == "mira.lind@example.com"  # the name is never echoed
+    body = message.get_body(("plain",))
+    assert body is not None
+    link = re.search(r"http://127\.0\.0\.1:\d+/confirm/\S+", body.get_content())
+    assert link is not None, "the confirmation email has no confirm link"
 
-        page.goto(base + "/caught")
-        assert str(message["Subject"]) in page.content()
-        page.screenshot(path=str(SCREENSHOTS / "run-caught.png"), full_page=True)
+    page.goto(base + "/caught")
+    assert str(message["Subject"]) in page.content()
+    page.screenshot(path=str(SCREENSHOTS / "run-caught.png"), full_page=True)
 
-        page.goto(link.group(0))
-        page.click("button[type=submit]")
-        page.wait_for_load_state()
-        _caught(root / "var" / "mailcatcher", 2)  # the welcome email
+    page.goto(link.group(0))
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    _caught(root / "var" / "mailcatcher", 2)  # the welcome email
     with sqlite3.connect(root / "var" / "newsletter.db") as db:
         status = db.execute(
             "SELECT s.status FROM subscriptions s JOIN subscribers p ON p.id = s.subscriber_id "

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -30,21 +30,8 @@ from tests.support.signup import LiveServer, confirm_path, free_port, state
 from tests.support.smtpd import SMTPRecorder
 
 make_app = support.make_app
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "signup-form.png"
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield instance
-        instance.close()
 
 
 def host_page(snippet: str) -> Starlette:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 from sqlalchemy import select
 
 from newsletter.app import App, create_app
@@ -17,7 +18,6 @@ from newsletter.delivery.outbox import fan_out
 from newsletter.delivery.service import drain
 from newsletter.web.app import create_web_app
 from tests.support.audience import address, seed
-from tests.support.browser import chromium
 from tests.support.signup import LiveServer, free_port
 from tests.support.smtpd import SMTPRecorder
 
@@ -45,10 +45,11 @@ def setup(project: Path, database_url: str, clock: ManualClock) -> Iterator[tupl
 
 @pytest.mark.browser
 def test_choosing_everything_and_pressing_the_button_unsubscribes_from_every_list(
-        setup: tuple[App, str]) -> None:
+        setup: tuple[App, str], browser: Browser) -> None:
     app, link = setup
-    with chromium() as browser:
-        page = browser.new_page()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
         page.goto(link)
         assert page.locator("h1").inner_text() == "Unsubscribe"
         with app.sessions() as session:
@@ -58,6 +59,8 @@ def test_choosing_everything_and_pressing_the_button_unsubscribes_from_every_lis
         page.wait_for_selector("text=You are unsubscribed")
         assert "no more email from us on any list" in page.content()
         assert page.url == link  # answered in place, no redirect
+    finally:
+        context.close()
     with app.sessions() as session:
         statuses = dict(session.execute(select(Subscription.subscriber_id,
                                                Subscription.status)).all())

@@ -393,3 +393,18 @@ def test_a_pooled_connection_is_reset_before_each_reuse(
     # One or two pooled connections carried 12 messages: every message after a connection's
     # first starts with RSET.
     assert AUDIENCE - 2 <= server.resets <= AUDIENCE - 1
+
+
+def test_transactional_mail_is_addressed_without_the_untrusted_name(
+        mail_app: App, queued: Seeded, server: SMTPRecorder) -> None:
+    from newsletter.delivery.outbox import TransactionalMail, enqueue_transactional
+
+    with write_transaction(mail_app.sessions) as session:
+        enqueue_transactional(session, subscriber_id=queued.subscriber_ids[0],
+                              list_id=queued.list_id, kind="confirmation",
+                              mail=TransactionalMail("Please confirm", "<p>Press</p>", "Press"),
+                              now=mail_app.clock.now())
+    drain(mail_app)
+    confirmation = next(m.message for m in server.messages
+                        if m.message["Subject"] == "Please confirm")
+    assert str(confirmation["To"]) == address(0)

@@ -160,3 +160,13 @@ def test_a_short_dkim_key_is_refused(tmp_path: Path) -> None:
                    check=True, capture_output=True)
     with pytest.raises(mime.DeliveryError.__mro__[1], match="2048"):  # ConfigError
         DkimSigner.from_file("clinic.example.com", "news", key)
+
+
+def test_no_encoded_line_starts_with_a_dot_and_the_dots_decode_back() -> None:
+    import quopri
+
+    text = ".starts with a dot\n..two\nmiddle . dot\n." + "x" * 80 + "\n.a"
+    encoded = mime.qp(text)
+    assert not encoded.startswith(b".")
+    assert b"\n." not in encoded
+    assert quopri.decodestring(encoded).replace(b"\r\n", b"\n") == text.encode()
