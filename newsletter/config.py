@@ -18,8 +18,17 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from newsletter.errors import ConfigError
 
@@ -93,6 +102,19 @@ class Settings(BaseModel):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @model_validator(mode="after")
+    def _relay_needs_https_links(self) -> Settings:
+        # RFC 8058: the one-click List-Unsubscribe URI must be HTTPS. Plain http is
+        # only acceptable while links point at this machine (local runs, tests).
+        host = urlsplit(self.base_url).hostname or ""
+        if (self.transport == "smtp" and self.base_url.startswith("http://")
+                and host not in ("127.0.0.1", "localhost", "::1")):
+            raise ValueError(
+                f"base_url={self.base_url!r} must start with https:// when mail goes to a "
+                "relay (RFC 8058 one-click unsubscribe links must be HTTPS)"
+            )
+        return self
+
     @field_validator("time_zone")
     @classmethod
     def _check_zone(cls, value: str) -> str:
@@ -165,7 +187,10 @@ def _read_env(environ: Mapping[str, str]) -> dict[str, str]:
 def _describe(error: ValidationError, sources: dict[str, str], values: dict[str, Any]) -> str:
     lines = []
     for problem in error.errors():
-        key = str(problem["loc"][0]) if problem["loc"] else "?"
+        if not problem["loc"]:  # a rule across settings: its message names them
+            lines.append(str(problem["msg"]).removeprefix("Value error, "))
+            continue
+        key = str(problem["loc"][0])
         where = sources.get(key, key)
         shown = "<hidden>" if key in _SECRET_KEYS else repr(values.get(key))
         lines.append(f"{where}={shown}: {problem['msg']}")

@@ -7,6 +7,7 @@ import threading
 from types import FrameType
 
 import click
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -107,8 +108,10 @@ def status(state: State) -> None:
     with app.sessions() as session:
         rows = status_counts(session)
         pauses = open_pauses(session)
-    states = ["queued", "sending", "deferred", "sent", "failed", "suppressed", "unknown"]
-    table = Table("issue", "title", *states, "total", "state")
+    # Only the states some issue is in (and always "sent"), so the table fits a terminal.
+    states = [s for s in ("queued", "sending", "deferred", "sent", "failed", "suppressed",
+                          "unknown") if s == "sent" or any(row.counts.get(s) for row in rows)]
+    table = Table("issue", "title", *states, "total", "state", box=box.SIMPLE_HEAD)
     for row in rows:
         state_text = ("paused: " + row.paused) if row.paused else (
             "finished" if row.finished else "sending")

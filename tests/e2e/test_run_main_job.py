@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from tests.support.signup import free_port
+from tests.support.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 NEWSLETTER = str(Path(sys.executable).with_name("newsletter"))

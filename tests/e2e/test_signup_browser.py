@@ -26,7 +26,8 @@ from newsletter.lists import read_lists
 from newsletter.snippet import form_snippet
 from newsletter.web.app import create_web_app
 from tests.support import signup as support
-from tests.support.signup import LiveServer, confirm_path, free_port, state
+from tests.support.net import free_port
+from tests.support.signup import LiveServer, confirm_path, state
 from tests.support.smtpd import SMTPRecorder
 
 make_app = support.make_app

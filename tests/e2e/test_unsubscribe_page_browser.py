@@ -18,7 +18,8 @@ from newsletter.delivery.outbox import fan_out
 from newsletter.delivery.service import drain
 from newsletter.web.app import create_web_app
 from tests.support.audience import address, seed
-from tests.support.signup import LiveServer, free_port
+from tests.support.net import free_port
+from tests.support.signup import LiveServer
 from tests.support.smtpd import SMTPRecorder
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from newsletter.app import App
 from newsletter.db.engine import make_engine
 from newsletter.db.migrate import current_revision, head_revision, upgrade
-from newsletter.db.models import Delivery, Issue, MailingList, Series, Subscriber
+from newsletter.db.models import Base, Delivery, Issue, MailingList, Series, Subscriber
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -40,6 +42,13 @@ def test_migrations_create_every_table_and_reach_head(app: App) -> None:
                 "series", "issues", "deliveries"}
     assert expected <= tables
     assert current_revision(app.engine) == head_revision()
+
+
+def test_the_migrations_build_exactly_the_schema_of_the_models(app: App) -> None:
+    with app.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == [], "models changed without a migration: scripts/new_migration.py"
 
 
 def test_upgrading_twice_changes_nothing(app: App) -> None:

@@ -54,10 +54,10 @@ def test_the_mail_catcher_stores_what_it_receives_over_smtp(tmp_path: Path) -> N
     import smtplib
 
     from newsletter.delivery.catcher import MailCatcher
-    from tests.support.smtpd import _free_port
+    from tests.support.net import free_port
 
     store = MailStore(tmp_path / "caught")
-    port = _free_port("127.0.0.1")
+    port = free_port()
     with MailCatcher(store, port=port), smtplib.SMTP("127.0.0.1", port) as client:
         client.sendmail("news@clinic.example.com", ["ana@example.org"],
                         b"Subject: hello\r\nTo: ana@example.org\r\n\r\nHi\r\n")

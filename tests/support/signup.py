@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +20,7 @@ from newsletter.clock import ManualClock
 from newsletter.config import load_settings
 from newsletter.db.models import ConsentRecord, Delivery, Subscriber, Subscription
 from newsletter.delivery.outbox import TransactionalMail
+from tests.support.net import free_port
 
 LIST_SLUG = "clinic-news"
 CONSENT = "Yes, email me the clinic's articles. I can leave with one click at any time."
@@ -47,14 +47,6 @@ def write_lists(
     (project / "subscribers" / "lists.toml").write_text(
         "\n".join(lines) + "\n" + extra, encoding="utf-8"
     )
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class LiveServer:

@@ -30,6 +30,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.support.net import free_port
+
 
 @dataclass
 class ReceivedMessage:
@@ -147,7 +149,7 @@ class SMTPRecorder:
         self.host = host
         self._smtp_kwargs = smtp_kwargs
         self._controller = _Controller(
-            self._handler, hostname=host, port=port or _free_port(host), **smtp_kwargs
+            self._handler, hostname=host, port=port or free_port(host), **smtp_kwargs
         )
         self.port = self._controller.port
         self._running = False
@@ -214,12 +216,3 @@ class SMTPRecorder:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def _free_port(host: str) -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port

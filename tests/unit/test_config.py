@@ -85,3 +85,14 @@ def test_comma_separated_lists_come_from_the_environment(tmp_path: Path) -> None
 def test_a_base_url_without_scheme_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"NEWSLETTER_BASE_URL='clinic\.example'"):
         load_settings(tmp_path, environ={"NEWSLETTER_BASE_URL": "clinic.example"})
+
+
+def test_a_relay_needs_https_links_for_one_click_unsubscribe(tmp_path: Path) -> None:
+    environ = {"NEWSLETTER_TRANSPORT": "smtp", "NEWSLETTER_BASE_URL": "http://news.example.org"}
+    with pytest.raises(ConfigError, match=r"base_url='http://news\.example\.org' must start"):
+        load_settings(tmp_path, environ=environ)
+
+
+def test_plain_http_links_are_fine_while_they_point_at_this_machine(tmp_path: Path) -> None:
+    environ = {"NEWSLETTER_TRANSPORT": "smtp", "NEWSLETTER_BASE_URL": "http://127.0.0.1:8000"}
+    assert load_settings(tmp_path, environ=environ).transport == "smtp"
