@@ -114,7 +114,9 @@ def simulate(
 
     Mirrors a scheduler tick: broadcasts due by a drip slot go first (a tick
     fans out before it advances drips); a drip slot sends the first issue at
-    or after the drip's position that the subscriber has not had yet.
+    or after the drip's position that the subscriber has not had yet, unless a
+    broadcast of that issue is still to come: then the drip waits for it and
+    resumes one cadence after the broadcast.
     """
     pending = sorted((due, p) for due, p in broadcasts if due > confirmed_at)
     have: set[int] = set()
@@ -134,6 +136,11 @@ def simulate(
         position = next_position(positions, floor, have)
         if position is None:
             break
+        waiting_for = next((at for at, p in pending if p == position), None)
+        if waiting_for is not None:
+            # A scheduled broadcast brings this issue; the drip resumes a cadence after it.
+            due = following_due(rules, tz, waiting_for)
+            continue
         have.add(position)
         arrivals.append(Arrival(position, due, "drip"))
         floor = position + 1

@@ -39,6 +39,7 @@ class DripCounts:
     resumed: int = 0
     queued: int = 0
     moved: int = 0
+    waiting: int = 0
     pairs: list[tuple[int, int]] = field(default_factory=list)  # (issue, subscriber) queued
 
 
@@ -133,6 +134,17 @@ def _resume_resubscribed(
     return resumed
 
 
+def pending_broadcasts(session: Session, series_id: int) -> dict[int, datetime]:
+    """Position → due time of the series' broadcasts still to go out."""
+    rows = session.execute(
+        select(Issue.position, Broadcast.due_at)
+        .join(Broadcast, Broadcast.issue_id == Issue.id)
+        .where(Issue.series_id == series_id,
+               Broadcast.status == BroadcastStatus.SCHEDULED.value)
+    ).all()
+    return {row.position: row.due_at for row in rows}
+
+
 def _received(session: Session, series_id: int, subscriber_id: int) -> set[int]:
     return set(
         session.scalars(
@@ -167,6 +179,7 @@ def advance_series(
         return counts
     counts.started = _start_new(session, series, rules, positions, now)
     counts.resumed = _resume_resubscribed(session, series, rules, now)
+    pending = pending_broadcasts(session, series.id)
     due_rows = session.execute(
         select(
             DripProgress.id,
@@ -199,6 +212,18 @@ def advance_series(
             DripProgress.next_position == at_least,
             DripProgress.next_due_at == due_at,
         )
+        if position in pending:
+            # Staff scheduled this issue: the broadcast brings it, and the drip goes on
+            # one cadence after it (so a drip never overtakes a broadcast date).
+            resume_at = drip.following_due(rules, tz, pending[position])
+            session.execute(
+                update(DripProgress)
+                .where(same_row)
+                .values(next_due_at=resume_at, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            counts.waiting += 1
+            continue
         if drip.is_too_late(due_at, now, rules.max_late):
             session.execute(
                 update(DripProgress)

@@ -49,6 +49,7 @@ class TickSummary:
         sent = self.sent.attempted if self.sent is not None else 0
         return bool(
             self.fanned_out or self.held or d.started or d.resumed or d.queued or d.moved
+            or d.waiting
             or self.expired or sent or self.problems
         )
 
@@ -57,10 +58,12 @@ class TickSummary:
         parts = [f"tick {self.now:%Y-%m-%d %H:%M:%S}Z"]
         parts += [f"fanned out {s} #{p} to {n}" for s, p, n in self.fanned_out]
         parts += [f"held {s} #{p} (too late)" for s, p in self.held]
-        if self.drip.queued or self.drip.moved or self.drip.started or self.drip.resumed:
+        if (self.drip.queued or self.drip.moved or self.drip.started or self.drip.resumed
+                or self.drip.waiting):
             parts.append(
                 f"drip: {self.drip.started} started, {self.drip.resumed} resumed, "
-                f"{self.drip.queued} queued, {self.drip.moved} moved to their next slot"
+                f"{self.drip.queued} queued, {self.drip.moved} moved to their next slot, "
+                f"{self.drip.waiting} waiting for a broadcast"
             )
         if self.expired:
             parts.append(f"{self.expired} pending signups expired")
@@ -190,6 +193,7 @@ def advance_drips(
         summary.drip.resumed += counts.resumed
         summary.drip.queued += counts.queued
         summary.drip.moved += counts.moved
+        summary.drip.waiting += counts.waiting
 
 
 def expire_pending(app: App, now: datetime) -> int:

@@ -52,6 +52,7 @@ def drip_app(project: Path, database_url: str, smtp: SMTPRecorder) -> Iterator[A
     folder = project / "issues" / "pain-care"
     raw = dict(read_series(folder).config.raw)
     raw.update(mode="drip", cadence_days=1, send_time="08:30", time_zone="Europe/London")
+    raw.pop("send_weekdays", None)  # every day: the sample itself sends on Tuesdays only
     write_series_config(folder, raw)
     settings = load_settings(project, environ={}, overrides={
         "database_url": database_url, "transport": "smtp", "smtp_host": smtp.host,

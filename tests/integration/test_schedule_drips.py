@@ -243,4 +243,5 @@ def test_the_preview_predicts_what_the_scheduler_then_does(
     clock.set(confirmed)
     walk(drip_app, clock, utc(2026, 12, 12), HOUR)
     assert [(r.position, r.due_at) for r in predicted] == sorted(_of(drip_app, "ann@example.com"))
-    assert [r.how for r in predicted] == ["drip", "drip", "drip", "broadcast", "drip"]
+    # Issue 1 is scheduled for Dec 4: the drip waits for that broadcast instead of sending early.
+    assert [r.how for r in predicted] == ["broadcast", "drip", "drip", "broadcast", "drip"]

@@ -145,18 +145,40 @@ def test_a_subscriber_zone_this_machine_does_not_know_falls_back_to_the_series_z
 
 def test_the_simulator_mixes_broadcasts_and_drip_slots_in_time_order() -> None:
     daily = rules(cadence_days=2)
-    confirmed = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # drip slots Dec 1, 3, 5, 7 at 09:00
+    confirmed = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # first drip slot Dec 1 at 09:00
     broadcasts = [
         (datetime(2026, 12, 2, 11, 0, tzinfo=UTC), 4),  # before the drip gets to 4
-        (datetime(2026, 12, 4, 11, 0, tzinfo=UTC), 1),  # the drip already sent 1
+        (datetime(2026, 12, 4, 11, 0, tzinfo=UTC), 1),  # the drip waits for this one
         (datetime(2026, 11, 20, 11, 0, tzinfo=UTC), 5),  # before the signup: not for them
     ]
     got = drip.simulate(daily, BERLIN, confirmed, [1, 2, 3, 4, 5], broadcasts=broadcasts)
     assert [(a.position, a.how, a.due_at.astimezone(BERLIN).strftime("%d %H:%M"))
             for a in got] == [
-        (1, "drip", "01 09:00"),
         (4, "broadcast", "02 12:00"),
-        (2, "drip", "03 09:00"),
-        (3, "drip", "05 09:00"),
-        (5, "drip", "07 09:00"),
+        (1, "broadcast", "04 12:00"),
+        (2, "drip", "06 09:00"),  # one cadence after the broadcast it waited for
+        (3, "drip", "08 09:00"),
+        (5, "drip", "10 09:00"),
+    ]
+
+
+def test_people_on_the_list_before_the_broadcasts_get_them_on_the_dates_staff_picked() -> None:
+    weekly = rules(cadence_days=7)
+    confirmed = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    broadcasts = [(datetime(2026, 12, day, 8, 0, tzinfo=UTC), n)
+                  for n, day in ((1, 1), (2, 8), (3, 15))]
+    got = drip.simulate(weekly, BERLIN, confirmed, [1, 2, 3], broadcasts=broadcasts)
+    assert [(a.position, a.how, a.due_at.day) for a in got] == [
+        (1, "broadcast", 1), (2, "broadcast", 8), (3, "broadcast", 15),
+    ]
+
+
+def test_a_late_joiner_catches_up_by_drip_on_the_issues_already_broadcast() -> None:
+    weekly = rules(cadence_days=7)
+    confirmed = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)  # after issues 1 and 2 went out
+    broadcasts = [(datetime(2026, 12, day, 8, 0, tzinfo=UTC), n)
+                  for n, day in ((1, 1), (2, 8), (3, 15))]
+    got = drip.simulate(weekly, BERLIN, confirmed, [1, 2, 3], broadcasts=broadcasts)
+    assert [(a.position, a.how) for a in got] == [
+        (1, "drip"), (3, "broadcast"), (2, "drip"),
     ]
