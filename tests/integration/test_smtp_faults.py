@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -339,8 +340,8 @@ def test_people_who_join_mid_send_are_not_in_that_send_but_a_second_fan_out_adds
     assert counts(mail_app, queued.issue_id) == {"sent": AUDIENCE + 3}
 
 
-def test_transactional_mail_is_sent_from_its_payload_without_list_headers(
-        mail_app: App, queued: Seeded, server: SMTPRecorder) -> None:
+def _send_a_confirmation(mail_app: App, queued: Seeded, server: SMTPRecorder) -> EmailMessage:
+    """Queue one confirmation email for the first subscriber, drain, return what arrived."""
     from newsletter.delivery.outbox import TransactionalMail, enqueue_transactional
 
     with write_transaction(mail_app.sessions) as session:
@@ -349,8 +350,12 @@ def test_transactional_mail_is_sent_from_its_payload_without_list_headers(
                               mail=TransactionalMail("Please confirm", "<p>Press</p>", "Press"),
                               now=mail_app.clock.now())
     drain(mail_app)
-    confirmation = next(m.message for m in server.messages
-                        if m.message["Subject"] == "Please confirm")
+    return next(m.message for m in server.messages if m.message["Subject"] == "Please confirm")
+
+
+def test_transactional_mail_is_sent_from_its_payload_without_list_headers(
+        mail_app: App, queued: Seeded, server: SMTPRecorder) -> None:
+    confirmation = _send_a_confirmation(mail_app, queued, server)
     assert confirmation["List-Unsubscribe"] is None
     assert confirmation["List-Id"] is None
     assert confirmation["Message-ID"]
@@ -397,14 +402,5 @@ def test_a_pooled_connection_is_reset_before_each_reuse(
 
 def test_transactional_mail_is_addressed_without_the_untrusted_name(
         mail_app: App, queued: Seeded, server: SMTPRecorder) -> None:
-    from newsletter.delivery.outbox import TransactionalMail, enqueue_transactional
-
-    with write_transaction(mail_app.sessions) as session:
-        enqueue_transactional(session, subscriber_id=queued.subscriber_ids[0],
-                              list_id=queued.list_id, kind="confirmation",
-                              mail=TransactionalMail("Please confirm", "<p>Press</p>", "Press"),
-                              now=mail_app.clock.now())
-    drain(mail_app)
-    confirmation = next(m.message for m in server.messages
-                        if m.message["Subject"] == "Please confirm")
+    confirmation = _send_a_confirmation(mail_app, queued, server)
     assert str(confirmation["To"]) == address(0)
