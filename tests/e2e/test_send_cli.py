@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 
 from newsletter.app import App, create_app
 from newsletter.config import load_settings
+from newsletter.delivery.service import send_issue_now
 from newsletter.web.app import create_web_app
 from tests.support.audience import seed
 from tests.support.signup import LiveServer
@@ -117,3 +119,25 @@ def test_the_worker_process_sends_queued_mail_and_stops_cleanly_on_sigterm(
         out, err = worker.communicate(timeout=30)
     assert worker.returncode == 0, err
     assert f"sent {AUDIENCE}" in out
+
+
+@pytest.mark.slow
+def test_a_locked_database_is_a_clear_error_and_the_next_send_loses_nobody(
+        cli_app: App, project: Path, environment: dict[str, str], tmp_path: Path) -> None:
+    _issue, added = send_issue_now(cli_app, "pain-care", 1)  # queue only
+    assert added == AUDIENCE
+    # Another process holds SQLite's write lock for longer than our busy timeout.
+    holder = sqlite3.connect(tmp_path / "cli.db", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        blocked = run(project, environment, "send")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert blocked.returncode == 1
+    assert "Traceback" not in blocked.stderr
+    assert "database busy or unreachable while sending" in blocked.stderr
+    assert not list((project / "var" / "mailcatcher").glob("*.eml")), "sent without its row"
+    recovered = run(project, environment, "send")
+    assert recovered.returncode == 0, recovered.stderr
+    assert len(list((project / "var" / "mailcatcher").glob("*.eml"))) == AUDIENCE
