@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
+from tests.support.browser import screenshot_path
 from tests.support.net import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 NEWSLETTER = str(Path(sys.executable).with_name("newsletter"))
-SCREENSHOTS = REPO / "docs" / "screenshots"
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
@@ -100,7 +100,7 @@ def test_a_new_user_signs_up_and_confirms_through_the_running_service(
     honeypot = page.locator("input[name=website]").bounding_box()
     assert honeypot is not None
     assert honeypot["x"] < -1000, "the honeypot is on screen"
-    page.screenshot(path=str(SCREENSHOTS / "run-home.png"), full_page=True)
+    page.screenshot(path=str(screenshot_path("run-home.png", root)), full_page=True)
     page.fill("input[name=email]", "Mira.Lind@Example.com")
     page.fill("input[name=name]", "Mira")
     page.click("button[type=submit]")
@@ -117,7 +117,7 @@ def test_a_new_user_signs_up_and_confirms_through_the_running_service(
 
     page.goto(base + "/caught")
     assert str(message["Subject"]) in page.content()
-    page.screenshot(path=str(SCREENSHOTS / "run-caught.png"), full_page=True)
+    page.screenshot(path=str(screenshot_path("run-caught.png", root)), full_page=True)
 
     page.goto(link.group(0))
     page.click("button[type=submit]")

@@ -26,12 +26,12 @@ from newsletter.lists import read_lists
 from newsletter.snippet import form_snippet
 from newsletter.web.app import create_web_app
 from tests.support import signup as support
+from tests.support.browser import screenshot_path
 from tests.support.net import free_port
 from tests.support.signup import LiveServer, confirm_path, state
 from tests.support.smtpd import SMTPRecorder
 
 make_app = support.make_app
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshots" / "signup-form.png"
 
 
 
@@ -79,7 +79,7 @@ def sites(make_app: support.AppFactory, project: Path) -> Iterator[tuple[App, st
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_visitor_signs_up_on_another_site_confirms_by_email_and_is_active(
-    browser: Browser, sites: tuple[App, str, SMTPRecorder]
+    browser: Browser, sites: tuple[App, str, SMTPRecorder], tmp_path: Path
 ) -> None:
     app, page_url, smtp = sites
     context = browser.new_context(timezone_id="Europe/Berlin", locale="en-GB")
@@ -87,8 +87,7 @@ def test_a_visitor_signs_up_on_another_site_confirms_by_email_and_is_active(
     page.goto(page_url)
     page.fill("input[name=email]", "Visitor@Example.com")
     page.fill("input[name=name]", "Vera")
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.screenshot(path=str(screenshot_path("signup-form.png", tmp_path)), full_page=True)
     page.click("button[type=submit]")
     page.wait_for_selector("text=Please check your inbox")
     assert page.url == page_url  # submitted in place: the script read the CORS answer

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # Without the background-networking flags Chromium tries hosts this machine cannot reach.
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -24,3 +27,14 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def screenshot_path(name: str, scratch: Path) -> Path:
+    """Where a test saves a screenshot: ``docs/screenshots/`` only when asked.
+
+    ``NEWSLETTER_UPDATE_SCREENSHOTS=1 make test`` refreshes the committed
+    pictures; an ordinary run writes to ``scratch`` and leaves the tree clean.
+    """
+    folder = DOCS_SCREENSHOTS if os.environ.get("NEWSLETTER_UPDATE_SCREENSHOTS") else scratch
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
