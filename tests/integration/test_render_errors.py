@@ -9,22 +9,9 @@ import pytest
 from newsletter.content.issuefile import SeriesDoc
 from newsletter.errors import RenderError
 from newsletter.render import Renderer
-from tests.support.series import render_settings, write_lists, write_series
+from tests.support.series import write_series
 
 PACKAGE_ISSUE = Path("newsletter/templates/email/issue.mjml.j2").resolve()
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    (root / "issues").mkdir(parents=True)
-    write_lists(root, [("clinic-news", "Riverside Pain Clinic News")])
-    return root
-
-
-@pytest.fixture
-def renderer(project: Path) -> Renderer:
-    return Renderer(render_settings(project))
 
 
 def _override(series: SeriesDoc, name: str, text: str) -> str:

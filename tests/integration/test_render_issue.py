@@ -9,24 +9,11 @@ import pytest
 
 from newsletter.errors import RenderError
 from newsletter.render import PersonalFields, Renderer
-from tests.support.series import render_settings, write_lists, write_series
+from tests.support.series import write_series
 
 UNSUBSCRIBE = "https://news.example.org/unsubscribe/tok-123?x=1&y=2"
 ANA = PersonalFields("ana@example.com", "Ana", UNSUBSCRIBE)
 ADDRESS = "Riverside Pain Clinic, 12 Harbour Road, Springfield 10001"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    (root / "issues").mkdir(parents=True)
-    write_lists(root, [("clinic-news", "Riverside Pain Clinic News")])
-    return root
-
-
-@pytest.fixture
-def renderer(project: Path) -> Renderer:
-    return Renderer(render_settings(project))
 
 
 def test_every_issue_carries_unsubscribe_link_and_postal_address_in_both_parts(
