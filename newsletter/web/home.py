@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from starlette.responses import HTMLResponse
 
 from newsletter.app import App
-from newsletter.content.issuefile import find_series, list_series
+from newsletter.content.issuefile import list_series, read_series_config
 from newsletter.snippet import form_snippet
 from newsletter.subscriptions import ensure_lists
 from newsletter.web.pages import page_response
@@ -24,7 +24,8 @@ def home_router(app: App) -> APIRouter:
     @router.get("/", response_class=HTMLResponse)
     def home() -> HTMLResponse:
         lists = ensure_lists(app)
-        series = [find_series(app.settings.issues_path, slug).config
+        # Only series.toml is needed here: no issue file is read per request.
+        series = [read_series_config(app.settings.issues_path / slug)
                   for slug in list_series(app.settings.issues_path)]
         forms = [
             {"name": known.config.name, "description": known.config.description,
