@@ -26,7 +26,7 @@ import re
 from collections.abc import Sequence
 
 from newsletter.content.article import Unit
-from newsletter.content.plain import markdown_to_plain, word_count
+from newsletter.content.words import markdown_to_plain, word_count
 
 MAX_CHROME_WORDS = 25
 

@@ -6,7 +6,7 @@ from newsletter.content.article import Article, ArticleFormat
 from newsletter.content.detect import detect_format
 from newsletter.content.html_source import parse_html
 from newsletter.content.markdown_source import parse_markdown
-from newsletter.content.plaintext import parse_plaintext
+from newsletter.content.text_source import parse_plaintext
 
 
 def parse_article(text: str, fmt: ArticleFormat) -> Article:

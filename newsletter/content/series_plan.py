@@ -26,7 +26,7 @@ from slugify import slugify
 
 from newsletter.content.article import Article, Section
 from newsletter.content.issuefile import format_issue
-from newsletter.content.plain import cut_at_word, first_sentence, markdown_to_plain
+from newsletter.content.words import cut_at_word, first_sentence, markdown_to_plain
 
 PREHEADER_MAX = 110
 SLUG_MAX = 60

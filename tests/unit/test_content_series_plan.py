@@ -6,7 +6,7 @@ from pathlib import Path
 
 from newsletter.content.article import Article, Section
 from newsletter.content.issuefile import parse_issue
-from newsletter.content.plain import cut_at_word, first_sentence
+from newsletter.content.words import cut_at_word, first_sentence
 from newsletter.content.series_plan import plan_series
 
 ARTICLE = Article(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.content.plaintext import heading_shaped, parse_plaintext, split_blocks
+from newsletter.content.text_source import heading_shaped, parse_plaintext, split_blocks
 
 ARTICLE = """\
 Living With Chronic Pain
