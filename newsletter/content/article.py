@@ -1,16 +1,17 @@
-"""The common result of every article parser, and the step that groups headings into sections.
+"""What every article parser returns: a title and an ordered stream of units and dropped blocks.
 
-Each format parser (plain text, Markdown, HTML) turns its input into a title and
-a flat stream of :class:`Unit` values (headings and Markdown blocks, in order).
-:func:`build_article` then splits that stream into an intro and sections at the
-highest heading level that occurs; deeper headings stay inside the section body
-as Markdown. Nothing here reads files.
+Each format parser (plain text, Markdown, HTML) turns its input into a
+:class:`ParsedSource`: the title, and, in reading order, :class:`Unit` values
+(headings and Markdown blocks) interleaved with :class:`Dropped` entries for the
+page furniture the parser itself left out (navigation, sidebars, comment
+sections...). Everything after that (chrome found inside the article, links,
+sections, the split) is format-independent and lives in
+:mod:`newsletter.content.proposal`. Nothing here reads files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 ArticleFormat = Literal["text", "markdown", "html"]
@@ -20,73 +21,69 @@ ArticleFormat = Literal["text", "markdown", "html"]
 class Unit:
     """One item of a parsed article: a heading (with its level) or a Markdown block.
 
-    ``text`` is the plain wording (a heading's title, a block's Markdown);
-    ``markdown`` is what to put in a body when a heading does not start a section.
+    ``text`` is the plain wording of a heading, or a block's Markdown;
+    ``markdown`` is what to put in a body when a heading does not start an issue;
+    ``hint`` is a reason the source itself gives for calling the unit page
+    chrome (an HTML class such as ``share-buttons``), "" when it gives none;
+    ``seq`` is the unit's place in the source, so dropped blocks can be located.
     """
 
     kind: Literal["heading", "block"]
     text: str
     level: int = 0
     markdown: str = ""
+    hint: str = ""
+    seq: int = 0
 
     @staticmethod
-    def block(markdown: str) -> Unit:
-        """A body block (paragraph, list, quote, code...) as Markdown."""
-        return Unit("block", markdown, 0, markdown)
+    def block(markdown: str, hint: str = "") -> Unit:
+        """A body block (paragraph, list, quote, table, image...) as Markdown."""
+        return Unit("block", markdown, 0, markdown, hint)
 
     @staticmethod
-    def heading(text: str, level: int, markdown: str | None = None) -> Unit:
+    def heading(text: str, level: int, markdown: str | None = None, hint: str = "") -> Unit:
         """A heading of ``level`` (1 = top); ``markdown`` is its source form, if any."""
-        return Unit("heading", text, level, markdown or f"{'#' * max(level, 1)} {text}")
+        return Unit("heading", text, level, markdown or f"{'#' * max(level, 1)} {text}", hint)
 
 
 @dataclass(frozen=True)
-class Section:
-    """A heading and the Markdown blocks under it (up to the next heading of its level)."""
+class Dropped:
+    """Something the import left out of the issues, and why (always shown to staff).
 
-    heading: str
-    blocks: list[str]
+    ``text`` is the wording (the first block of a group), ``count`` how many
+    blocks the entry stands for, ``seq`` where it was in the source (see
+    :class:`Unit`) and ``until`` the ``seq`` of the last unit of a region
+    (-1 for a single block).
+    """
+
+    text: str
+    reason: str
+    count: int = 1
+    seq: int = 0
+    until: int = -1
 
 
 @dataclass(frozen=True)
-class Article:
-    """An article reduced to what the newsletter needs.
+class ParsedSource:
+    """A parser's result: the title, units and parser-dropped blocks in reading order.
 
-    ``intro`` is what comes before the first section heading; ``dropped`` lists the
-    page-chrome blocks removed from the end (shown to the user, never silently lost).
-    An article without headings has no sections: it becomes a single issue.
+    ``base_url`` is an absolute address the source names for itself (an HTML
+    ``<base href>`` or canonical link, a ``canonical_url`` in Markdown front
+    matter), and ``base_from`` says which, so relative links can be resolved.
     """
 
     title: str
-    intro: list[str]
-    sections: list[Section]
+    items: list[Unit | Dropped]
     format: ArticleFormat
-    dropped: list[str] = field(default_factory=list)
+    base_url: str = ""
+    base_from: str = ""
+    notes: list[str] = field(default_factory=list)
 
-    def content_blocks(self) -> list[str]:
-        """Every body block in reading order (intro first); headings not included."""
-        blocks = list(self.intro)
-        for section in self.sections:
-            blocks.extend(section.blocks)
-        return blocks
+    def units(self) -> list[Unit]:
+        """The units only (headings and blocks), in order."""
+        return [item for item in self.items if isinstance(item, Unit)]
 
 
-def build_article(
-    title: str,
-    units: Sequence[Unit],
-    fmt: ArticleFormat,
-    dropped: Sequence[str] = (),
-) -> Article:
-    """Group ``units`` into intro and sections at the highest heading level present."""
-    levels = [u.level for u in units if u.kind == "heading"]
-    split_level = min(levels) if levels else None
-    intro: list[str] = []
-    sections: list[Section] = []
-    for unit in units:
-        if unit.kind == "heading" and unit.level == split_level:
-            sections.append(Section(heading=unit.text, blocks=[]))
-            continue
-        # Deeper headings stay in the body as Markdown, so nothing is lost.
-        markdown = unit.markdown if unit.kind == "heading" else unit.text
-        (sections[-1].blocks if sections else intro).append(markdown)
-    return Article(title=title, intro=intro, sections=sections, format=fmt, dropped=list(dropped))
+def numbered(items: list[Unit | Dropped]) -> list[Unit | Dropped]:
+    """``items`` with ``seq`` set to each one's place in the list (0, 1, 2...)."""
+    return [replace(item, seq=index) for index, item in enumerate(items)]

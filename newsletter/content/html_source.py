@@ -1,126 +1,188 @@
-"""HTML → :class:`Article`: beautifulsoup4 finds the structure, markdownify writes the blocks.
+"""A saved web page → :class:`~newsletter.content.article.ParsedSource`: the article, and the rest reported.
 
-* Page furniture is removed first: ``script style nav header footer form aside
-  noscript template iframe button svg`` (see :data:`DROP_TAGS`).
-* The content root is the first ``<article>``, else ``<main>``, else ``<body>``.
-* The title is the first ``<h1>`` (inside the root if there is one there, else
-  anywhere, looked up before furniture is removed so an ``<h1>`` in an
-  article's ``<header>`` counts), else ``<title>``.
-* Headings ``h1``–``h6`` after the title become heading units; sections split at
-  the highest level present (usually ``h2``).
-* Paragraphs, lists, quotes, code, tables become Markdown through markdownify,
-  keeping links and emphasis; loose inline text inside ``div``/``section`` is
-  gathered into a paragraph.
-
-Then trailing signup chrome is removed as for every format.
+1. The page's own address is read (``<base href>``, canonical link,
+   ``og:url``; see :mod:`newsletter.content.links`) and every link and image
+   address is made absolute against it (or against ``--source-url``).
+2. The **title** is the first ``<h1>`` inside ``<article>``/``<main>``, else the
+   first ``<h1>`` outside navigation and sidebars, else ``og:title``, else
+   ``<title>`` without a trailing " | Site name".
+3. The whole page is walked into blocks (:mod:`newsletter.content.html_blocks`).
+4. A **content extractor** (trafilatura by default;
+   :mod:`newsletter.content.extract`) decides which blocks are the article.
+   When it finds nothing (a very short page), the ``<article>``/``<main>``
+   rule decides, and a note says so.
+5. Every block left out is **reported**, grouped by the page region it sat in
+   ("navigation", "sidebar", "comments", "cookie notice"...: see
+   :mod:`newsletter.content.page_regions`), or "outside the article" when the
+   page does not name the region.
+6. A kept block inside a region the page names as chrome (a share bar between
+   paragraphs, the byline) carries that name as its hint, so the chrome pass
+   drops and reports it.
 """
 
 from __future__ import annotations
 
-import html
 import re
-from typing import Any
 
 from bs4 import BeautifulSoup
-from bs4.element import NavigableString, PreformattedString, Tag
-from markdownify import markdownify
+from bs4.element import Tag
 
-from newsletter.content.article import Article, Unit, build_article
-from newsletter.content.chrome import strip_trailing_chrome
+from newsletter.content.article import Dropped, ParsedSource, Unit, numbered
+from newsletter.content.chrome_rules import block_reason
+from newsletter.content.extract import DEFAULT_EXTRACTOR, EXTRACTORS, common_ancestor, select
+from newsletter.content.html_blocks import Piece, Walker, absolutize, prepare, text_of
+from newsletter.content.links import choose_base
+from newsletter.content.page_regions import hint_of, region_of
+from newsletter.content.words import markdown_to_plain
+from newsletter.errors import ContentError
 
-DROP_TAGS = (
-    "script", "style", "nav", "header", "footer", "form", "aside",
-    "noscript", "template", "iframe", "button", "svg",
-)
-HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-BLOCKS = ("p", "ul", "ol", "blockquote", "pre", "table", "dl", "figure", "address", "hr")
-INLINE = (
-    "a", "abbr", "b", "strong", "i", "em", "span", "code", "small", "sup", "sub", "mark",
-    "br", "img", "u", "s", "q", "cite", "time", "label", "del", "ins", "kbd", "var",
-)
-_SPACES = re.compile(r"[ \t\u00a0]+")
+LANDMARK_DROP = ("nav", "header", "footer", "aside", "form")
+_TITLE_SUFFIX = re.compile(r"\s+[|–—·-]\s+[^|–—·]{2,60}$")
 
 
-def _to_markdown(html: str) -> str:
-    text: str = markdownify(html, heading_style="ATX", bullets="-", strip=["img"])
-    lines = [_SPACES.sub(" ", line).rstrip() for line in text.replace("\u00a0", " ").splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+def _attr(tag: object, name: str) -> str:
+    if isinstance(tag, Tag):
+        value = tag.get(name)
+        return value.strip() if isinstance(value, str) else ""
+    return ""
 
 
-def _text(tag: Tag) -> str:
-    return _SPACES.sub(" ", tag.get_text(" ", strip=True)).strip()
+def page_address(soup: BeautifulSoup) -> tuple[str, str, str]:
+    """(``<base href>``, the page's own URL, where that URL came from) as the page states them."""
+    base_href = _attr(soup.find("base"), "href")
+    for link in soup.find_all("link"):
+        rel = link.get("rel") if isinstance(link, Tag) else None
+        rels = rel if isinstance(rel, list) else str(rel or "").split()
+        if "canonical" in [str(r).lower() for r in rels] and _attr(link, "href"):
+            return base_href, _attr(link, "href"), "canonical link"
+    og = soup.find("meta", attrs={"property": "og:url"})
+    if _attr(og, "content"):
+        return base_href, _attr(og, "content"), "og:url"
+    return base_href, "", ""
 
 
-class _Walker:
-    """Collects units from the content root in document order."""
-
-    def __init__(self) -> None:
-        self.units: list[Unit] = []
-        self._inline: list[str] = []
-
-    def flush(self) -> None:
-        if self._inline:
-            markdown = _to_markdown("".join(self._inline))
-            if markdown:
-                self.units.append(Unit.block(markdown))
-        self._inline = []
-
-    def walk(self, element: Tag) -> None:
-        for child in element.children:
-            if isinstance(child, NavigableString):
-                if not isinstance(child, PreformattedString):  # comments, doctype
-                    self._inline.append(html.escape(str(child), quote=False))
-                continue
-            if not isinstance(child, Tag):
-                continue
-            name = child.name.lower()
-            if name in HEADINGS:
-                self.flush()
-                text = _text(child)
-                if text:
-                    self.units.append(Unit.heading(text, int(name[1])))
-            elif name in BLOCKS:
-                self.flush()
-                markdown = _to_markdown(str(child))
-                if markdown:
-                    self.units.append(Unit.block(markdown))
-            elif name in INLINE and child.find([*HEADINGS, *BLOCKS, "div"]) is None:
-                self._inline.append(str(child))
-            else:
-                self.flush()
-                self.walk(child)
-        self.flush()
-
-
-def _root(soup: BeautifulSoup) -> Tag:
-    for name in ("article", "main", "body"):
-        for found in soup.find_all(name):
-            # An <article> card inside an <aside> ("related posts") is not the article.
-            if isinstance(found, Tag) and found.find_parent(DROP_TAGS) is None:
-                return found
-    return soup
-
-
-def _title(soup: BeautifulSoup, root: Tag) -> tuple[str, Tag | None]:
-    first: Any = root.find("h1") or soup.find("h1")
-    if isinstance(first, Tag) and _text(first):
-        return _text(first), first
+def find_title(soup: BeautifulSoup) -> tuple[str, Tag | None]:
+    """The article's title and its ``<h1>`` element (None when it came from metadata)."""
+    candidates = [h for h in soup.find_all("h1") if isinstance(h, Tag) and text_of(h)]
+    inside = [h for h in candidates if h.find_parent(["article", "main"]) is not None]
+    outside = [h for h in candidates if h.find_parent(["nav", "aside", "footer", "form"]) is None]
+    for heading in [*inside, *outside]:
+        return text_of(heading), heading
+    og_title = _attr(soup.find("meta", attrs={"property": "og:title"}), "content")
+    if og_title:
+        return og_title, None
     head_title = soup.find("title")
-    if isinstance(head_title, Tag):
-        return _text(head_title), None
+    if isinstance(head_title, Tag) and text_of(head_title):
+        return _TITLE_SUFFIX.sub("", text_of(head_title)), None
     return "", None
 
 
-def parse_html(text: str) -> Article:
-    """Parse an HTML page into an Article: title, sections at the top heading level, no chrome."""
+def _landmark_keep(pieces: list[Piece], soup: BeautifulSoup) -> list[bool]:
+    """The rule before extractors: inside the first article/main/body, outside landmarks."""
+    root: Tag | None = None
+    for name in ("article", "main", "body"):
+        for found in soup.find_all(name):
+            if isinstance(found, Tag) and found.find_parent(LANDMARK_DROP) is None:
+                root = found
+                break
+        if root is not None:
+            break
+    keep = []
+    for piece in pieces:
+        element = piece.element
+        inside = root is None or element is root or any(a is root for a in element.parents)
+        in_landmark = (element.name in LANDMARK_DROP
+                       or element.find_parent(LANDMARK_DROP) is not None)
+        keep.append(inside and not in_landmark)
+    return keep
+
+
+_IMAGE = re.compile(r"!\[([^\]]*)\]\(")
+
+
+def describe(item: Unit | Dropped) -> str:
+    """The words to show for a dropped piece: plain text, or "image: alt" for a picture."""
+    if isinstance(item, Dropped) or item.kind == "heading":
+        return item.text
+    plain = markdown_to_plain(item.text)
+    if plain:
+        return plain
+    alts = [a for a in _IMAGE.findall(item.text) if a.strip()]
+    return f"image: {alts[0]}" if alts else "image"
+
+
+def _reason(piece: Piece, label: str) -> str:
+    """Why a piece the extractor left out was left out: its page region, its wording, or ``label``."""
+    region = region_of(piece.element)
+    if region:
+        return region
+    return block_reason(describe(piece.item)) or label
+
+
+def _left_out(group: list[Piece], reason: str) -> Dropped:
+    return Dropped(describe(group[0].item), reason, len(group))
+
+
+def parse_html(
+    text: str, *, source_url: str = "", extractor: str = DEFAULT_EXTRACTOR
+) -> ParsedSource:
+    """Parse a web page: title, the article's blocks in order, everything else reported."""
+    if extractor not in EXTRACTORS:
+        raise ContentError(f"unknown extractor {extractor!r} (known: {', '.join(EXTRACTORS)})")
     soup = BeautifulSoup(text, "html.parser")
-    title, title_tag = _title(soup, _root(soup))
-    if title_tag is not None:
-        title_tag.decompose()
-    for tag in soup.find_all(DROP_TAGS):
-        if isinstance(tag, Tag) and not tag.decomposed:
-            tag.decompose()
-    walker = _Walker()
-    walker.walk(_root(soup))
-    kept, dropped = strip_trailing_chrome(walker.units)
-    return build_article(title, kept, "html", dropped)
+    base_href, page_url, page_from = page_address(soup)
+    base, base_from = choose_base(source_url, base_href, page_url, page_from)
+    prepare(soup)
+    absolutize(soup, base)
+    title, title_tag = find_title(soup)
+    serialized = str(soup)
+    walker = Walker(skip=lambda tag: tag is title_tag)
+    body = soup.find("body")
+    walker.walk(body if isinstance(body, Tag) else soup)
+    pieces = walker.pieces
+
+    notes: list[str] = []
+    function = EXTRACTORS[extractor]
+    result = function(serialized) if function is not None else None
+    keep: list[bool] = []
+    if result:
+        originals = [_image_address(p) for p in pieces]
+        keep = select(pieces, result, originals)
+    if not any(keep):
+        if function is not None:
+            notes.append(f"{extractor} found no main content; used the page's <article>/<main>")
+        keep = _landmark_keep(pieces, soup)
+    label = f"left out by {extractor}" if function is not None and result else "outside the article"
+
+    root = common_ancestor([p.element for p, k in zip(pieces, keep, strict=True) if k])
+    items: list[Unit | Dropped] = []
+    group: list[Piece] = []
+    group_reason = ""
+    for piece, kept in zip(pieces, keep, strict=True):
+        if not kept:
+            reason = _reason(piece, label)
+            if group and reason != group_reason:
+                items.append(_left_out(group, group_reason))
+                group = []
+            group.append(piece)
+            group_reason = reason
+            continue
+        if group:
+            items.append(_left_out(group, group_reason))
+            group = []
+        item = piece.item
+        if isinstance(item, Unit):
+            hint = hint_of(piece.element, root)
+            item = Unit(item.kind, item.text, item.level, item.markdown, hint)
+        items.append(item)
+    if group:
+        items.append(_left_out(group, group_reason))
+    return ParsedSource(title=title, items=numbered(items), format="html", base_url=base,
+                        base_from=base_from, notes=notes)
+
+
+def _image_address(piece: Piece) -> str:
+    element = piece.element
+    if element.name == "img":
+        return str(element.get("src") or "")
+    return ""

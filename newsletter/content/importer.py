@@ -1,14 +1,20 @@
 """``import-article``: the one content module that touches files (reads articles, writes series).
 
-Reads the article, parses it (:mod:`newsletter.content.parse`), plans the issue
-files (:mod:`newsletter.content.series_plan`), decides what may be overwritten
-(:mod:`newsletter.content.reimport`), and only then writes, each file atomically
-(temporary file in the same folder, then rename), ``series.toml`` last.
+Reads the article, parses it (:mod:`newsletter.content.parse`), builds the
+proposal (:mod:`newsletter.content.proposal`), applies staff's merges and
+splits (:mod:`newsletter.content.adjust`: the ones recorded by earlier imports,
+then ``--merge``/``--split-at``), plans the issue files
+(:mod:`newsletter.content.series_plan`), decides what may be overwritten
+(:mod:`newsletter.content.reimport`), and only then writes, each file
+atomically (temporary file in the same folder, then rename), ``series.toml``
+last. With ``dry_run`` nothing is written: the report shows the proposal.
 
 ``series.toml`` is merged, not replaced: keys staff set (mode, template,
 time_zone, a changed title...) survive a re-import; ``--title`` and ``--list``
 overwrite theirs. Its ``[import]`` table records the source file name, format,
-source hash, time, and the hash of every generated file. When a re-import
+source hash, time, the article's address (``source_url``, reused when the
+option is not given again), staff's merges and splits (``joined``,
+``split_at``, by heading), and the hash of every generated file. When a re-import
 would change nothing on disk, ``series.toml`` is not rewritten either, so a
 re-import of an unchanged article is a true no-op.
 """
@@ -27,12 +33,17 @@ from typing import Any, Literal
 
 import tomli_w
 
-from newsletter.content.article import Article, ArticleFormat
+from newsletter.content import adjust
+from newsletter.content.adjust import Adjustments
+from newsletter.content.article import ArticleFormat, Dropped
 from newsletter.content.detect import detect_format
+from newsletter.content.extract import DEFAULT_EXTRACTOR
 from newsletter.content.issuefile import SERIES_FILE, issue_paths
+from newsletter.content.links import is_web_address
 from newsletter.content.parse import parse_article
+from newsletter.content.proposal import ImportProposal, propose
 from newsletter.content.reimport import Change, plan_changes, sha256_bytes
-from newsletter.content.series_plan import plan_series
+from newsletter.content.series_plan import plan_series, subject_warnings
 from newsletter.errors import ContentError, EditedFilesError
 from newsletter.lists import LISTS_FILE, read_lists
 
@@ -43,7 +54,7 @@ BACKUP_DIR = ".replaced"
 
 @dataclass(frozen=True)
 class ImportReport:
-    """What an import did: the series, where, and one change per file."""
+    """What an import did (or, with ``dry_run``, would do): the proposal and one change per file."""
 
     series: str
     folder: Path
@@ -53,9 +64,21 @@ class ImportReport:
     list_slug: str
     changes: list[Change]
     series_file: Literal["created", "updated", "unchanged"]
-    dropped: list[str] = field(default_factory=list)
+    proposal: ImportProposal
+    adjustments: Adjustments = Adjustments()
+    notes: list[str] = field(default_factory=list)
     backups: list[Path] = field(default_factory=list)
-    sectionless: bool = False
+    dry_run: bool = False
+
+    @property
+    def dropped(self) -> tuple[Dropped, ...]:
+        """Every block the import left out, with its reason."""
+        return self.proposal.dropped
+
+    @property
+    def sectionless(self) -> bool:
+        """Whether the article had no section headings (it became one issue)."""
+        return not any(b.section for b in self.proposal.blocks)
 
 
 def check_series_slug(slug: str) -> str:
@@ -88,14 +111,56 @@ def read_article_text(source: Path) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def parse_source(source: Path, text: str) -> Article:
-    """Parse the article text; an empty article or one without paragraphs is an error."""
+def check_source_url(url: str) -> str:
+    """``url`` if it is an absolute http(s) address; else ContentError with an example."""
+    if not is_web_address(url):
+        raise ContentError(
+            f"--source-url {url!r} is not a web address: give the page's full address, "
+            "like https://www.example.org/blog/pacing"
+        )
+    return url.strip()
+
+
+def propose_source(
+    source: Path, text: str, *, source_url: str = "", extractor: str = DEFAULT_EXTRACTOR
+) -> ImportProposal:
+    """The proposal for an article's text; an empty article or one without paragraphs is an error."""
     if not text.strip():
         raise ContentError(f"{source}: the article is empty")
-    article = parse_article(text, detect_format(source.name, text))
-    if not article.content_blocks():
+    parsed = parse_article(text, detect_format(source.name, text), source_url=source_url,
+                           extractor=extractor)
+    proposal = propose(parsed)
+    if not any(not b.heading for b in proposal.blocks):
         raise ContentError(f"{source}: no paragraphs found (only a title or headings)")
-    return article
+    return proposal
+
+
+def _recorded(previous: Any) -> tuple[str, Adjustments]:
+    """The source URL and adjustments an earlier import recorded."""
+    if not isinstance(previous, dict):
+        return "", Adjustments()
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = previous.get(key, [])
+        return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+    url = previous.get("source_url", "")
+    return (url if isinstance(url, str) else ""), Adjustments(strings("joined"),
+                                                               strings("split_at"))
+
+
+def adjusted(
+    proposal: ImportProposal,
+    recorded: Adjustments,
+    merges: tuple[str, ...] = (),
+    splits: tuple[str, ...] = (),
+) -> tuple[ImportProposal, list[str]]:
+    """Recorded adjustments, then ``--merge`` (numbers as shown after those), then ``--split-at``."""
+    current, problems = adjust.apply(proposal, recorded)
+    current = adjust.merge_all(current, [adjust.parse_merge(m) for m in merges])
+    for heading in splits:
+        current = adjust.split_at(current, heading)
+    return current, problems
 
 
 def _read_series_toml(folder: Path) -> dict[str, Any]:
@@ -173,32 +238,51 @@ def import_article(
     title: str | None = None,
     list_slug: str | None = None,
     force: bool = False,
+    source_url: str | None = None,
+    merges: tuple[str, ...] = (),
+    splits: tuple[str, ...] = (),
+    reset_split: bool = False,
+    dry_run: bool = False,
+    extractor: str = DEFAULT_EXTRACTOR,
 ) -> ImportReport:
     """Import ``source`` as the series ``series`` under ``issues_dir`` (rules: module docstring)."""
     check_series_slug(series)
+    if source_url:
+        check_source_url(source_url)
     text = read_article_text(source)
-    article = parse_source(source, text)
     folder = issues_dir / series
     raw = _read_series_toml(folder)
-    series_title = title or raw.get("title") or article.title
+    previous = raw.get("import", {})
+    recorded_url, recorded = _recorded(previous)
+    url = source_url or recorded_url
+    base = propose_source(source, text, source_url=url, extractor=extractor)
+    proposal, notes = adjusted(base, Adjustments() if reset_split else recorded, merges, splits)
+    adjustments = adjust.adjustments_of(proposal)
+    series_title = title or raw.get("title") or proposal.title
     if not series_title:
         raise ContentError(f"{source}: no title found in the article; pass --title")
     chosen_list = _choose_list(subscribers_dir, list_slug, raw.get("list"))
 
-    planned = plan_series(article)
+    planned = plan_series(proposal, series_title)
+    notes += subject_warnings(planned)
     existing = {p.name: p.read_bytes() for p in issue_paths(folder)} if folder.is_dir() else {}
-    previous = raw.get("import", {})
-    recorded = previous.get("files", {}) if isinstance(previous, dict) else {}
-    recorded = recorded if isinstance(recorded, dict) else {}
+    hashes = previous.get("files", {}) if isinstance(previous, dict) else {}
+    hashes = hashes if isinstance(hashes, dict) else {}
     source_hash = sha256_bytes(text.encode("utf-8"))
-    same_source = isinstance(previous, dict) and previous.get("source_sha256") == source_hash
-    plan = plan_changes(planned, existing, recorded, keep_edits=same_source and not force)
-    if plan.conflicts and not force:
+    # Edits win without --force only when nothing staff asked for has changed either.
+    same_source = (
+        isinstance(previous, dict)
+        and previous.get("source_sha256") == source_hash
+        and url == recorded_url
+        and adjustments == recorded
+    )
+    plan = plan_changes(planned, existing, hashes, keep_edits=same_source and not force)
+    if plan.conflicts and not force and not dry_run:
         raise _conflict_error(folder, plan.conflicts)
 
     files = {c.name: sha256_bytes(c.data) for c in plan.changes if c.data is not None}
     # A kept edited file keeps its recorded hash, so it still counts as edited next time.
-    files.update({c.name: recorded[c.name] for c in plan.changes if c.note and c.name in recorded})
+    files.update({c.name: hashes[c.name] for c in plan.changes if c.note and c.name in hashes})
     files = dict(sorted(files.items()))
     new_raw: dict[str, Any] = {
         "title": series_title,
@@ -207,15 +291,19 @@ def import_article(
         **{k: v for k, v in raw.items() if k not in ("title", "list", "mode", "import")},
         "import": {
             "source": source.name,
-            "format": article.format,
+            "format": proposal.format,
             "source_sha256": source_hash,
+            **({"source_url": url} if url else {}),
+            **({"joined": list(adjustments.joined)} if adjustments.joined else {}),
+            **({"split_at": list(adjustments.split_at)} if adjustments.split_at else {}),
             "imported_at": now.replace(microsecond=0),
             "files": files,
         },
     }
     same_import = isinstance(previous, dict) and all(
-        previous.get(key) == new_raw["import"][key]
-        for key in ("source", "format", "source_sha256", "files")
+        previous.get(key) == new_raw["import"].get(key)
+        for key in ("source", "format", "source_sha256", "source_url", "joined", "split_at",
+                    "files")
     )
     unchanged = (
         bool(raw)
@@ -228,7 +316,7 @@ def import_article(
     )
 
     backups: list[Path] = []
-    if not unchanged:
+    if not unchanged and not dry_run:
         folder.mkdir(parents=True, exist_ok=True)
         backups = _back_up(folder, plan.conflicts, now)
         for change in plan.changes:
@@ -241,14 +329,16 @@ def import_article(
         series=series,
         folder=folder,
         source=source,
-        format=article.format,
+        format=proposal.format,
         title=series_title,
         list_slug=chosen_list,
         changes=plan.changes,
         series_file=series_state,
-        dropped=article.dropped,
+        proposal=proposal,
+        adjustments=adjustments,
+        notes=notes,
         backups=backups,
-        sectionless=not article.sections,
+        dry_run=dry_run,
     )
 
 

@@ -9,6 +9,12 @@ An issue file is YAML front matter between ``---`` lines, then a Markdown body::
     position: 1
     ---
     Markdown body...
+
+The front matter is written by a YAML dumper and read with errors that name
+the line and the likely fix (:mod:`newsletter.content.frontmatter`). The
+subject is staff's text; the subject *sent* adds the part number of the series
+as it is now (:meth:`SeriesDoc.subject_line`, rules in
+:mod:`newsletter.content.subjects`).
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-import yaml
 
+from newsletter.content import frontmatter
+from newsletter.content.subjects import subject_line
 from newsletter.errors import ContentError, NotFoundError
 
 SERIES_FILE = "series.toml"
@@ -88,11 +95,14 @@ class SeriesDoc:
             f"(it has {', '.join(str(d.position) for d in self.issues) or 'none'})"
         )
 
+    def subject_line(self, issue: IssueDoc) -> str:
+        """``issue``'s subject as sent: staff's text with the current "part N of M"."""
+        return subject_line(issue.subject, issue.position, len(self.issues))
+
 
 def format_issue(front: dict[str, Any], body: str) -> str:
     """The text of an issue file: YAML front matter, a blank-free separator, the body."""
-    head = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=1000).strip()
-    return f"---\n{head}\n---\n\n{body.strip()}\n"
+    return f"---\n{frontmatter.dump(front)}\n---\n\n{body.strip()}\n"
 
 
 def parse_issue(text: str, path: Path) -> IssueDoc:
@@ -100,14 +110,7 @@ def parse_issue(text: str, path: Path) -> IssueDoc:
     match = FRONT_MATTER_RE.match(text)
     if not match:
         raise ContentError(f"{path}: no front matter (the file must start with a '---' line)")
-    try:
-        front = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f":{mark.line + 2}" if mark is not None else ""
-        raise ContentError(f"{path}{where}: front matter is not valid YAML") from err
-    if not isinstance(front, dict):
-        raise ContentError(f"{path}: front matter must be key: value lines")
+    front = frontmatter.load(match.group(1), path)
     for key in REQUIRED_FRONT:
         if front.get(key) in (None, ""):
             raise ContentError(f"{path}: front matter is missing {key!r}")

@@ -1,23 +1,29 @@
-"""One entry point for every article format: text in, :class:`Article` out (no file I/O)."""
+"""One entry point for every article format: text in, parsed source out (no file I/O)."""
 
 from __future__ import annotations
 
-from newsletter.content.article import Article, ArticleFormat
+from newsletter.content.article import ArticleFormat, ParsedSource
 from newsletter.content.detect import detect_format
+from newsletter.content.extract import DEFAULT_EXTRACTOR
 from newsletter.content.html_source import parse_html
+from newsletter.content.links import choose_base
 from newsletter.content.markdown_source import parse_markdown
 from newsletter.content.text_source import parse_plaintext
 
 
-def parse_article(text: str, fmt: ArticleFormat) -> Article:
-    """Parse ``text`` known to be in format ``fmt``."""
+def parse_article(
+    text: str, fmt: ArticleFormat, *, source_url: str = "", extractor: str = DEFAULT_EXTRACTOR
+) -> ParsedSource:
+    """Parse ``text`` known to be in format ``fmt``; ``source_url`` is where it was published."""
     if fmt == "html":
-        return parse_html(text)
+        return parse_html(text, source_url=source_url, extractor=extractor)
     if fmt == "markdown":
-        return parse_markdown(text)
-    return parse_plaintext(text)
+        return parse_markdown(text, source_url=source_url)
+    parsed = parse_plaintext(text)
+    base, base_from = choose_base(source_url, "", "", "")
+    return ParsedSource(parsed.title, parsed.items, parsed.format, base, base_from, parsed.notes)
 
 
-def parse_named(name: str | None, text: str) -> Article:
+def parse_named(name: str | None, text: str, *, source_url: str = "") -> ParsedSource:
     """Detect the format from the file name (or the content) and parse."""
-    return parse_article(text, detect_format(name, text))
+    return parse_article(text, detect_format(name, text), source_url=source_url)

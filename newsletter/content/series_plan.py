@@ -1,19 +1,20 @@
-"""Article → the issue files of a series (pure: returns names and texts, writes nothing).
+"""Proposal → the issue files of a series (pure: returns names and texts, writes nothing).
 
 Rules (documented here because staff see their effects):
 
-* **One issue per section**, in order, numbered from 1. The intro (text before
-  the first heading) opens issue 1. An article without headings becomes a single
-  issue titled with the article's title.
+* **One file per proposed issue**, in order, numbered from 1 (see
+  :mod:`newsletter.content.proposal` for how the article is split).
 * **File name**: ``NN-<slug>.md``, ``NN`` two digits (three from 100 issues),
-  the slug from the heading by python-slugify (at most 60 characters, cut at a
-  word; ``issue`` if nothing is left).
-* **title**: the section heading.
-* **subject**: the section heading, followed by `` (part N of M)`` when the
-  series has more than one issue, so the topic comes first in the inbox.
-* **preheader**: the first sentence of the section's first prose block (the
-  intro's when the section has none), as plain words, cut at a word boundary to
-  at most :data:`PREHEADER_MAX` characters with an ellipsis.
+  the slug from the issue's title by python-slugify (at most 60 characters,
+  cut at a word; ``issue`` if nothing is left).
+* **title**: the issue's title (its heading).
+* **subject**: the title, then the series title
+  (:func:`~newsletter.content.subjects.default_subject`); no part number: that
+  is added when the issue is rendered, from the series as it is then.
+* **preheader**: the first sentence of the issue's first prose block, as plain
+  words, cut at a word boundary to at most :data:`PREHEADER_MAX` characters
+  with an ellipsis; a lead-in ending with ":" is skipped when a later
+  sentence exists, because an inbox preview that ends in a colon reads cut off.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ from typing import Any
 
 from slugify import slugify
 
-from newsletter.content.article import Article, Section
 from newsletter.content.issuefile import format_issue
+from newsletter.content.proposal import ImportProposal
+from newsletter.content.subjects import default_subject, subject_line
 from newsletter.content.words import cut_at_word, first_sentence, markdown_to_plain
 
 PREHEADER_MAX = 110
 SLUG_MAX = 60
+SUBJECT_COMFORT = 70
 
 
 @dataclass(frozen=True)
@@ -52,45 +55,64 @@ def issue_filename(position: int, heading: str, total: int) -> str:
     return f"{position:0{width}d}-{slug}.md"
 
 
-def subject_for(heading: str, position: int, total: int) -> str:
-    """The subject rule: the heading, then "(part N of M)" when there are several issues."""
-    return heading if total == 1 else f"{heading} (part {position} of {total})"
+_NOT_PROSE = ("#", "```", "~~~", "|", "<", "![")
 
 
 def preheader_for(blocks: Sequence[str], fallback: Sequence[str] = ()) -> str:
     """The preheader rule: first sentence of the first prose block, cut under the limit."""
+    lead_in = ""
     for block in [*blocks, *fallback]:
-        if block.lstrip().startswith(("#", "```", "~~~", "|", "<")):
-            continue  # a sub-heading, code, a table or raw HTML is not prose
+        if block.lstrip().startswith(_NOT_PROSE):
+            continue  # a sub-heading, code, a table, raw HTML or an image is not prose
         plain = markdown_to_plain(block)
-        if plain:
-            return cut_at_word(first_sentence(plain), PREHEADER_MAX)
-    return ""
+        if not plain:
+            continue
+        sentence = first_sentence(plain)
+        if sentence.rstrip().endswith(":") and not lead_in:
+            lead_in = sentence
+            continue
+        return cut_at_word(sentence, PREHEADER_MAX)
+    return cut_at_word(lead_in, PREHEADER_MAX)
 
 
-def plan_series(article: Article) -> list[PlannedIssue]:
-    """The issue files for ``article``, one per section, the intro in the first."""
-    sections = article.sections or [Section(heading=article.title or "Untitled", blocks=[])]
-    total = len(sections)
+def subject_warnings(planned: Sequence[PlannedIssue]) -> list[str]:
+    """Subjects that will be cut off in most inboxes once the part number is added."""
+    total = len(planned)
+    notes = []
+    for issue in planned:
+        length = len(subject_line(issue.subject, issue.position, total))
+        if length > SUBJECT_COMFORT:
+            notes.append(
+                f"issue {issue.position}: the subject is {length} characters with its part number; "
+                f"inboxes show about {SUBJECT_COMFORT}: give the series a shorter title (--title) "
+                "or edit the subject"
+            )
+    return notes
+
+
+def plan_series(proposal: ImportProposal, series_title: str) -> list[PlannedIssue]:
+    """The issue files for ``proposal``, one per proposed issue."""
+    total = len(proposal.issues)
     planned: list[PlannedIssue] = []
-    for position, section in enumerate(sections, start=1):
-        blocks = list(section.blocks)
-        if position == 1:
-            blocks = [*article.intro, *blocks]
-        body = "\n\n".join(block.strip() for block in blocks)
-        preheader = preheader_for(section.blocks, article.intro if position == 1 else [])
-        subject = subject_for(section.heading, position, total)
+    for issue in proposal.issues:
+        # The heading's own text first: the intro in issue 1 is about the whole series.
+        at = issue.title_at if issue.title_at is not None else issue.start - 1
+        after = [b.markdown for b in proposal.blocks[at + 1 : issue.end]]
+        before = [b.markdown for b in proposal.blocks[issue.start : max(at, issue.start)]]
+        body = proposal.body(issue.number)
+        preheader = preheader_for(after, before)
+        subject = default_subject(issue.title, series_title)
         front: dict[str, Any] = {
-            "title": section.heading,
+            "title": issue.title,
             "subject": subject,
             "preheader": preheader,
-            "position": position,
+            "position": issue.number,
         }
         planned.append(
             PlannedIssue(
-                position=position,
-                filename=issue_filename(position, section.heading, total),
-                title=section.heading,
+                position=issue.number,
+                filename=issue_filename(issue.number, issue.title, total),
+                title=issue.title,
                 subject=subject,
                 preheader=preheader,
                 body=body,

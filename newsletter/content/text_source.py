@@ -1,14 +1,23 @@
-"""Plain text copied from a web page → :class:`Article`.
+"""Plain text copied from a web page → :class:`~newsletter.content.article.ParsedSource`.
 
-**Title.** The first non-empty line, if it is at most :data:`TITLE_MAX_CHARS`
-characters long; otherwise the article has no title (the caller asks for one)
-and that line is content.
+**Title.** The first non-empty line that is not page chrome (a breadcrumb
+trail or a cookie notice copied along with the article is skipped and
+reported), if it is at most :data:`TITLE_MAX_CHARS` characters long;
+otherwise the article has no title (the caller asks for one) and that line is
+content.
 
 **Blocks.** Blank lines separate chunks. Inside a chunk, lines are either
 hard-wrapped prose (most line breaks fall mid-sentence before a lowercase word:
 the lines are joined into one paragraph) or one paragraph per line, which is
 what a browser's copy gives (each line is its own block). Consecutive list
 lines ("- ", "* ", "• ", "1. ", "1) ") form one Markdown list; "•" becomes "-".
+Consecutive lines with tabs between cells (a table copied from a browser) form
+one Markdown table, the first line its header.
+
+**Chrome** (bylines, share lines, tag lists, calls to action...: see
+:mod:`newsletter.content.chrome`) is removed block by block *before* headings
+are looked for, because such lines are heading-shaped ("Share this: Facebook
+Twitter").
 
 **Headings** are recognised by shape. A block is a section heading when all of:
 
@@ -22,26 +31,40 @@ lines ("- ", "* ", "• ", "1. ", "1) ") form one Markdown list; "•" becomes "
 4. it is followed by a block that is not heading-shaped (a heading has a body,
    so a short last line stays text);
 5. among consecutive heading-shaped blocks (a *run*, typically a list whose
-   bullets were lost in the copy) only the last can be a heading, and only if
-   the run does not follow a block ending with ``:`` (a lead-in such as
-   "Common causes include:"; such a run becomes one Markdown list) and, for a
-   run of two or more, only if it looks like a title: it ends with ``?`` or
-   every word of four or more letters is capitalised ("Spinal Cord
-   Stimulation", not "Nerve damage").
+   bullets were lost in the copy) only the last can be a heading:
 
-Page chrome at the end (see :mod:`newsletter.content.chrome`) is removed before
-headings are found, because "Mail us for latest news and updates" is
-heading-shaped. Limitations: a short capitalised sentence without final
-punctuation, standing alone before a paragraph, reads as a heading.
+   * after a lead-in ending with ``:`` ("Common causes include:"), a run of two
+     or more is a list (one Markdown list block), and its last line is a
+     heading only if it stands out from the items: it ends with ``?`` when
+     they do not, or it is Title Case when none of them is; a run of **one**
+     after a lead-in is a heading (the intro "...can provide relief:" followed
+     by "What Is Chronic Pain?" and a paragraph);
+   * otherwise a run of one is a heading, and in a longer run the last line is
+     a heading only if it looks like a title: it ends with ``?`` or every word
+     of four or more letters is capitalised ("Spinal Cord Stimulation", not
+     "Nerve damage"); when it is, a line of the run in CAPITALS, or an
+     "FAQ"/"Key takeaways" line, is a heading too (a section title right above
+     its first sub-heading).
+
+**Levels.** When some headings are in CAPITALS and others are not (hospital
+pages often style section titles in capitals and sub-sections in Title Case),
+the capitalised ones are sections (level 2) and the others sub-headings (level
+3); otherwise every heading is level 2.
+
+Limitations: a short capitalised sentence without final punctuation, standing
+alone before a paragraph, reads as a heading; levels of nested headings are
+lost in a copy unless capitals tell them apart.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import replace
 
-from newsletter.content.article import Article, Unit, build_article
-from newsletter.content.chrome import strip_trailing_chrome
+from newsletter.content.article import Dropped, ParsedSource, Unit, numbered
+from newsletter.content.chrome import drop_blocks
+from newsletter.content.chrome_rules import block_reason
 
 TITLE_MAX_CHARS = 200
 HEADING_MAX_WORDS = 12
@@ -49,7 +72,13 @@ HEADING_MAX_CHARS = 90
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•‣◦]|\d{1,3}[.)])\s+")
 _SENTENCE_END = re.compile(r"[.!?…:;][\"'”’)\]]*$")
-_NOT_HEADING_END = re.compile(r"[.,;:!…][\"'”’)\]]*$")
+_NOT_HEADING_END = re.compile(r"[.,;:!…*][\"'”’)\]]*$")
+_TABLE_CELLS = re.compile(r"\t+")
+_OPENS_SUBSECTIONS = re.compile(
+    r"^(?:frequently asked questions|faqs?|common questions|questions (?:and|&) answers"
+    r"|key takeaways|at a glance|in brief|summary)$",
+    re.IGNORECASE,
+)
 
 
 def _is_list_item(line: str) -> bool:
@@ -75,6 +104,18 @@ def heading_shaped(line: str) -> bool:
     return not _NOT_HEADING_END.search(text)
 
 
+def _table_markdown(rows: list[str]) -> str:
+    """Tab-separated lines as a Markdown table (a single row stays a paragraph)."""
+    cells = [[c.strip().replace("|", "\\|") for c in _TABLE_CELLS.split(r.strip())] for r in rows]
+    if len(cells) < 2:
+        return " ".join(cells[0])
+    width = max(len(row) for row in cells)
+    cells = [row + [""] * (width - len(row)) for row in cells]
+    lines = ["| " + " | ".join(cells[0]) + " |", "|" + " --- |" * width]
+    lines += ["| " + " | ".join(row) + " |" for row in cells[1:]]
+    return "\n".join(lines)
+
+
 def _continues(line: str, following: str) -> bool:
     """A soft wrap: the line stops mid-sentence and the next one goes on in lowercase."""
     return not _SENTENCE_END.search(line) and following[:1].islower()
@@ -87,6 +128,7 @@ def _chunk_blocks(lines: list[str]) -> list[str]:
     wrapped_prose = bool(pairs) and wraps * 2 >= len(pairs)
     blocks: list[str] = []
     current: list[str] = []
+    table: list[str] = []
     in_list = False
 
     def flush() -> None:
@@ -98,6 +140,14 @@ def _chunk_blocks(lines: list[str]) -> list[str]:
 
     for index, line in enumerate(lines):
         following = lines[index + 1] if index + 1 < len(lines) else ""
+        if "\t" in line.strip():
+            if not table:
+                flush()
+            table.append(line)
+            if "\t" not in following.strip():
+                blocks.append(_table_markdown(table))
+                table.clear()
+            continue
         if _is_list_item(line):
             if not in_list:
                 flush()
@@ -133,17 +183,47 @@ def split_blocks(text: str) -> list[str]:
             chunk = []
     if chunk:
         blocks.extend(_chunk_blocks(chunk))
-    return blocks
+    return _join_lists(blocks)
 
 
-def _take_title(text: str) -> tuple[str, str]:
+def _list_kind(block: str) -> str:
+    """"bullet" or "number" when every line of ``block`` is a list item of that kind, else ""."""
+    lines = block.splitlines()
+    if all(line.startswith("- ") for line in lines):
+        return "bullet"
+    if all(re.match(r"^\d{1,3}[.)]\s", line) for line in lines):
+        return "number"
+    return ""
+
+
+def _join_lists(blocks: list[str]) -> list[str]:
+    """Join list items that a copy separated with blank lines ("1. …", blank, "2. …")."""
+    joined: list[str] = []
+    for block in blocks:
+        kind = _list_kind(block)
+        if kind and joined and _list_kind(joined[-1]) == kind:
+            joined[-1] += "\n" + block
+        else:
+            joined.append(block)
+    return joined
+
+
+def _take_title(text: str) -> tuple[str, str, list[Dropped]]:
+    """(title, the text after it, chrome lines skipped before it)."""
     lines = text.splitlines()
+    skipped: list[Dropped] = []
     for index, line in enumerate(lines):
-        if line.strip():
-            if len(line.strip()) > TITLE_MAX_CHARS:
-                return "", text
-            return line.strip(), "\n".join(lines[index + 1 :])
-    return "", ""
+        stripped = line.strip()
+        if not stripped:
+            continue
+        reason = block_reason(stripped)
+        if reason is not None:
+            skipped.append(Dropped(stripped, reason))
+            continue
+        if len(stripped) > TITLE_MAX_CHARS:
+            return "", "\n".join(lines[index:]), skipped
+        return stripped, "\n".join(lines[index + 1 :]), skipped
+    return "", "", skipped
 
 
 def looks_like_title(line: str) -> bool:
@@ -155,43 +235,83 @@ def looks_like_title(line: str) -> bool:
     return all(word[0].isupper() for word in long_words)
 
 
-def classify(blocks: list[str]) -> list[Unit]:
-    """Turn blocks into units, marking the ones that are headings (rules 1–5 above).
+def _title_case(line: str) -> bool:
+    long_words = [w for w in re.findall(r"[^\W\d_][\w'’-]*", line) if len(w) >= 4]
+    return bool(long_words) and all(word[0].isupper() for word in long_words)
 
-    A run of short lines after a lead-in ending with ``:`` is a list that lost its
-    bullets in the copy: it becomes one Markdown list block.
+
+def _stands_out(last: str, items: list[str]) -> bool:
+    """After a lead-in, whether the last line of a run differs from the list items before it."""
+    if last.rstrip().endswith("?") and not any(i.rstrip().endswith("?") for i in items):
+        return True
+    return _title_case(last) and not any(_title_case(i) for i in items)
+
+
+def classify(units: list[Unit]) -> list[Unit]:
+    """Mark the blocks that are headings (rules 4-5 above); lost-bullet runs become lists.
+
+    Every unit keeps its ``seq``; a list made of several lines takes the first one's.
     """
-    shaped = [heading_shaped(block) for block in blocks]
-    units: list[Unit] = []
-    run_start = 0
-    list_items: list[str] = []
-    for index, block in enumerate(blocks):
+    texts = [u.text for u in units]
+    shaped = [heading_shaped(t) for t in texts]
+    out: list[Unit] = []
+    index = 0
+    while index < len(units):
         if not shaped[index]:
-            units.append(Unit.block(block))
+            out.append(units[index])
+            index += 1
             continue
-        if index == 0 or not shaped[index - 1]:
-            run_start = index
-        after_lead_in = run_start > 0 and blocks[run_start - 1].rstrip().endswith(":")
-        last_of_run = index + 1 == len(blocks) or not shaped[index + 1]
-        if after_lead_in:
-            list_items.append(f"- {block.strip()}")
-            if last_of_run:
-                units.append(Unit.block("\n".join(list_items)))
-                list_items = []
-            continue
-        is_heading = (
-            index + 1 < len(blocks)
-            and last_of_run
-            and (run_start == index or looks_like_title(block))
-        )
-        units.append(Unit.heading(block.strip(), 2) if is_heading else Unit.block(block))
-    return units
+        end = index
+        while end + 1 < len(units) and shaped[end + 1]:
+            end += 1
+        run = units[index : end + 1]
+        followed = end + 1 < len(units)
+        after_lead_in = index > 0 and texts[index - 1].rstrip().endswith(":")
+        last = run[-1]
+        if after_lead_in and len(run) > 1:
+            is_heading = followed and _stands_out(last.text, [u.text for u in run[:-1]])
+            items = run[:-1] if is_heading else run
+            listed = "\n".join(f"- {u.text.strip()}" for u in items)
+            out.append(replace(Unit.block(listed), seq=items[0].seq))
+        else:
+            is_heading = followed and (len(run) == 1 or looks_like_title(last.text))
+            for unit in run[:-1]:
+                # A section title right above its first sub-heading ("TREATMENTS",
+                # "Frequently asked questions") is a heading too.
+                above = is_heading and (_all_caps(unit.text) or bool(_OPENS_SUBSECTIONS.match(unit.text)))
+                out.append(replace(Unit.heading(unit.text.strip(), 2), seq=unit.seq) if above else unit)
+            if not is_heading:
+                out.append(last)
+        if is_heading:
+            out.append(replace(Unit.heading(last.text.strip(), 2), seq=last.seq))
+        index = end + 1
+    return _levels(out)
 
 
-def parse_plaintext(text: str) -> Article:
-    """Parse plain text into an Article: title line, intro, sections, chrome removed."""
-    title, rest = _take_title(text)
-    raw_units = [Unit.block(block) for block in split_blocks(rest)]
-    kept, dropped = strip_trailing_chrome(raw_units)
-    units = classify([unit.text for unit in kept])
-    return build_article(title, units, "text", dropped)
+def _all_caps(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
+
+
+def _levels(units: list[Unit]) -> list[Unit]:
+    headings = [u for u in units if u.kind == "heading"]
+    caps = [_all_caps(u.text) for u in headings]
+    if not (any(caps) and not all(caps)):
+        return units
+    return [
+        replace(Unit.heading(u.text, 3), seq=u.seq)
+        if u.kind == "heading" and not _all_caps(u.text) else u
+        for u in units
+    ]
+
+
+def parse_plaintext(text: str) -> ParsedSource:
+    """Parse plain text: title line, blocks, chrome dropped and reported, headings by shape."""
+    title, rest, skipped = _take_title(text)
+    units = [Unit.block(block) for block in split_blocks(rest)]
+    items = numbered([*skipped, *units])
+    kept, dropped = drop_blocks([i for i in items if isinstance(i, Unit)])
+    found = [i for i in items if isinstance(i, Dropped)]
+    ordered: list[Unit | Dropped] = [*classify(kept), *found, *dropped]
+    ordered.sort(key=lambda item: item.seq)
+    return ParsedSource(title=title, items=ordered, format="text")

@@ -83,7 +83,8 @@ class Renderer:
         context = self._issue_context(series, position, markers.placeholders(), archive=False)
         what = display_path(str(issue.path), self._settings.root)
         compiled = self._compile(
-            env, base, context, markers, subject=issue.subject, preheader=issue.preheader,
+            env, base, context, markers, subject=series.subject_line(issue),
+            preheader=issue.preheader,
             greeting=self._greeting(series), what=what,
         )
         self._check_required(compiled, env, base, context["postal_address"])
@@ -182,7 +183,8 @@ class Renderer:
         signup = series.config.raw.get("signup_url")
         return {
             **common,
-            "title": issue.subject,
+            # The subject as sent: "part N of M" from the series as it is now.
+            "title": series.subject_line(issue),
             "preheader": issue.preheader,
             "series": {
                 "slug": slug,
