@@ -88,6 +88,7 @@ BLOCK_RULES: tuple[Rule, ...] = (
         "comment count",
         r"^(?:\d+|no|one|two|three|four|five|six|seven|eight|nine|ten)\s+"
         r"(?:comments?|responses?|replies|thoughts)\b",
+        r"^\d[\d,.]*k?\s+(?:views?|likes?|claps?|reads?)\b",
         max_words=12,
     ),
     _rule(
@@ -167,6 +168,7 @@ BLOCK_RULES: tuple[Rule, ...] = (
         r"^(?:print(?: this page)?|email this page|download (?:this page )?(?:as )?pdf|back to top"
         r"|skip to (?:main )?content|text size\b.*|listen(?: to this (?:page|article))?"
         r"|translate(?: this page)?|on this page\s*:?)$",
+        r"^(?:jump|go|scroll)?\s*back to (?:the )?top(?: of (?:the|this) page)?[.!]?$",
         max_words=8,
     ),
     _rule(

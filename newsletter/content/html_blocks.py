@@ -190,6 +190,9 @@ class Walker:
         elif name == "img" and child.find_parent(["p", "li", "td", "a"]) is None:
             self.flush()
             self._add(Unit.block(to_markdown(str(child))), child)
+        elif name in BLOCKS and child.find(EMBED_TAGS) is not None:
+            self.flush()
+            self.walk(child)  # a video inside a paragraph is reported, not silently lost
         elif name in BLOCKS:
             self.flush()
             markdown = to_markdown(str(child))
@@ -197,6 +200,10 @@ class Walker:
                 self._add(Unit.block(markdown), child)
         elif name in INLINE and child.find([*HEADINGS, *BLOCKS, "div", "figure", *EMBED_TAGS]) is None:
             self._inline_parent = self._inline_parent or parent
+            if self._inline and self._inline[-1].startswith("<"):
+                # Elements side by side outside a paragraph are laid out apart (Wix
+                # spans, menu links): keep a space so their words do not run together.
+                self._inline.append(" ")
             self._inline.append(str(child))
             self._inline_tags.append(child)
         else:

@@ -28,7 +28,7 @@ from bs4 import BeautifulSoup
 from bs4.element import Tag
 
 from newsletter.content.article import Dropped, ParsedSource, Unit, numbered
-from newsletter.content.chrome_rules import block_reason
+from newsletter.content.chrome_rules import block_reason, region_reason
 from newsletter.content.extract import DEFAULT_EXTRACTOR, EXTRACTORS, common_ancestor, select
 from newsletter.content.html_blocks import Piece, Walker, absolutize, prepare, text_of
 from newsletter.content.links import choose_base
@@ -111,16 +111,24 @@ def describe(item: Unit | Dropped) -> str:
     return f"image: {alts[0]}" if alts else "image"
 
 
+def _spaced(piece: Piece) -> str:
+    """``describe`` with spaces between adjacent elements ("Jan 28 · 4 min read", not "Jan 284 min")."""
+    words = describe(piece.item)
+    spaced = text_of(piece.element)
+    return spaced if spaced.replace(" ", "") == words.replace(" ", "") else words
+
+
 def _reason(piece: Piece, label: str) -> str:
     """Why a piece the extractor left out was left out: its page region, its wording, or ``label``."""
     region = region_of(piece.element)
     if region:
         return region
-    return block_reason(describe(piece.item)) or label
+    words = _spaced(piece)
+    return block_reason(words) or region_reason(words) or label
 
 
 def _left_out(group: list[Piece], reason: str) -> Dropped:
-    return Dropped(describe(group[0].item), reason, len(group))
+    return Dropped(_spaced(group[0]), reason, len(group))
 
 
 def parse_html(
@@ -158,12 +166,18 @@ def parse_html(
     items: list[Unit | Dropped] = []
     group: list[Piece] = []
     group_reason = ""
+    opened = False  # the group starts with a heading such as "Recent Posts"
     for piece, kept in zip(pieces, keep, strict=True):
         if not kept:
             reason = _reason(piece, label)
+            if group and opened and reason == label:
+                group.append(piece)  # the unnamed blocks under "Recent Posts" belong to it
+                continue
             if group and reason != group_reason:
                 items.append(_left_out(group, group_reason))
                 group = []
+            if not group:
+                opened = region_reason(_spaced(piece)) == reason and not region_of(piece.element)
             group.append(piece)
             group_reason = reason
             continue

@@ -34,7 +34,7 @@ CLASS_RULES: tuple[tuple[str, str], ...] = (
     ("comments", r"comments?|respond|discussion|disqus|comment[-_]?list|reply"),
     ("author bio", r"author[-_]?bio|author[-_]?box|about[-_]?(?:the[-_]?)?author|authorbox|author[-_]?info"
                    r"|author[-_]?profile|author[-_]?card"),
-    ("byline", r"byline|entry[-_]?meta|post[-_]?meta|article[-_]?meta|posted[-_]?on|dateline|meta[-_]?info"
+    ("byline", r"byline|meta|entry[-_]?meta|post[-_]?meta|article[-_]?meta|posted[-_]?on|dateline|meta[-_]?info"
                r"|blog[-_]?meta|post[-_]?date|entry[-_]?date|published[-_]?date|reading[-_]?time"),
     ("tag list", r"tags|tag[-_]?links|tags[-_]?links|cat[-_]?links|categories|post[-_]?tags|entry[-_]?tags"
                  r"|taglist|post[-_]?categories"),

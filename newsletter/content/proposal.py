@@ -27,6 +27,9 @@ three exceptions, so a split follows the article's topics:
   question;
 * a section heading with no text under it before the next one does not start
   an issue of its own;
+* a heading that is alone at the highest level (a subtitle under the title, an
+  "Overview") while two or more headings sit one level down: the split is made
+  one level down, and the lone heading stays in the body;
 * an article with a single section heading is one issue named after the
   article, the heading kept inside it.
 
@@ -194,7 +197,13 @@ def section_blocks(blocks: list[Block]) -> list[Block]:
     candidates = [i for i, b in enumerate(blocks) if b.heading and not BOX_HEADINGS.match(b.heading)]
     if not candidates:
         return [_demoted(b, 0) if b.heading else b for b in blocks]
-    level = min(blocks[i].level for i in candidates)
+    levels = sorted({blocks[i].level for i in candidates})
+    level = levels[0]
+    at_top = [i for i in candidates if blocks[i].level == level]
+    if len(at_top) == 1 and len(levels) > 1:
+        deeper = [i for i in candidates if blocks[i].level == levels[1]]
+        if len(deeper) >= 2:
+            level = levels[1]  # a lone subtitle or "Overview" above the real sections
     staged: list[Block] = []
     in_faq = False
     for block in blocks:
