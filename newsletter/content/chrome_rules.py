@@ -93,8 +93,10 @@ BLOCK_RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "share bar",
-        r"^(?:share|share this|share on|share via|share the article|share this (?:post|article|page|story)"
-        r"|follow us(?: on)?|spread the word)\s*[:!]?(?:\s|$)",
+        r"^share(?: this(?: (?:post|article|page|story))?| on| via| the article)?\s*[:!]?$",
+        r"^share(?: this(?: (?:post|article|page|story))?| on| via)?\s*[:!]?\s+(?:on\s+)?"
+        r"(?:facebook|twitter|x|linkedin|whatsapp|e-?mail|pinterest|reddit|bluesky)\b",
+        r"^(?:follow us|spread the word)\b",
         max_words=15,
     ),
     _rule(

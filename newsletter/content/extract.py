@@ -9,7 +9,10 @@ aside form``), kept as a baseline for the comparison.
 
 The extractor's output is only used to *select*: its words are aligned
 (:mod:`difflib`, in order) with the words of the page's own blocks, and a block
-is kept when most of its words are found. The blocks themselves are converted
+is kept when most of its words are found. A heading is kept when the
+extractor kept a heading with its words (a heading often repeats its
+paragraph's words, so word alignment would confuse them), or by position
+(below). The blocks themselves are converted
 from the original page, so links, emphasis, tables and images come out the
 same whichever extractor chose them. Images are kept when the extractor kept
 their address.
@@ -18,8 +21,9 @@ Inside the article the extractor is not trusted to throw content away: a block
 it left out that sits **between two kept blocks** and inside the element that
 holds them all (their closest common ancestor) is kept, unless the page marks
 it as chrome (:func:`~newsletter.content.page_regions.hint_of`); the chrome
-rules still judge its wording later. Extractors drop short or link-heavy
-paragraphs and figure captions in the middle of articles; that is content.
+rules still judge its wording later. So are the headings directly above the
+first kept block (its section's title). Extractors drop short or link-heavy
+paragraphs, figure captions and leading headings; that is content.
 """
 
 from __future__ import annotations
@@ -92,11 +96,13 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
-def extracted_view(result: str) -> tuple[list[str], set[str]]:
-    """(word tokens, image addresses) of an extractor's HTML output."""
+def extracted_view(result: str) -> tuple[list[str], set[str], set[str]]:
+    """(word tokens, image addresses, heading texts) of an extractor's HTML output."""
     soup = BeautifulSoup(result, "html.parser")
     sources = {image_source(img) for img in soup.find_all("img") if isinstance(img, Tag)}
-    return words(soup.get_text(" ")), {s for s in sources if s}
+    headings = {" ".join(words(h.get_text(" "))) for h in soup.find_all(
+        ["h1", "h2", "h3", "h4", "h5", "h6"])}
+    return words(soup.get_text(" ")), {s for s in sources if s}, headings
 
 
 def aligned(piece_words: Sequence[list[str]], found: list[str]) -> list[bool]:
@@ -136,9 +142,14 @@ def select(pieces: Sequence[Piece], result: str, originals: Sequence[str]) -> li
     ``originals`` holds each piece's image address ("" for text pieces), as the
     page wrote it, so it can be compared with the extractor's output.
     """
-    found, sources = extracted_view(result)
-    texts = [words(_piece_text(p)) for p in pieces]
+    found, sources, headings = extracted_view(result)
+    # Headings are matched as headings, not word by word: a heading often repeats the
+    # words of its paragraph ("Ice" above "Ice helps"), which would confuse the alignment.
+    texts = [[] if _is_heading(p) else words(_piece_text(p)) for p in pieces]
     keep = aligned(texts, found)
+    for index, piece in enumerate(pieces):
+        if _is_heading(piece):
+            keep[index] = " ".join(words(_piece_text(piece))) in headings
     for index, source in enumerate(originals):
         if source:
             keep[index] = source in sources
@@ -146,6 +157,12 @@ def select(pieces: Sequence[Piece], result: str, originals: Sequence[str]) -> li
     if not kept_at:
         return keep
     root = common_ancestor([pieces[i].element for i in kept_at])
+    first = kept_at[0]
+    # The headings right above the first kept paragraph are its section's title.
+    while (first > 0 and _is_heading(pieces[first - 1])
+           and not hint_of(pieces[first - 1].element, None)):
+        first -= 1
+        keep[first] = True
     for index in range(kept_at[0] + 1, kept_at[-1]):
         if keep[index]:
             continue
@@ -154,6 +171,10 @@ def select(pieces: Sequence[Piece], result: str, originals: Sequence[str]) -> li
         if inside and not hint_of(element, root):
             keep[index] = True
     return keep
+
+
+def _is_heading(piece: Piece) -> bool:
+    return isinstance(piece.item, Unit) and piece.item.kind == "heading"
 
 
 def _piece_text(piece: Piece) -> str:

@@ -104,10 +104,18 @@ def absolutize(root: Tag, base: str) -> None:
 
 
 def prepare(root: Tag) -> None:
-    """Remove what has no readable text (scripts, styles, controls, drawings)."""
+    """Remove what has no readable text (scripts, styles, controls, drawings); collapse spaces.
+
+    Line breaks in an HTML file's source are spaces to a browser: outside
+    ``<pre>`` they are collapsed, so a paragraph is one line of Markdown.
+    """
     for tag in root.find_all(SILENT_TAGS):
         if isinstance(tag, Tag) and not tag.decomposed:
             tag.decompose()
+    for text in root.find_all(string=True):
+        if (isinstance(text, NavigableString) and not isinstance(text, PreformattedString)
+                and "\n" in text and text.find_parent(["pre", "code"]) is None):
+            text.replace_with(NavigableString(re.sub(r"\s+", " ", str(text))))
 
 
 class Walker:
@@ -119,6 +127,7 @@ class Walker:
         self._inline: list[str] = []
         self._inline_parent: Tag | None = None
         self._inline_tags: list[Tag] = []
+        self._done: set[int] = set()
 
     def _add(self, item: Unit | Dropped, element: Tag) -> None:
         self.pieces.append(Piece(item, element))
@@ -157,7 +166,7 @@ class Walker:
                 elif not isinstance(child, PreformattedString):
                     self._inline.append(" ")
                 continue
-            if not isinstance(child, Tag) or self._skip(child):
+            if not isinstance(child, Tag) or self._skip(child) or id(child) in self._done:
                 continue
             self._element(child, element)
         self.flush()
@@ -185,7 +194,7 @@ class Walker:
             summary = child.find("summary")
             if isinstance(summary, Tag) and text_of(summary):
                 self._add(Unit.block(f"**{text_of(summary)}**"), summary)
-                summary.extract()
+                self._done.add(id(summary))
             self.walk(child)
         elif name == "img" and child.find_parent(["p", "li", "td", "a"]) is None:
             self.flush()

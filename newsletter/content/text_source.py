@@ -236,8 +236,9 @@ def looks_like_title(line: str) -> bool:
 
 
 def _title_case(line: str) -> bool:
+    """Title Case shown by at least two long words ("Arthritis" alone proves nothing)."""
     long_words = [w for w in re.findall(r"[^\W\d_][\w'’-]*", line) if len(w) >= 4]
-    return bool(long_words) and all(word[0].isupper() for word in long_words)
+    return len(long_words) >= 2 and all(word[0].isupper() for word in long_words)
 
 
 def _stands_out(last: str, items: list[str]) -> bool:
