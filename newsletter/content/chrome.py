@@ -123,7 +123,8 @@ def drop_regions(units: Sequence[Unit]) -> tuple[list[Unit], list[Dropped]]:
                     break
                 end += 1
                 continue
-            if not belongs(following) or _opens_region(following):
+            opens = _opens_region(following)
+            if not belongs(following) or (opens and opens != kind):
                 break
             end += 1
         dropped.append(Dropped(plain_of(unit), kind, end - index, unit.seq, units[end - 1].seq))

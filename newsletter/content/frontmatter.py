@@ -40,28 +40,47 @@ def quoted_line(key: str, value: str) -> str:
     return dump({key: value})
 
 
+_SPECIAL_START = tuple("*&!%@`|>[{'\"")
+
+
+def _needs_quotes(value: str) -> bool:
+    """Whether an unquoted YAML value would break or change (": ", " #", a special first sign)."""
+    return ": " in value or value.endswith(":") or " #" in value or value.startswith(_SPECIAL_START)
+
+
 def _suggestion(line: str) -> str:
     match = _KEY_LINE.match(line)
-    if not match or match.group(2)[:1] in ("'", '"'):
+    if not match or match.group(2)[:1] in ("'", '"') and not _unbalanced(match.group(2)):
         return ""
     key, value = match.group(1), match.group(2)
+    if not _needs_quotes(value):
+        return ""
     return f"; put the {key} in quotes: {quoted_line(key, value)}"
 
 
-def _hint(lines: list[str], index: int) -> str:
-    """The likely fix for a YAML error reported at front matter line ``index`` (0-based)."""
+def _unbalanced(value: str) -> bool:
+    """A value that opens a quote it does not close ("Pain" and sleep)."""
+    quote = value[0]
+    return not (value.endswith(quote) and len(value) > 1 and value.count(quote) == 2)
+
+
+def _diagnose(lines: list[str], index: int) -> tuple[int, str]:
+    """(the line to blame, the likely fix) for a YAML error reported at line ``index``.
+
+    YAML often reports a problem on the line after the one at fault, so the
+    line before is examined too.
+    """
     for candidate in (index, index - 1):
         if 0 <= candidate < len(lines):
-            hint = _suggestion(lines[candidate])
+            line = lines[candidate]
+            if line.strip() and ":" not in line:
+                return candidate, "; each line must be 'key: value'"
+            if "\t" in line[: len(line) - len(line.lstrip())]:
+                return candidate, "; indent with spaces, not tabs"
+            hint = _suggestion(line)
             if hint:
-                return hint
-    if 0 <= index < len(lines):
-        line = lines[index]
-        if "\t" in line[: len(line) - len(line.lstrip())]:
-            return "; indent with spaces, not tabs"
-        if ":" not in line:
-            return "; each line must be 'key: value'"
-    return ""
+                return candidate, hint
+    return index, ""
 
 
 def load(text: str, path: Path, first_line: int = 2) -> dict[str, Any]:
@@ -80,11 +99,11 @@ def load(text: str, path: Path, first_line: int = 2) -> dict[str, Any]:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        index = mark.line if mark is not None else -1
+        index, hint = _diagnose(lines, mark.line if mark is not None else -1)
         where = f":{index + first_line}" if mark is not None else ""
         problem = getattr(err, "problem", None) or "not valid"
         raise ContentError(
-            f"{path}{where}: front matter is not valid YAML ({problem}){_hint(lines, index)}"
+            f"{path}{where}: front matter is not valid YAML ({problem}){hint}"
         ) from err
     if data is None:
         return {}

@@ -111,10 +111,20 @@ def describe(item: Unit | Dropped) -> str:
     return f"image: {alts[0]}" if alts else "image"
 
 
+def _joined(tag: Tag) -> str:
+    """An element's text as written, plus a space where two elements' words would run together."""
+    out = ""
+    for string in tag.strings:
+        if out and out[-1].isalnum() and string[:1].isalnum():
+            out += " "
+        out += string
+    return " ".join(out.split())
+
+
 def _spaced(piece: Piece) -> str:
-    """``describe`` with spaces between adjacent elements ("Jan 28 · 4 min read", not "Jan 284 min")."""
+    """``describe`` with spaces between adjacent elements ("Jan 28 4 min read", not "Jan 284 min")."""
     words = describe(piece.item)
-    spaced = text_of(piece.element)
+    spaced = _joined(piece.element)
     return spaced if spaced.replace(" ", "") == words.replace(" ", "") else words
 
 

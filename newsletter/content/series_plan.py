@@ -11,14 +11,16 @@ Rules (documented here because staff see their effects):
 * **subject**: the title, then the series title
   (:func:`~newsletter.content.subjects.default_subject`); no part number: that
   is added when the issue is rendered, from the series as it is then.
-* **preheader**: the first sentence of the issue's first prose block, as plain
-  words, cut at a word boundary to at most :data:`PREHEADER_MAX` characters
+* **preheader**: the first sentence of the issue's first prose block (not a
+  list, quote, table, image or sub-heading; the section's own text before the
+  series intro), as plain words, cut at a word boundary to at most :data:`PREHEADER_MAX` characters
   with an ellipsis; a lead-in ending with ":" is skipped when a later
   sentence exists, because an inbox preview that ends in a colon reads cut off.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,15 +57,16 @@ def issue_filename(position: int, heading: str, total: int) -> str:
     return f"{position:0{width}d}-{slug}.md"
 
 
-_NOT_PROSE = ("#", "```", "~~~", "|", "<", "![")
+_NOT_PROSE = ("#", "```", "~~~", "|", "<", "![", ">")
+_LIST = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s")
 
 
 def preheader_for(blocks: Sequence[str], fallback: Sequence[str] = ()) -> str:
     """The preheader rule: first sentence of the first prose block, cut under the limit."""
     lead_in = ""
     for block in [*blocks, *fallback]:
-        if block.lstrip().startswith(_NOT_PROSE):
-            continue  # a sub-heading, code, a table, raw HTML or an image is not prose
+        if block.lstrip().startswith(_NOT_PROSE) or _LIST.match(block):
+            continue  # a sub-heading, code, a table, raw HTML, an image or a list is not prose
         plain = markdown_to_plain(block)
         if not plain:
             continue
@@ -76,18 +79,21 @@ def preheader_for(blocks: Sequence[str], fallback: Sequence[str] = ()) -> str:
 
 
 def subject_warnings(planned: Sequence[PlannedIssue]) -> list[str]:
-    """Subjects that will be cut off in most inboxes once the part number is added."""
+    """Subjects that will be cut off in most inboxes once the part number is added (one note)."""
     total = len(planned)
-    notes = []
-    for issue in planned:
-        length = len(subject_line(issue.subject, issue.position, total))
-        if length > SUBJECT_COMFORT:
-            notes.append(
-                f"issue {issue.position}: the subject is {length} characters with its part number; "
-                f"inboxes show about {SUBJECT_COMFORT}: give the series a shorter title (--title) "
-                "or edit the subject"
-            )
-    return notes
+    long = [(issue.position, len(subject_line(issue.subject, issue.position, total)))
+            for issue in planned]
+    long = [(n, length) for n, length in long if length > SUBJECT_COMFORT]
+    if not long:
+        return []
+    numbers = ", ".join(str(n) for n, _ in long)
+    lengths = sorted(length for _, length in long)
+    span = f"{lengths[0]}" if lengths[0] == lengths[-1] else f"{lengths[0]} to {lengths[-1]}"
+    which = f"issue {numbers}" if len(long) == 1 else f"issues {numbers}"
+    return [
+        f"the subjects of {which} are {span} characters with the part number; inboxes show "
+        f"about {SUBJECT_COMFORT}: give the series a shorter title (--title) or edit the subjects"
+    ]
 
 
 def plan_series(proposal: ImportProposal, series_title: str) -> list[PlannedIssue]:

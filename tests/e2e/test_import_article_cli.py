@@ -16,6 +16,7 @@ from newsletter.content.issuefile import read_series
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "docs" / "examples" / "chronic-pain-article.txt"
+CLINIC_PAGE = REPO / "tests" / "corpus" / "h21-wordpress-clinic-page.html"
 
 INTRO = [
     "Pain that will not go away changes how a person sleeps, works and feels.",
@@ -68,7 +69,9 @@ def cli(project: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
 
 
 def invoke(cli: CliRunner, *args: str) -> Result:
-    return cli.invoke(main, ["import-article", *args], catch_exceptions=False)
+    # A wide terminal, so the report's lines are not wrapped (rich reads COLUMNS).
+    return cli.invoke(main, ["import-article", *args], catch_exceptions=False,
+                      env={"COLUMNS": "220"})
 
 
 def bodies(folder: Path) -> list[str]:
@@ -137,7 +140,7 @@ def test_reimport_of_an_unchanged_series_succeeds(cli: CliRunner, project: Path)
     assert invoke(cli, "article.txt", "--series", "pain-care").exit_code == 0
     again = invoke(cli, "article.txt", "--series", "pain-care")
     assert again.exit_code == 0, again.output
-    assert re.search(r"series\.toml\s*│\s*│\s*unchanged", again.output)
+    assert re.search(r"series\.toml\s*│\s*unchanged", again.output)
 
 
 def test_bad_input_is_a_one_line_error_naming_the_problem(cli: CliRunner, project: Path) -> None:
@@ -170,3 +173,109 @@ def test_the_sample_article_imports_to_the_committed_sample_series_unchanged(
         "Radiofrequency Neurolysis",
         "Spinal Cord Stimulation",
     ]
+
+
+def test_a_saved_clinic_page_yields_only_the_sections_absolute_links_and_a_full_report(
+    cli: CliRunner, project: Path
+) -> None:
+    shutil.copy(CLINIC_PAGE, project / "pacing.html")
+    result = invoke(cli, "pacing.html", "--series", "pacing")
+    assert result.exit_code == 0, result.output
+
+    series = read_series(project / "issues" / "pacing")
+    assert [i.title for i in series.issues] == [
+        "Why Boom and Bust Happens", "Finding Your Starting Point", "Building Up Over Time"]
+    bodies = "\n".join(issue.body for issue in series.issues)
+    # Only the article: no navigation, byline, share bar, tags, related posts or signup box.
+    for chrome in ("Our team", "Posted on", "Share this", "Tags:", "Related Posts",
+                   "Sleep and Pain: Breaking", "news via inbox", "Leave a Reply", "About Dr. Lee",
+                   "Opening Hours", "cookies", "Book an appointment"):
+        assert chrome not in bodies, chrome
+    # Links and images made absolute against the page's canonical address, images kept.
+    assert "[pacing group](https://www.riverside-clinic.example/groups/pacing)" in bodies
+    assert ("![Line chart showing activity rising sharply and then dropping for several days]"
+            "(https://www.riverside-clinic.example/wp-content/uploads/2026/03/boom-bust-chart.png)"
+            ) in bodies
+    assert "](/" not in bodies
+    # The report lists everything dropped, where it was and why, and what to check.
+    out = result.output
+    for line in (
+        "top of the page · navigation: “Home Treatments Our team Blog Contact”",
+        "top of the page · byline: “Posted on March 3, 2026 by Dr. Lee | 4 comments”",
+        "issue 1 · share bar: “Share this:” (+1 more blocks)",
+        "end of the page · tag list: “Posted in Self-help Tags: pacing, exercise, self-care”",
+        "end of the page · related posts: “Related Posts” (+4 more blocks)",
+        "end of the page · signup box: “Stay connected” (+2 more blocks)",
+        "end of the page · call to action: “Book an appointment”",
+        "issue 3: image https://www.riverside-clinic.example/wp-content/uploads/2026/03/"
+        "walking-path.jpg has no alt text",
+        "links and images resolved against https://www.riverside-clinic.example/blog/"
+        "pacing-guide/ (from canonical link)",
+    ):
+        assert line in out, line
+
+
+def test_dry_run_shows_the_proposal_and_writes_nothing(cli: CliRunner, project: Path) -> None:
+    (project / "article.txt").write_text(article_text(), encoding="utf-8")
+    result = invoke(cli, "article.txt", "--series", "pain-care",
+                               "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Proposed split (nothing written)" in result.output
+    assert "dry run: nothing was written" in result.output
+    assert not (project / "issues" / "pain-care").exists()
+
+
+def test_merge_and_split_fix_the_split_without_editing_files_and_survive_a_reimport(
+    cli: CliRunner, project: Path
+) -> None:
+    (project / "article.txt").write_text(article_text(), encoding="utf-8")
+    first = invoke(cli, "article.txt", "--series", "pain-care",
+                              "--merge", "4,5")
+    assert first.exit_code == 0, first.output
+    folder = project / "issues" / "pain-care"
+    titles = [i.title for i in read_series(folder).issues]
+    assert titles == list(SECTIONS)[:4]
+    assert "## Is Spinal Cord Stimulation Right for Me?" in read_series(folder).issues[3].body
+    assert "merged at 'Is Spinal Cord Stimulation Right for Me?'" in first.output
+
+    # A plain re-import keeps the merge (it is recorded in series.toml by heading).
+    again = invoke(cli, "article.txt", "--series", "pain-care")
+    assert again.exit_code == 0, again.output
+    assert [i.title for i in read_series(folder).issues] == titles
+    raw = tomllib.loads((folder / "series.toml").read_text(encoding="utf-8"))
+    assert raw["import"]["joined"] == ["Is Spinal Cord Stimulation Right for Me?"]
+
+    # Splitting at the first heading gives the intro its own issue; --reset-split forgets both.
+    split = invoke(cli, "article.txt", "--series", "pain-care", "--split-at",
+                   "What Is Chronic Pain?")
+    assert split.exit_code == 0, split.output
+    assert [i.title for i in read_series(folder).issues][:2] == [
+        "Living With Chronic Pain", "What Is Chronic Pain?"]
+    reset = invoke(cli, "article.txt", "--series", "pain-care", "--reset-split")
+    assert reset.exit_code == 0, reset.output
+    assert [i.title for i in read_series(folder).issues] == list(SECTIONS)
+    assert not list(folder.glob("06-*.md"))
+
+
+def test_bad_merge_and_split_options_are_one_line_errors(cli: CliRunner, project: Path) -> None:
+    (project / "article.txt").write_text(article_text(), encoding="utf-8")
+    merge = invoke(cli, "article.txt", "--series", "pain-care", "--merge", "5,6")
+    assert merge.exit_code == 1
+    assert "--merge 5,6: give two or more issue numbers in order, from 1 to 5" in merge.output
+    split = invoke(cli, "article.txt", "--series", "pain-care", "--split-at", "Nowhere")
+    assert split.exit_code == 1
+    assert "--split-at 'Nowhere': the article has no such heading" in split.output
+    url = invoke(cli, "article.txt", "--series", "pain-care", "--source-url", "clinic.example")
+    assert url.exit_code == 1
+    assert "--source-url 'clinic.example' is not a web address" in url.output
+    assert "Traceback" not in merge.output + split.output + url.output
+    assert not (project / "issues" / "pain-care").exists()
+
+
+def test_a_short_issue_is_flagged_with_the_merge_that_would_fix_it(
+    cli: CliRunner, project: Path
+) -> None:
+    (project / "article.txt").write_text(article_text(), encoding="utf-8")
+    result = invoke(cli, "article.txt", "--series", "pain-care",
+                               "--dry-run")
+    assert re.search(r"│ 4 │ Radiofrequency Neurolysis\s*│ 9\s*│ short: --merge 3,4", result.output)
