@@ -53,7 +53,8 @@ class Dropped:
     ``text`` is the wording (the first block of a group), ``count`` how many
     blocks the entry stands for, ``seq`` where it was in the source (see
     :class:`Unit`) and ``until`` the ``seq`` of the last unit of a region
-    (-1 for a single block).
+    (-1 for a single block). ``details`` holds the wording of every block of a
+    group, so a report can list each one.
     """
 
     text: str
@@ -61,6 +62,12 @@ class Dropped:
     count: int = 1
     seq: int = 0
     until: int = -1
+    details: tuple[str, ...] = ()
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """The wording of every block this entry stands for (at least its first)."""
+        return self.details or (self.text,)
 
 
 @dataclass(frozen=True)

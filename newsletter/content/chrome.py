@@ -32,7 +32,7 @@ from newsletter.content.article import Dropped, Unit
 from newsletter.content.chrome_rules import block_reason, region_reason
 from newsletter.content.words import markdown_to_plain, word_count
 
-REGION_START_MAX_WORDS = 8
+REGION_START_MAX_WORDS = 16
 SHORT_LINE_WORDS = 15
 
 
@@ -52,7 +52,7 @@ def _opens_region(unit: Unit) -> str | None:
     plain = plain_of(unit)
     if unit.kind == "block" and word_count(plain) > REGION_START_MAX_WORDS:
         return None
-    return region_reason(plain)
+    return region_reason(plain, heading=unit.kind == "heading")
 
 
 def drop_blocks(units: Sequence[Unit]) -> tuple[list[Unit], list[Dropped]]:
@@ -67,7 +67,8 @@ def drop_blocks(units: Sequence[Unit]) -> tuple[list[Unit], list[Dropped]]:
         last = dropped[-1] if dropped else None
         # Consecutive units of one hinted box (a share bar's heading and links) are one entry.
         if unit.hint and last is not None and last.reason == reason and last.seq + last.count == unit.seq:
-            dropped[-1] = Dropped(last.text, reason, last.count + 1, last.seq)
+            dropped[-1] = Dropped(last.text, reason, last.count + 1, last.seq,
+                                  details=(*last.texts, plain_of(unit)))
         else:
             dropped.append(Dropped(plain_of(unit), reason, 1, unit.seq))
     return kept, dropped
@@ -127,7 +128,8 @@ def drop_regions(units: Sequence[Unit]) -> tuple[list[Unit], list[Dropped]]:
             if not belongs(following) or (opens and opens != kind):
                 break
             end += 1
-        dropped.append(Dropped(plain_of(unit), kind, end - index, unit.seq, units[end - 1].seq))
+        dropped.append(Dropped(plain_of(unit), kind, end - index, unit.seq, units[end - 1].seq,
+                               tuple(plain_of(u) for u in units[index:end])))
         index = end
     while kept and kept[-1].kind == "heading":
         last = kept.pop()
@@ -159,5 +161,5 @@ def coalesce(dropped: Sequence[Dropped], kept_seqs: Sequence[int]) -> list[Dropp
             out.append(entry)
             continue
         out[-1] = Dropped(host.text, host.reason, host.count + entry.count, host.seq,
-                          max(host.until, entry.until, entry.seq))
+                          max(host.until, entry.until, entry.seq), (*host.texts, *entry.texts))
     return out

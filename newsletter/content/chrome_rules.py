@@ -209,7 +209,6 @@ REGION_RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "comments",
-        r"^(?:\d+\s+|no\s+|one\s+)?(?:comments?|responses?|replies)\s*(?:\(\d+\))?$",
         r"^(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:thoughts|comments?|"
         r"responses?|replies) (?:on|to)\b",
         r"^(?:leave a (?:reply|comment|response)|join the (?:conversation|discussion)|"
@@ -254,10 +253,20 @@ def block_reason(plain: str) -> str | None:
     return None
 
 
-def region_reason(plain: str) -> str | None:
-    """The kind of chrome region a heading (or heading-like block) opens, or None."""
+# A bare "Comments" or "3 responses" opens the comment section only as a real heading: as a
+# line of text it is usually the count in a byline, and content may follow it.
+HEADING_ONLY_RULES: tuple[Rule, ...] = (
+    _rule("comments",
+          r"^(?:\d+\s+|no\s+|one\s+)?(?:comments?|responses?|replies)\s*(?:\(\d+\))?$",
+          max_words=4),
+)
+
+
+def region_reason(plain: str, heading: bool = True) -> str | None:
+    """The kind of chrome region a heading (or, with ``heading=False``, a short block) opens."""
     words = word_count(plain)
-    for rule in REGION_RULES:
+    rules = (*REGION_RULES, *HEADING_ONLY_RULES) if heading else REGION_RULES
+    for rule in rules:
         if rule.matches(plain.strip(), words):
             return rule.reason
     return None

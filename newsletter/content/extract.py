@@ -17,13 +17,13 @@ from the original page, so links, emphasis, tables and images come out the
 same whichever extractor chose them. Images are kept when the extractor kept
 their address.
 
-Inside the article the extractor is not trusted to throw content away: a block
-it left out that sits **between two kept blocks** and inside the element that
-holds them all (their closest common ancestor) is kept, unless the page marks
-it as chrome (:func:`~newsletter.content.page_regions.hint_of`); the chrome
-rules still judge its wording later. So are the headings directly above the
-first kept block (its section's title). Extractors drop short or link-heavy
-paragraphs, figure captions and leading headings; that is content.
+Inside the article the extractor is not trusted to throw content away. The
+article's container is the deepest element that holds at least 90% of the
+words the extractor kept; every block inside it is kept unless the page marks
+it as chrome (:func:`~newsletter.content.page_regions.hint_of`), and the
+chrome rules still judge its wording later. Extractors drop short or
+link-heavy paragraphs, figure captions, leading headings and last paragraphs
+that are mostly a link; inside the article, that is content.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from newsletter.content.words import markdown_to_plain
 Extractor = Callable[[str], str | None]
 DEFAULT_EXTRACTOR = "trafilatura"
 KEEP_FRACTION = 0.6
+ROOT_SHARE = 0.9
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -105,6 +106,21 @@ def extracted_view(result: str) -> tuple[list[str], set[str], set[str]]:
     return words(soup.get_text(" ")), {s for s in sources if s}, headings
 
 
+def degenerate(result: str | None) -> bool:
+    """Whether an extractor's output is no separation at all: nothing, or one lump of text.
+
+    On very small pages trafilatura falls back to the page's whole text in a
+    single paragraph (navigation included, images and headings gone); that
+    output cannot tell the article from the page.
+    """
+    if not result:
+        return True
+    soup = BeautifulSoup(result, "html.parser")
+    blocks = soup.find_all(["p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "img", "table",
+                            "blockquote", "pre"])
+    return len(blocks) < 2
+
+
 def aligned(piece_words: Sequence[list[str]], found: list[str]) -> list[bool]:
     """For each piece, whether most of its words appear, in order, in ``found``."""
     flat: list[str] = []
@@ -156,21 +172,35 @@ def select(pieces: Sequence[Piece], result: str, originals: Sequence[str]) -> li
     kept_at = [i for i, k in enumerate(keep) if k]
     if not kept_at:
         return keep
-    root = common_ancestor([pieces[i].element for i in kept_at])
-    first = kept_at[0]
-    # The headings right above the first kept paragraph are its section's title.
-    while (first > 0 and _is_heading(pieces[first - 1])
-           and not hint_of(pieces[first - 1].element, None)):
-        first -= 1
-        keep[first] = True
-    for index in range(kept_at[0] + 1, kept_at[-1]):
-        if keep[index]:
+    root = content_root(pieces, keep, texts)
+    for index, piece in enumerate(pieces):
+        if keep[index] or root is None:
             continue
-        element = pieces[index].element
-        inside = root is not None and any(a is root for a in element.parents)
-        if inside and not hint_of(element, root):
+        inside = any(a is root for a in piece.element.parents)
+        if inside and not hint_of(piece.element, root):
             keep[index] = True
     return keep
+
+
+def content_root(pieces: Sequence[Piece], keep: Sequence[bool],
+                 texts: Sequence[list[str]]) -> Tag | None:
+    """The deepest element holding at least :data:`ROOT_SHARE` of the kept words.
+
+    A stray block the extractor kept elsewhere on the page (a sidebar line)
+    does not widen the article's container to the whole page.
+    """
+    weights = [(p.element, max(1, len(t))) for p, k, t in zip(pieces, keep, texts, strict=True)
+               if k]
+    total = sum(w for _, w in weights)
+    first = weights[0][0]
+    for candidate in [first, *first.parents]:
+        if not isinstance(candidate, Tag):
+            continue
+        held = sum(w for element, w in weights
+                   if element is candidate or any(a is candidate for a in element.parents))
+        if held >= ROOT_SHARE * total:
+            return candidate
+    return None
 
 
 def _is_heading(piece: Piece) -> bool:

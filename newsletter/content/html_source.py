@@ -9,8 +9,8 @@
 3. The whole page is walked into blocks (:mod:`newsletter.content.html_blocks`).
 4. A **content extractor** (trafilatura by default;
    :mod:`newsletter.content.extract`) decides which blocks are the article.
-   When it finds nothing (a very short page), the ``<article>``/``<main>``
-   rule decides, and a note says so.
+   When it finds nothing, or returns the whole page as one lump of text (very
+   short pages), the ``<article>``/``<main>`` rule decides, and a note says so.
 5. Every block left out is **reported**, grouped by the page region it sat in
    ("navigation", "sidebar", "comments", "cookie notice"...: see
    :mod:`newsletter.content.page_regions`), or "outside the article" when the
@@ -29,7 +29,13 @@ from bs4.element import Tag
 
 from newsletter.content.article import Dropped, ParsedSource, Unit, numbered
 from newsletter.content.chrome_rules import block_reason, region_reason
-from newsletter.content.extract import DEFAULT_EXTRACTOR, EXTRACTORS, common_ancestor, select
+from newsletter.content.extract import (
+    DEFAULT_EXTRACTOR,
+    EXTRACTORS,
+    common_ancestor,
+    degenerate,
+    select,
+)
 from newsletter.content.html_blocks import Piece, Walker, absolutize, prepare, text_of
 from newsletter.content.links import choose_base
 from newsletter.content.page_regions import hint_of, region_of
@@ -138,7 +144,8 @@ def _reason(piece: Piece, label: str) -> str:
 
 
 def _left_out(group: list[Piece], reason: str) -> Dropped:
-    return Dropped(_spaced(group[0]), reason, len(group))
+    return Dropped(_spaced(group[0]), reason, len(group),
+                   details=tuple(_spaced(piece) for piece in group))
 
 
 def parse_html(
@@ -163,14 +170,16 @@ def parse_html(
     function = EXTRACTORS[extractor]
     result = function(serialized) if function is not None else None
     keep: list[bool] = []
-    if result:
+    if result and not degenerate(result):
         originals = [_image_address(p) for p in pieces]
         keep = select(pieces, result, originals)
-    if not any(keep):
+    used = any(keep)
+    if not used:
         if function is not None:
-            notes.append(f"{extractor} found no main content; used the page's <article>/<main>")
+            notes.append(f"{extractor} could not tell the article from the rest of this page; "
+                         "used the page's <article>/<main>")
         keep = _landmark_keep(pieces, soup)
-    label = f"left out by {extractor}" if function is not None and result else "outside the article"
+    label = f"left out by {extractor}" if used else "outside the article"
 
     root = common_ancestor([p.element for p, k in zip(pieces, keep, strict=True) if k])
     items: list[Unit | Dropped] = []

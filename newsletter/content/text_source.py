@@ -46,10 +46,10 @@ Twitter").
      "FAQ"/"Key takeaways" line, is a heading too (a section title right above
      its first sub-heading).
 
-**Levels.** When some headings are in CAPITALS and others are not (hospital
-pages often style section titles in capitals and sub-sections in Title Case),
-the capitalised ones are sections (level 2) and the others sub-headings (level
-3); otherwise every heading is level 2.
+**Levels.** When two or more headings are in CAPITALS and others are not
+(hospital pages often style section titles in capitals and sub-sections in
+Title Case), the capitalised ones are sections (level 2) and the others
+sub-headings (level 3); otherwise every heading is level 2.
 
 Limitations: a short capitalised sentence without final punctuation, standing
 alone before a paragraph, reads as a heading; levels of nested headings are
@@ -290,14 +290,16 @@ def classify(units: list[Unit]) -> list[Unit]:
 
 
 def _all_caps(text: str) -> bool:
+    """Written in capitals: every letter upper case, and a word of three letters or more."""
     letters = [c for c in text if c.isalpha()]
-    return len(letters) >= 2 and all(c.isupper() for c in letters)
+    words = re.findall(r"[^\W\d_]{3,}", text)
+    return bool(words) and all(c.isupper() for c in letters)
 
 
 def _levels(units: list[Unit]) -> list[Unit]:
     headings = [u for u in units if u.kind == "heading"]
     caps = [_all_caps(u.text) for u in headings]
-    if not (any(caps) and not all(caps)):
+    if sum(caps) < 2 or all(caps):
         return units
     return [
         replace(Unit.heading(u.text, 3), seq=u.seq)

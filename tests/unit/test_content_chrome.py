@@ -159,6 +159,6 @@ def test_reply_links_after_a_comment_section_are_folded_into_its_line() -> None:
     reply = Dropped("Reply", "comment form", 1, seq=13)
     unrelated = Dropped("Tags: x", "tag list", 1, seq=14)
     assert coalesce([region, reply, unrelated], kept_seqs=[1, 2]) == [
-        Dropped("2 Comments", "comments", 4, 10, 13),
+        Dropped("2 Comments", "comments", 4, 10, 13, ("2 Comments", "Reply")),
         unrelated,
     ]

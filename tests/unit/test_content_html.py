@@ -143,7 +143,8 @@ def test_headings_the_extractor_leaves_out_around_kept_paragraphs_are_kept() -> 
 
 def test_when_the_extractor_finds_nothing_the_article_element_decides_and_a_note_says_so() -> None:
     parsed = parse_html("<p>x</p>")  # trafilatura returns nothing for a page this small
-    assert parsed.notes == ["trafilatura found no main content; used the page's <article>/<main>"]
+    assert parsed.notes == ["trafilatura could not tell the article from the rest of this page; "
+                            "used the page's <article>/<main>"]
     assert propose(parsed).body(1) == "x"
 
 
