@@ -18,6 +18,7 @@ not guessed.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -100,7 +101,8 @@ def parse_merge(text: str) -> tuple[int, int]:
     parts = [p.strip() for p in text.split(",")] if "," in text else []
     if len(parts) > 2:
         numbers = [int(p) for p in parts if p.isdigit()]
-        if len(numbers) != len(parts) or numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+        consecutive = list(range(numbers[0], numbers[0] + len(numbers))) if numbers else []
+        if len(numbers) != len(parts) or numbers != consecutive:
             raise ContentError(f"--merge {text!r}: issue numbers must be consecutive, like 2,3,4")
         return numbers[0], numbers[-1]
     match = _RANGE.match(text)
@@ -115,7 +117,7 @@ def parse_merge(text: str) -> tuple[int, int]:
 def merge_all(proposal: ImportProposal, ranges: Sequence[tuple[int, int]]) -> ImportProposal:
     """Apply several merges whose numbers all refer to ``proposal`` as shown (not overlapping)."""
     ordered = sorted(ranges, reverse=True)
-    for (a_first, _), (b_first, b_last) in zip(ordered, ordered[1:], strict=False):
+    for (a_first, _), (b_first, b_last) in itertools.pairwise(ordered):
         if b_last >= a_first:
             raise ContentError(f"--merge {b_first},{b_last} overlaps another --merge")
     for first, last in ordered:

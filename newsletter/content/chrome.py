@@ -66,7 +66,8 @@ def drop_blocks(units: Sequence[Unit]) -> tuple[list[Unit], list[Dropped]]:
             continue
         last = dropped[-1] if dropped else None
         # Consecutive units of one hinted box (a share bar's heading and links) are one entry.
-        if unit.hint and last is not None and last.reason == reason and last.seq + last.count == unit.seq:
+        if (unit.hint and last is not None and last.reason == reason
+                and last.seq + last.count == unit.seq):
             dropped[-1] = Dropped(last.text, reason, last.count + 1, last.seq,
                                   details=(*last.texts, plain_of(unit)))
         else:
@@ -139,7 +140,11 @@ def drop_regions(units: Sequence[Unit]) -> tuple[list[Unit], list[Dropped]]:
 
 
 # Single chrome blocks that trail a region of this kind belong to it.
-_FOLLOWERS = {"comments": "comment form", "signup box": "signup box", "related posts": "related posts"}
+_FOLLOWERS = {
+    "comments": "comment form",
+    "signup box": "signup box",
+    "related posts": "related posts",
+}
 
 
 def coalesce(dropped: Sequence[Dropped], kept_seqs: Sequence[int]) -> list[Dropped]:

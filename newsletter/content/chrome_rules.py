@@ -1,4 +1,4 @@
-"""The wording of page chrome: which short blocks are bylines, share bars, tag lists, calls to action.
+"""The wording of page chrome: which short blocks are bylines, share bars, tag lists, buttons.
 
 Each rule is a reason (what staff read in the import report) and patterns
 matched, case-insensitively, against the **plain wording** of one block or
@@ -29,11 +29,12 @@ _DATE = (
     rf"(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}"
     r"|\d{1,2}[/.]\d{1,2}[/.]\d{2,4}|\d{4}-\d{2}-\d{2})"
 )
-SOCIAL_WORDS = frozenset(
-    "facebook twitter x linkedin whatsapp pinterest reddit email e-mail mail print tweet pin "
-    "share shares messenger threads bluesky instagram youtube tiktok telegram copy link "
-    "sharing on via this article post page story | · • / , :".split()
-)
+SOCIAL_WORDS = frozenset((
+    "facebook", "twitter", "x", "linkedin", "whatsapp", "pinterest", "reddit", "email", "e-mail",
+    "mail", "print", "tweet", "pin", "share", "shares", "messenger", "threads", "bluesky",
+    "instagram", "youtube", "tiktok", "telegram", "copy", "link", "sharing", "on", "via", "this",
+    "article", "post", "page", "story", "|", "·", "•", "/", ",", ":",
+))
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ BLOCK_RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "related posts",
-        r"^(?:related(?: posts?| articles?| reading| stories| content| links)?|you (?:may|might) also"
+        r"^(?:related(?: posts?| articles?| reading| stories| content| links)?"
+        r"|you (?:may|might) also"
         r" (?:like|enjoy)|more (?:from (?:the|our) blog|articles|stories|posts|like this)|read next"
         r"|read more|also read|keep reading|up next|previous post|next post|older post|newer post)"
         r"\s*[:»›]\s*\S",
@@ -181,7 +183,8 @@ BLOCK_RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "feedback question",
-        r"^(?:was|is|did) this (?:page|article|information|post) (?:useful|helpful|help(?: you)?)\b",
+        r"^(?:was|is|did) this (?:page|article|information|post)"
+        r" (?:useful|helpful|help(?: you)?)\b",
         r"^(?:thank you|thanks) for your feedback\b",
         max_words=15,
     ),
@@ -201,7 +204,8 @@ BLOCK_RULES: tuple[Rule, ...] = (
 REGION_RULES: tuple[Rule, ...] = (
     _rule(
         "related posts",
-        r"^(?:related(?: posts?| articles?| reading| stories| content| links)?|you (?:may|might) also"
+        r"^(?:related(?: posts?| articles?| reading| stories| content| links)?"
+        r"|you (?:may|might) also"
         r" (?:like|enjoy|be interested in)|more (?:from (?:the|our) blog|articles|stories|posts|"
         r"like this|on this topic)|read next|also read|keep reading|up next|recommended(?: for you|"
         r" reading)?|popular posts|recent posts|latest (?:posts|articles|news))\s*[:]?$",
@@ -231,7 +235,8 @@ REGION_RULES: tuple[Rule, ...] = (
         max_words=6,
     ),
     _rule("feedback question",
-          r"^(?:was|is|did) this (?:page|article|information|post) (?:useful|helpful|help(?: you)?)",
+          r"^(?:was|is|did) this (?:page|article|information|post)"
+          r" (?:useful|helpful|help(?: you)?)",
           max_words=10),
 )
 

@@ -152,8 +152,12 @@ def common_ancestor(elements: Sequence[Tag]) -> Tag | None:
     return None
 
 
-def select(pieces: Sequence[Piece], result: str, originals: Sequence[str]) -> list[bool]:
+def select(
+    pieces: Sequence[Piece], result: str, originals: Sequence[str], *, rescue: bool = True
+) -> list[bool]:
     """Which pieces the extractor's ``result`` keeps, with the in-article rescue rule.
+
+    ``rescue=False`` gives the extractor's own choice (used to measure it alone).
 
     ``originals`` holds each piece's image address ("" for text pieces), as the
     page wrote it, so it can be compared with the extractor's output.
@@ -170,7 +174,7 @@ def select(pieces: Sequence[Piece], result: str, originals: Sequence[str]) -> li
         if source:
             keep[index] = source in sources
     kept_at = [i for i, k in enumerate(keep) if k]
-    if not kept_at:
+    if not kept_at or not rescue:
         return keep
     root = content_root(pieces, keep, texts)
     for index, piece in enumerate(pieces):

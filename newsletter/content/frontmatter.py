@@ -50,7 +50,7 @@ def _needs_quotes(value: str) -> bool:
 
 def _suggestion(line: str) -> str:
     match = _KEY_LINE.match(line)
-    if not match or match.group(2)[:1] in ("'", '"') and not _unbalanced(match.group(2)):
+    if not match or (match.group(2)[:1] in ("'", '"') and not _unbalanced(match.group(2))):
         return ""
     key, value = match.group(1), match.group(2)
     if not _needs_quotes(value):
@@ -84,16 +84,17 @@ def _diagnose(lines: list[str], index: int) -> tuple[int, str]:
 
 
 def load(text: str, path: Path, first_line: int = 2) -> dict[str, Any]:
-    """Parse front matter ``text`` (starting at file line ``first_line``); errors name line and fix."""
+    """Parse front matter ``text`` (file line ``first_line`` on); errors name the line and fix."""
     lines = text.splitlines()
     for index, line in enumerate(lines):
         match = _KEY_LINE.match(line)
-        if match and match.group(1) in TEXT_KEYS and match.group(2)[:1] not in ("'", '"'):
-            if _COMMENT.search(match.group(2)):
-                raise ContentError(
-                    f"{path}:{index + first_line}: the {match.group(1)} has ' #', which YAML reads "
-                    f"as the start of a comment{_suggestion(line)}"
-                )
+        if match is None or match.group(1) not in TEXT_KEYS or match.group(2)[:1] in ("'", '"'):
+            continue
+        if _COMMENT.search(match.group(2)):
+            raise ContentError(
+                f"{path}:{index + first_line}: the {match.group(1)} has ' #', which YAML reads "
+                f"as the start of a comment{_suggestion(line)}"
+            )
     try:
         data = yaml.safe_load(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)

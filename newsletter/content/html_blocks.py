@@ -1,4 +1,4 @@
-"""HTML elements → units, in document order (beautifulsoup4 finds the structure, markdownify writes).
+"""HTML elements → units in document order (beautifulsoup4 finds structure, markdownify writes).
 
 Used for whole saved pages (:mod:`newsletter.content.html_source`) and for the
 HTML blocks inside Markdown exports (:mod:`newsletter.content.markdown_source`).
@@ -207,7 +207,8 @@ class Walker:
             markdown = to_markdown(str(child))
             if markdown:
                 self._add(Unit.block(markdown), child)
-        elif name in INLINE and child.find([*HEADINGS, *BLOCKS, "div", "figure", *EMBED_TAGS]) is None:
+        elif name in INLINE and child.find([*HEADINGS, *BLOCKS, "div", "figure",
+                                             *EMBED_TAGS]) is None:
             self._inline_parent = self._inline_parent or parent
             if self._inline and self._inline[-1].startswith("<"):
                 # Elements side by side outside a paragraph are laid out apart (Wix

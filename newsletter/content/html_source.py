@@ -1,4 +1,4 @@
-"""A saved web page → :class:`~newsletter.content.article.ParsedSource`: the article, and the rest reported.
+"""A saved web page → :class:`~newsletter.content.article.ParsedSource`, the rest reported.
 
 1. The page's own address is read (``<base href>``, canonical link,
    ``og:url``; see :mod:`newsletter.content.links`) and every link and image
@@ -128,14 +128,14 @@ def _joined(tag: Tag) -> str:
 
 
 def _spaced(piece: Piece) -> str:
-    """``describe`` with spaces between adjacent elements ("Jan 28 4 min read", not "Jan 284 min")."""
+    """``describe`` with spaces between adjacent elements ("Jan 28 4 min", not "Jan 284 min")."""
     words = describe(piece.item)
     spaced = _joined(piece.element)
     return spaced if spaced.replace(" ", "") == words.replace(" ", "") else words
 
 
 def _reason(piece: Piece, label: str) -> str:
-    """Why a piece the extractor left out was left out: its page region, its wording, or ``label``."""
+    """Why the extractor left a piece out: its page region, its wording, or ``label``."""
     region = region_of(piece.element)
     if region:
         return region
@@ -149,9 +149,12 @@ def _left_out(group: list[Piece], reason: str) -> Dropped:
 
 
 def parse_html(
-    text: str, *, source_url: str = "", extractor: str = DEFAULT_EXTRACTOR
+    text: str, *, source_url: str = "", extractor: str = DEFAULT_EXTRACTOR, rescue: bool = True
 ) -> ParsedSource:
-    """Parse a web page: title, the article's blocks in order, everything else reported."""
+    """Parse a web page: title, the article's blocks in order, everything else reported.
+
+    ``rescue=False`` keeps exactly what the extractor chose (to measure it alone).
+    """
     if extractor not in EXTRACTORS:
         raise ContentError(f"unknown extractor {extractor!r} (known: {', '.join(EXTRACTORS)})")
     soup = BeautifulSoup(text, "html.parser")
@@ -172,7 +175,7 @@ def parse_html(
     keep: list[bool] = []
     if result and not degenerate(result):
         originals = [_image_address(p) for p in pieces]
-        keep = select(pieces, result, originals)
+        keep = select(pieces, result, originals, rescue=rescue)
     used = any(keep)
     if not used:
         if function is not None:
@@ -215,7 +218,11 @@ def parse_html(
 
 
 def _image_address(piece: Piece) -> str:
+    """The image a piece consists of (an <img>, or a paragraph holding only one), else ""."""
     element = piece.element
     if element.name == "img":
         return str(element.get("src") or "")
+    images = element.find_all("img")
+    if len(images) == 1 and not text_of(element) and isinstance(images[0], Tag):
+        return str(images[0].get("src") or "")
     return ""

@@ -65,7 +65,7 @@ class ImportReport:
     changes: list[Change]
     series_file: Literal["created", "updated", "unchanged"]
     proposal: ImportProposal
-    adjustments: Adjustments = Adjustments()
+    adjustments: Adjustments = field(default_factory=Adjustments)
     notes: list[str] = field(default_factory=list)
     backups: list[Path] = field(default_factory=list)
     dry_run: bool = False
@@ -124,7 +124,7 @@ def check_source_url(url: str) -> str:
 def propose_source(
     source: Path, text: str, *, source_url: str = "", extractor: str = DEFAULT_EXTRACTOR
 ) -> ImportProposal:
-    """The proposal for an article's text; an empty article or one without paragraphs is an error."""
+    """The proposal for an article's text; an article without paragraphs is an error."""
     if not text.strip():
         raise ContentError(f"{source}: the article is empty")
     parsed = parse_article(text, detect_format(source.name, text), source_url=source_url,
@@ -155,7 +155,7 @@ def adjusted(
     merges: tuple[str, ...] = (),
     splits: tuple[str, ...] = (),
 ) -> tuple[ImportProposal, list[str]]:
-    """Recorded adjustments, then ``--merge`` (numbers as shown after those), then ``--split-at``."""
+    """Recorded adjustments, then ``--merge`` (numbers as shown after those), ``--split-at``."""
     current, problems = adjust.apply(proposal, recorded)
     current = adjust.merge_all(current, [adjust.parse_merge(m) for m in merges])
     for heading in splits:

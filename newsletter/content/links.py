@@ -1,4 +1,4 @@
-"""Links and images in imported Markdown: made absolute when the page's address is known, else reported.
+"""Links and images in imported Markdown: made absolute when the address is known, else reported.
 
 An email has no "current page", so a site-relative link (``/groups/pacing``)
 or image (``uploads/chart.png``) is dead in a mail client. The article's
@@ -98,12 +98,11 @@ def absolutize_markdown(markdown: str, base: str) -> str:
     relative = {url for _, url, _ in _targets(markdown) if _relative(url)}
     relative |= {m.group(2) for m in _REFERENCE.finditer(markdown) if _relative(m.group(2))}
     for url in sorted(relative, key=len, reverse=True):
-        absolute = urljoin(base, url)
+        absolute = urljoin(base, url).replace("\\", "\\\\")
         quoted = re.escape(url)
-        markdown = re.sub(rf"(\]\(\s*<?){quoted}(?=[\s)>])", lambda m: m.group(1) + absolute,
-                          markdown)
+        markdown = re.sub(rf"(\]\(\s*<?){quoted}(?=[\s)>])", rf"\g<1>{absolute}", markdown)
         markdown = re.sub(rf"(^[ ]{{0,3}}\[[^\]]+\]:[ \t]*<?){quoted}(?=[\s>]|$)",
-                          lambda m: m.group(1) + absolute, markdown, flags=re.MULTILINE)
+                          rf"\g<1>{absolute}", markdown, flags=re.MULTILINE)
     return markdown
 
 

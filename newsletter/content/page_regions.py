@@ -27,28 +27,31 @@ from bs4.element import Tag
 # Class or id names (whole, or a part between '-'/'_'), most specific first.
 CLASS_RULES: tuple[tuple[str, str], ...] = (
     ("cookie notice", r"cookie|cookies|consent|gdpr|cc-banner|cookie[-_]?notice"),
-    ("share bar", r"share|shares|sharing|sharedaddy|addtoany|sharethis|social[-_]?(?:share|links"
-                  r"|icons|buttons)|ss-social"),
+    ("share bar", r"share|shares|sharing|sharedaddy|addtoany|sharethis"
+                  r"|social[-_]?(?:share|links|icons|buttons)|ss-social"),
     ("related posts", r"related|yarpp|relatedposts|more[-_]?posts|read[-_]?next|recommended"
                       r"|you[-_]?may[-_]?also[-_]?like|sqs[-_]?block[-_]?summary[-_]?v2"),
     ("comments", r"comments?|respond|discussion|disqus|comment[-_]?list|reply"),
-    ("author bio", r"author[-_]?bio|author[-_]?box|about[-_]?(?:the[-_]?)?author|authorbox|author[-_]?info"
-                   r"|author[-_]?profile|author[-_]?card"),
-    ("byline", r"byline|meta|entry[-_]?meta|post[-_]?meta|article[-_]?meta|posted[-_]?on|dateline|meta[-_]?info"
-               r"|blog[-_]?meta|post[-_]?date|entry[-_]?date|published[-_]?date|reading[-_]?time"),
-    ("tag list", r"tags|tag[-_]?links|tags[-_]?links|cat[-_]?links|categories|post[-_]?tags|entry[-_]?tags"
-                 r"|taglist|post[-_]?categories"),
+    ("author bio", r"author[-_]?bio|author[-_]?box|about[-_]?(?:the[-_]?)?author|authorbox"
+                   r"|author[-_]?info|author[-_]?profile|author[-_]?card"),
+    ("byline", r"byline|meta|entry[-_]?meta|post[-_]?meta|article[-_]?meta|posted[-_]?on"
+               r"|dateline|meta[-_]?info|blog[-_]?meta|post[-_]?date|entry[-_]?date"
+               r"|published[-_]?date|reading[-_]?time"),
+    ("tag list", r"tags|tag[-_]?links|tags[-_]?links|cat[-_]?links|categories|post[-_]?tags"
+                 r"|entry[-_]?tags|taglist|post[-_]?categories"),
     ("breadcrumbs", r"breadcrumbs?"),
-    ("signup box", r"newsletter|subscribe|subscription|signup|sign[-_]?up|optin|opt[-_]?in|mailchimp"
-                   r"|mc4wp|email[-_]?signup|newsletter[-_]?block"),
-    ("call to action", r"cta|call[-_]?to[-_]?action|book[-_]?(?:an[-_]?)?appointment|appointment[-_]?cta|promo"
-                       r"|button[-_]?block|sqs[-_]?block[-_]?button"),
+    ("signup box", r"newsletter|subscribe|subscription|signup|sign[-_]?up|optin|opt[-_]?in"
+                   r"|mailchimp|mc4wp|email[-_]?signup|newsletter[-_]?block"),
+    ("call to action", r"cta|call[-_]?to[-_]?action|book[-_]?(?:an[-_]?)?appointment"
+                       r"|appointment[-_]?cta|promo|button[-_]?block|sqs[-_]?block[-_]?button"),
     ("advert", r"ads?|advert|advertisement|sponsor|sponsored|ad[-_]?slot"),
     ("review date", r"review[-_]?date|last[-_]?reviewed|page[-_]?review"),
     ("feedback question", r"feedback|was[-_]?this[-_]?helpful|page[-_]?rating|rating"),
-    ("page tools", r"print|page[-_]?tools|toolbar|skip[-_]?link|screen[-_]?reader[-_]?text|back[-_]?to[-_]?top"),
-    ("navigation", r"nav|navbar|menu|navigation|pagination|post[-_]?navigation|nav[-_]?links|toc"
-                   r"|table[-_]?of[-_]?contents|contents[-_]?list|on[-_]?this[-_]?page|skip[-_]?nav"),
+    ("page tools", r"print|page[-_]?tools|toolbar|skip[-_]?link|screen[-_]?reader[-_]?text"
+                   r"|back[-_]?to[-_]?top"),
+    ("navigation", r"nav|navbar|menu|navigation|pagination|post[-_]?navigation|nav[-_]?links"
+                   r"|toc|table[-_]?of[-_]?contents|contents[-_]?list|on[-_]?this[-_]?page"
+                   r"|skip[-_]?nav"),
     ("sidebar", r"sidebar|widget|widget[-_]?area|secondary"),
     ("page header", r"site[-_]?header|masthead|page[-_]?header|top[-_]?bar|header[-_]?bar"),
     ("page footer", r"site[-_]?footer|page[-_]?footer|colophon|footer[-_]?widgets"),

@@ -41,6 +41,7 @@ inside a longer block repeats the article and is dropped and reported.
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from dataclasses import dataclass, replace
@@ -194,7 +195,8 @@ def _normal(text: str) -> str:
 
 def section_blocks(blocks: list[Block]) -> list[Block]:
     """Mark section headings (the module's rules) and demote boxes and FAQ questions."""
-    candidates = [i for i, b in enumerate(blocks) if b.heading and not BOX_HEADINGS.match(b.heading)]
+    candidates = [i for i, b in enumerate(blocks)
+                  if b.heading and not BOX_HEADINGS.match(b.heading)]
     if not candidates:
         return [_demoted(b, 0) if b.heading else b for b in blocks]
     levels = sorted({blocks[i].level for i in candidates})
@@ -260,7 +262,7 @@ def build_issues(title: str, blocks: tuple[Block, ...], cuts: tuple[int, ...]) -
     """The issues for ``cuts`` over ``blocks``: titles, word counts, quality flags."""
     bounds = [*cuts, len(blocks)]
     raw: list[ProposedIssue] = []
-    for number, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False), start=1):
+    for number, (start, end) in enumerate(itertools.pairwise(bounds), start=1):
         at = _title_index(blocks, start, end)
         body = [b for i, b in enumerate(blocks[start:end], start) if i != at]
         raw.append(ProposedIssue(

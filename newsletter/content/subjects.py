@@ -1,4 +1,4 @@
-"""Subject lines that stay true: staff's own words in the file, "part N of M" computed when rendered.
+"""Subjects that stay true: staff's own words in the file, "part N of M" computed when rendered.
 
 The subject in an issue file is text staff own. The import writes a default:
 the issue's heading, then the series title, so a subject reads right in an
@@ -29,7 +29,7 @@ _PART_ONLY = re.compile(r"\bpart\s+\d+\b", re.IGNORECASE)
 
 
 def default_subject(heading: str, series_title: str) -> str:
-    """The subject the import writes: the heading, then the series title (unless one holds the other)."""
+    """The subject the import writes: heading, then series title (unless one holds the other)."""
     heading, series_title = heading.strip(), series_title.strip()
     if not series_title or series_title.casefold() in heading.casefold():
         return heading or series_title

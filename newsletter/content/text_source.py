@@ -279,8 +279,11 @@ def classify(units: list[Unit]) -> list[Unit]:
             for unit in run[:-1]:
                 # A section title right above its first sub-heading ("TREATMENTS",
                 # "Frequently asked questions") is a heading too.
-                above = is_heading and (_all_caps(unit.text) or bool(_OPENS_SUBSECTIONS.match(unit.text)))
-                out.append(replace(Unit.heading(unit.text.strip(), 2), seq=unit.seq) if above else unit)
+                above = is_heading and (
+                    _all_caps(unit.text) or bool(_OPENS_SUBSECTIONS.match(unit.text))
+                )
+                heading = replace(Unit.heading(unit.text.strip(), 2), seq=unit.seq)
+                out.append(heading if above else unit)
             if not is_heading:
                 out.append(last)
         if is_heading:

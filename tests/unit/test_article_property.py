@@ -95,7 +95,7 @@ class GeneratedArticle:
 
         if len(self.sections) == 1:
             heading, body = self.sections[0]
-            return [keep(self.intro) + [f"## {heading}"] + keep(body)]
+            return [[*keep(self.intro), f"## {heading}", *keep(body)]]
         first = keep(self.intro) + keep(self.sections[0][1])
         return [first] + [keep(body) for _, body in self.sections[1:]]
 
@@ -153,7 +153,8 @@ def articles(draw: st.DrawFn) -> GeneratedArticle:
         if not any(b.kind == "paragraph" for b in body):
             counter[0] += 1
             body.append(Block("paragraph", f"Para{counter[0]}x Enough."))
-    return GeneratedArticle(draw(headings()), intro, sections, draw(st.sampled_from(CALLS_TO_ACTION)))
+    call_to_action = draw(st.sampled_from(CALLS_TO_ACTION))
+    return GeneratedArticle(draw(headings()), intro, sections, call_to_action)
 
 
 def _lines(article: GeneratedArticle, render: str) -> list[str]:
@@ -167,8 +168,11 @@ def _lines(article: GeneratedArticle, render: str) -> list[str]:
     for block in article.intro:
         lines += one(block)
     for heading, body in article.sections:
-        lines.append(heading if render == "text" else
-                     f"## {heading}" if render == "markdown" else f"<h2>{html.escape(heading)}</h2>")
+        if render == "text":
+            lines.append(heading)
+        else:
+            lines.append(f"## {heading}" if render == "markdown"
+                         else f"<h2>{html.escape(heading)}</h2>")
         for block in body:
             lines += one(block)
     return lines
@@ -195,7 +199,10 @@ def as_html(article: GeneratedArticle) -> str:
     )
 
 
-def imported(name: str, text: str, source_url: str) -> tuple[ImportReport, list[tuple[str, list[str]]]]:
+Issues = list[tuple[str, list[str]]]
+
+
+def imported(name: str, text: str, source_url: str) -> tuple[ImportReport, Issues]:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         (root / name).write_text(text, encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Page chrome anywhere in an article: recognised by short wording, dropped, reported; content kept."""
+"""Page chrome anywhere in an article: recognised by its short wording, dropped and reported."""
 
 from __future__ import annotations
 

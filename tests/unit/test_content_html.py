@@ -53,7 +53,8 @@ def test_relative_links_and_images_are_made_absolute_against_the_canonical_addre
     proposal = proposal_of(PAGE)
     body = proposal.body(2)
     assert "[treatment page](https://clinic.example.com/treatments/nerve-blocks)" in body
-    assert "![Ultrasound image of a needle near a nerve](https://clinic.example.com/img/needle.png)" in body
+    assert ("![Ultrasound image of a needle near a nerve]"
+            "(https://clinic.example.com/img/needle.png)") in body
     assert (proposal.base_url, proposal.base_from) == (
         "https://clinic.example.com/blog/living-with-pain/", "canonical link")
     assert proposal.warnings == ()
@@ -66,7 +67,8 @@ def test_the_source_url_given_by_staff_wins_over_the_canonical_link() -> None:
 
 
 def test_without_any_address_relative_links_stay_and_each_is_reported() -> None:
-    page = PAGE.replace('<link rel="canonical" href="https://clinic.example.com/blog/living-with-pain/">', "")
+    page = PAGE.replace(
+        '<link rel="canonical" href="https://clinic.example.com/blog/living-with-pain/">', "")
     proposal = proposal_of(page)
     kinds = [(w.kind, proposal.issue_number_at(w.seq)) for w in proposal.warnings]
     assert kinds == [("relative link", 2), ("relative image", 2)]

@@ -35,7 +35,7 @@ def test_what_cannot_work_in_an_email_is_reported() -> None:
 def test_the_base_comes_from_base_href_then_source_url_then_the_page() -> None:
     assert choose_base("https://given.example/a", "https://base.example/", "https://c.example/",
                        "canonical link") == ("https://base.example/", "<base href>")
-    assert choose_base("https://given.example/a/", "sub/", "https://c.example/", "canonical link") == (
-        "https://given.example/a/sub/", "--source-url")
+    given = choose_base("https://given.example/a/", "sub/", "https://c.example/", "canonical link")
+    assert given == ("https://given.example/a/sub/", "--source-url")
     assert choose_base("", "", "https://c.example/p", "og:url") == ("https://c.example/p", "og:url")
     assert choose_base("", "", "/relative", "canonical link") == ("", "")

@@ -1,4 +1,4 @@
-"""Markdown articles and CMS exports: the author's Markdown kept, references inlined, HTML converted."""
+"""Markdown and CMS exports: the author's Markdown kept, references inlined, HTML converted."""
 
 from __future__ import annotations
 

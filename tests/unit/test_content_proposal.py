@@ -25,13 +25,15 @@ def test_a_key_takeaways_box_stays_inside_an_issue_as_a_sub_heading() -> None:
 
 def test_faq_questions_at_section_level_stay_in_one_faq_issue() -> None:
     p = proposal("# T\n\n## Care\n\nText.\n\n## Frequently asked questions\n\n"
-                 "## Does it hurt?\n\nA little.\n\n## How long?\n\nA week.\n\n## After care\n\nRest.\n")
+                 "## Does it hurt?\n\nA little.\n\n## How long?\n\nA week.\n\n"
+                 "## After care\n\nRest.\n")
     assert titles(p) == ["Care", "Frequently asked questions", "After care"]
     assert p.body(2) == "### Does it hurt?\n\nA little.\n\n### How long?\n\nA week."
 
 
 def test_a_lone_top_heading_above_several_sub_headings_splits_one_level_down() -> None:
-    p = proposal("# T\n\n## A subtitle under the title\n\nIntro.\n\n### One\n\nA.\n\n### Two\n\nB.\n")
+    p = proposal("# T\n\n## A subtitle under the title\n\nIntro.\n\n### One\n\nA.\n\n"
+                 "### Two\n\nB.\n")
     assert titles(p) == ["One", "Two"]
     assert p.body(1) == "## A subtitle under the title\n\nIntro.\n\nA."
 
@@ -78,4 +80,5 @@ def test_places_say_top_of_the_page_an_issue_or_end_of_the_page() -> None:
     p = proposal("# T\n\nPosted on March 3, 2026 by Dr. Lee\n\n## One\n\nA.\n\nTags: x\n\n"
                  "## Two\n\nB.\n\nBook an appointment\n")
     assert [(d.reason, p.place(d.seq)) for d in p.dropped] == [
-        ("byline", "top of the page"), ("tag list", "issue 1"), ("call to action", "end of the page")]
+        ("byline", "top of the page"), ("tag list", "issue 1"),
+        ("call to action", "end of the page")]

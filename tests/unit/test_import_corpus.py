@@ -45,7 +45,8 @@ def test_every_corpus_article_splits_as_expected(capsys: pytest.CaptureFixture[s
     with capsys.disabled():
         print()
         for row in [header, *rows]:
-            print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+            cells = zip(row, widths, strict=True)
+            print("  ".join(str(cell).ljust(width) for cell, width in cells))
     details = "\n".join(f"{f.name}:\n  " + "\n  ".join(f.problems) for f in failures)
     assert not failures, f"{len(failures)} corpus article(s) split differently:\n{details}"
 
