@@ -79,8 +79,8 @@ def test_the_sample_series_drips_once_in_order_at_each_local_hour_until_unsubscr
 ) -> None:
     clock = drip_app.clock
     assert isinstance(clock, ManualClock)
-    subjects = [doc.subject for doc in read_series(
-        drip_app.settings.issues_path / "pain-care").issues]
+    sample = read_series(drip_app.settings.issues_path / "pain-care")
+    subjects = [sample.subject_line(doc) for doc in sample.issues]
     assert len(subjects) == 5
     runner = SchedulerRunner(drip_app, holder="e2e", out=lambda _line: None)
     arrivals: dict[str, list[tuple[str, datetime]]] = {email: [] for email in PEOPLE}

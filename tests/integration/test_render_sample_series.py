@@ -40,7 +40,7 @@ def test_every_sample_issue_renders_with_unsubscribe_link_and_postal_address(
         PersonalFields("ada@example.com", "Ada Example", UNSUBSCRIBE)
     )
     issue = series.issue(position)
-    assert out.subject == issue.subject
+    assert out.subject == series.subject_line(issue)  # staff text + "(part N of M)"
     for part, link, address in (
         (out.html, f'href="{html.escape(UNSUBSCRIBE)}"', html.escape(settings.postal_address)),
         (out.text, UNSUBSCRIBE, settings.postal_address),
