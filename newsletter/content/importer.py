@@ -242,10 +242,16 @@ def import_article(
     merges: tuple[str, ...] = (),
     splits: tuple[str, ...] = (),
     reset_split: bool = False,
+    adjustments: Adjustments | None = None,
     dry_run: bool = False,
     extractor: str = DEFAULT_EXTRACTOR,
 ) -> ImportReport:
-    """Import ``source`` as the series ``series`` under ``issues_dir`` (rules: module docstring)."""
+    """Import ``source`` as the series ``series`` under ``issues_dir`` (rules: module docstring).
+
+    ``adjustments`` (from :func:`newsletter.content.adjust.adjustments_of`, as the
+    console passes them) replace the recorded merges and splits; ``merges`` and
+    ``splits`` (the CLI's options) are applied on top of the recorded ones.
+    """
     check_series_slug(series)
     if source_url:
         check_source_url(source_url)
@@ -256,8 +262,10 @@ def import_article(
     recorded_url, recorded = _recorded(previous)
     url = source_url or recorded_url
     base = propose_source(source, text, source_url=url, extractor=extractor)
-    proposal, notes = adjusted(base, Adjustments() if reset_split else recorded, merges, splits)
-    adjustments = adjust.adjustments_of(proposal)
+    start = adjustments if adjustments is not None else (
+        Adjustments() if reset_split else recorded)
+    proposal, notes = adjusted(base, start, merges, splits)
+    chosen = adjust.adjustments_of(proposal)
     series_title = title or raw.get("title") or proposal.title
     if not series_title:
         raise ContentError(f"{source}: no title found in the article; pass --title")
@@ -274,7 +282,7 @@ def import_article(
         isinstance(previous, dict)
         and previous.get("source_sha256") == source_hash
         and url == recorded_url
-        and adjustments == recorded
+        and chosen == recorded
     )
     plan = plan_changes(planned, existing, hashes, keep_edits=same_source and not force)
     if plan.conflicts and not force and not dry_run:
@@ -294,8 +302,8 @@ def import_article(
             "format": proposal.format,
             "source_sha256": source_hash,
             **({"source_url": url} if url else {}),
-            **({"joined": list(adjustments.joined)} if adjustments.joined else {}),
-            **({"split_at": list(adjustments.split_at)} if adjustments.split_at else {}),
+            **({"joined": list(chosen.joined)} if chosen.joined else {}),
+            **({"split_at": list(chosen.split_at)} if chosen.split_at else {}),
             "imported_at": now.replace(microsecond=0),
             "files": files,
         },
@@ -335,7 +343,7 @@ def import_article(
         changes=plan.changes,
         series_file=series_state,
         proposal=proposal,
-        adjustments=adjustments,
+        adjustments=chosen,
         notes=notes,
         backups=backups,
         dry_run=dry_run,

@@ -247,3 +247,60 @@ def test_an_article_without_a_title_needs_the_title_option(root: Path) -> None:
         run(root, "untitled.md", series="untitled")
     report = run(root, "untitled.md", series="untitled", title="Given Title")
     assert report.title == "Given Title"
+
+
+def test_a_dry_run_reports_the_proposal_and_the_file_changes_but_writes_nothing(
+    root: Path,
+) -> None:
+    report = run(root, dry_run=True)
+    assert report.dry_run
+    assert [i.title for i in report.proposal.issues] == [
+        "What Is Chronic Pain?", "What Causes It?", "Nerve Blocks"]
+    assert {c.action for c in report.changes} == {"created"}
+    assert not (root / "issues" / "pain-care").exists()
+
+
+def test_the_console_accepts_a_split_by_passing_the_adjustments_it_made(root: Path) -> None:
+    from newsletter.content import adjust
+
+    preview = run(root, dry_run=True).proposal
+    chosen = adjust.adjustments_of(adjust.merge(preview, 2, 3))
+    report = run(root, adjustments=chosen)
+    series = read_series(root / "issues" / "pain-care")
+    assert [i.title for i in series.issues] == ["What Is Chronic Pain?", "What Causes It?"]
+    assert "## Nerve Blocks" in series.issues[1].body
+    assert report.adjustments == chosen
+    # The next plain import keeps it, and the file staff did not touch is left alone.
+    again = run(root)
+    assert set(actions(again).values()) == {"unchanged"}
+
+
+def test_the_source_url_is_recorded_and_reused_by_the_next_import(root: Path) -> None:
+    (root / "page.md").write_text(
+        "# Guide\n\nSee [the group](/groups/pacing).\n\n## One\n\nA.\n\n## Two\n\nB.\n",
+        encoding="utf-8")
+    run(root, "page.md", series="guide", source_url="https://clinic.example/blog/guide/")
+    raw = tomllib.loads((root / "issues" / "guide" / "series.toml").read_text(encoding="utf-8"))
+    assert raw["import"]["source_url"] == "https://clinic.example/blog/guide/"
+    again = run(root, "page.md", series="guide")
+    assert set(actions(again).values()) == {"unchanged"}
+    assert "(https://clinic.example/groups/pacing)" in read_series(
+        root / "issues" / "guide").issues[0].body
+
+
+def test_a_source_url_that_is_not_a_web_address_is_refused_before_anything_is_read(
+    root: Path,
+) -> None:
+    with pytest.raises(ContentError, match="--source-url 'clinic.example' is not a web address"):
+        run(root, source_url="clinic.example")
+
+
+def test_edits_conflict_when_staff_change_the_split_even_if_the_article_is_the_same(
+    root: Path,
+) -> None:
+    run(root)
+    edited = root / "issues" / "pain-care" / "03-nerve-blocks.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nStaff note.\n", encoding="utf-8")
+    with pytest.raises(EditedFilesError, match=r"03-nerve-blocks\.md"):
+        run(root, merges=("2,3",))
+    assert "Staff note." in edited.read_text(encoding="utf-8")
