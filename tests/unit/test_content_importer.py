@@ -291,7 +291,7 @@ def test_the_source_url_is_recorded_and_reused_by_the_next_import(root: Path) ->
 def test_a_source_url_that_is_not_a_web_address_is_refused_before_anything_is_read(
     root: Path,
 ) -> None:
-    with pytest.raises(ContentError, match="--source-url 'clinic.example' is not a web address"):
+    with pytest.raises(ContentError, match=r"--source-url 'clinic\.example' is not a web address"):
         run(root, source_url="clinic.example")
 
 
