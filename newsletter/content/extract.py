@@ -28,6 +28,7 @@ that are mostly a link; inside the article, that is content.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from difflib import SequenceMatcher
@@ -51,6 +52,8 @@ def trafilatura_extract(page: str) -> str | None:
     """Main content by trafilatura (tables, images, links and formatting kept; no comments)."""
     import trafilatura  # imported when used: it loads language data
 
+    # Its fallbacks log internal failures ("readability_lxml failed") that staff cannot act on.
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
     result: str | None = trafilatura.extract(
         page,
         output_format="html",

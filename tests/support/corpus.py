@@ -72,7 +72,7 @@ class Comparison:
 
 def articles() -> list[Path]:
     """Every corpus article, in name order."""
-    return sorted(p for p in CORPUS.iterdir() if p.suffix in SUFFIXES)
+    return sorted(p for p in CORPUS.iterdir() if p.suffix in SUFFIXES and p.stem != "README")
 
 
 def load_expected(article: Path) -> Expected:
