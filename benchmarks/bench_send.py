@@ -7,7 +7,7 @@ binary is /usr/sbin/smtp-sink). Everything stays on 127.0.0.1.
     .venv/bin/python benchmarks/bench_send.py -n 20000 --small-n 5000 --baseline-n 2000
 
 For each N the database is seeded and the issue fanned out in this process;
-the send itself runs in a fresh child process (``newsletter.delivery.service.drain``
+the send itself runs in a fresh child process (``newsletter.delivery.sender.drain``
 exactly as ``newsletter send`` calls it), which reports its wall time and
 peak RSS (``VmHWM``). The naive baseline (one ``EmailMessage`` built and
 sent per subscriber over one smtplib connection) runs in its own child, in
@@ -69,10 +69,10 @@ def seed(root: Path, port: int, count: int, args: argparse.Namespace) -> dict[st
 
     from newsletter.app import create_app
     from newsletter.config import load_settings
+    from newsletter.content.lists import read_lists, sync_lists
     from newsletter.db.engine import write_transaction
     from newsletter.db.models import MailingList, Subscriber, Subscription
-    from newsletter.delivery.service import send_issue_now
-    from newsletter.lists import read_lists, sync_lists
+    from newsletter.delivery.sender import send_issue_now
 
     app = create_app(load_settings(root, environ={}, overrides=overrides(root, port, args)))
     now = datetime.now(UTC)
@@ -109,7 +109,7 @@ def child_send(root: Path, port: int, args: argparse.Namespace) -> None:
     """In the child: drain the outbox and print JSON figures."""
     from newsletter.app import create_app
     from newsletter.config import load_settings
-    from newsletter.delivery.service import drain
+    from newsletter.delivery.sender import drain
 
     app = create_app(load_settings(root, environ={}, overrides=overrides(root, port, args)))
     started = time.perf_counter()

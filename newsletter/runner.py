@@ -18,12 +18,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from newsletter.app import App, create_app
+from newsletter.audience.signup import ensure_lists
 from newsletter.catalog import sync_all_series
 from newsletter.content.importer import import_article
 from newsletter.db.engine import write_transaction
 from newsletter.errors import EditedFilesError
-from newsletter.site import render_site
-from newsletter.subscriptions import ensure_lists
+from newsletter.render.site import render_site
 
 SAMPLE_ARTICLE = Path("docs/examples/chronic-pain-article.txt")
 SAMPLE_SERIES = "pain-care"

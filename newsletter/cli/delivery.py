@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from newsletter.cli.base import State, main, pass_state
-from newsletter.delivery.service import (
+from newsletter.delivery.sender import (
     SendSummary,
     drain,
     due_count,

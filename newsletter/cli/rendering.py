@@ -16,7 +16,7 @@ from rich.table import Table
 from newsletter.cli.base import State, main, pass_state
 from newsletter.content.issuefile import find_series, list_series
 from newsletter.render.renderer import Renderer
-from newsletter.site import count_issues, preview_issue, render_site
+from newsletter.render.site import count_issues, preview_issue, render_site
 
 
 def _show_path(path: Path) -> str:

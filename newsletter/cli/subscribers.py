@@ -11,15 +11,15 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from newsletter.cli.base import State, main, pass_state
-from newsletter.subscriber_admin import (
+from newsletter.audience.csv_files import export_csv, import_csv
+from newsletter.audience.signup import ensure_lists
+from newsletter.audience.staff import (
     add_subscriber,
     erase_subscriber,
     list_subscribers,
     person_export,
 )
-from newsletter.subscriber_csv import export_csv, import_csv
-from newsletter.subscriptions import ensure_lists
+from newsletter.cli.base import State, main, pass_state
 
 STATUSES = ["pending", "active", "unsubscribed", "bounced", "complained"]
 

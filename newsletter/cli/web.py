@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
+from newsletter.audience.form import form_snippet
 from newsletter.cli.base import State, main, pass_state
-from newsletter.lists import read_lists
-from newsletter.snippet import form_snippet
+from newsletter.content.lists import read_lists
 
 
 @main.command("serve")

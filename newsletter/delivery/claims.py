@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, or_, selec
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from newsletter.addresses import address_hash
+from newsletter.audience.addresses import address_hash
 from newsletter.db.engine import is_sqlite
 from newsletter.db.models import (
     Delivery,

@@ -15,6 +15,7 @@ from typing import Any
 
 from itsdangerous import URLSafeSerializer
 
+from newsletter.audience.tokens import Purpose, TokenData, Tokens
 from newsletter.config import Settings
 from newsletter.content.issuefile import find_series
 from newsletter.delivery import mime
@@ -24,7 +25,6 @@ from newsletter.delivery.signing import DkimSigner
 from newsletter.delivery.template import MessageTemplate, build_whole
 from newsletter.errors import DeliveryError
 from newsletter.render.compiled import PersonalFields
-from newsletter.tokens import Purpose, TokenData, Tokens
 
 
 class _CachedTokens(Tokens):

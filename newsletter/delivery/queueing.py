@@ -32,9 +32,9 @@ def send_issue_now(app: App, series_slug: str, position: int) -> tuple[int, int]
     """
     from newsletter.catalog import sync_series
     from newsletter.content.issuefile import find_series
+    from newsletter.content.lists import read_lists, sync_lists
     from newsletter.db.models import Issue
     from newsletter.delivery.outbox import fan_out
-    from newsletter.lists import read_lists, sync_lists
 
     doc = find_series(app.settings.issues_path, series_slug)
     doc.issue(position)  # NotFoundError naming the series when there is no such issue

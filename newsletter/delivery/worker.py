@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 
 from newsletter.app import App
-from newsletter.delivery.service import SendSummary, drain
+from newsletter.delivery.sender import SendSummary, drain
 from newsletter.delivery.transport import transport_from_settings
 
 

@@ -25,8 +25,8 @@ from markupsafe import Markup
 
 from newsletter.config import Settings
 from newsletter.content.issuefile import SeriesDoc, sha256_text
+from newsletter.content.lists import read_lists
 from newsletter.errors import RenderError
-from newsletter.lists import read_lists
 from newsletter.render.compiled import (
     DEFAULT_GREETING,
     DEFAULT_GREETING_ANONYMOUS,

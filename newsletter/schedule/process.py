@@ -3,7 +3,7 @@
 Design: one APScheduler interval job, stored in the project's database through
 ``SQLAlchemyJobStore``, beats every ``interval`` seconds. Each beat takes (or
 renews) the database lock and, only when it holds it, calls
-:func:`newsletter.schedule.service.run_due`. What is due is computed from our
+:func:`newsletter.schedule.tick.run_due`. What is due is computed from our
 ``broadcasts`` and ``drip_progress`` tables at that moment, so runs missed while
 the process was down are done once by the next beat, under our lateness rule;
 APScheduler's own misfire handling is switched to "coalesce" and matters only
@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from newsletter.app import App
 from newsletter.schedule import lock
-from newsletter.schedule.service import TickSummary, run_due
+from newsletter.schedule.tick import TickSummary, run_due
 
 JOB_ID = "newsletter-heartbeat"
 JOB_TABLE = "apscheduler_jobs"

@@ -14,7 +14,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from newsletter.app import App
-from newsletter.subscriptions import ensure_lists
+from newsletter.audience.signup import ensure_lists
 from newsletter.web.archive import archive_router
 from newsletter.web.caught import caught_router
 from newsletter.web.confirm import confirm_router

@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from newsletter.app import App
-from newsletter.consent import RequestInfo
-from newsletter.subscriptions import confirm, inspect_confirm
-from newsletter.tokens import TokenError
+from newsletter.audience.consent import RequestInfo
+from newsletter.audience.signup import confirm, inspect_confirm
+from newsletter.audience.tokens import TokenError
 from newsletter.web.pages import page_response
 from newsletter.web.signup import client_ip
 

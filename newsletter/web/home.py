@@ -11,9 +11,9 @@ from fastapi import APIRouter
 from starlette.responses import HTMLResponse
 
 from newsletter.app import App
+from newsletter.audience.form import form_snippet
+from newsletter.audience.signup import ensure_lists
 from newsletter.content.issuefile import list_series, read_series_config
-from newsletter.snippet import form_snippet
-from newsletter.subscriptions import ensure_lists
 from newsletter.web.pages import page_response
 
 

@@ -15,11 +15,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from newsletter.app import App
-from newsletter.consent import RequestInfo
-from newsletter.ratelimit import RateLimiter
-from newsletter.subscriptions import KnownList, SignupRequest, find_list, subscribe
+from newsletter.audience.consent import RequestInfo
+from newsletter.audience.signup import KnownList, SignupRequest, find_list, subscribe
 from newsletter.web.errors import error_response
 from newsletter.web.forms import FormError, read_fields, wants_json
+from newsletter.web.limits import SignupLimiter
 from newsletter.web.pages import page_response
 
 log = logging.getLogger("newsletter.web.signup")
@@ -37,10 +37,10 @@ def signup_router(app: App) -> APIRouter:
     """The router for ``POST /subscribe``."""
     router = APIRouter()
     settings = app.settings
-    per_ip = RateLimiter(
+    per_ip = SignupLimiter(
         settings.signup_rate_limit, timedelta(seconds=settings.signup_rate_window_seconds)
     )
-    overall = RateLimiter(settings.signup_global_per_hour, timedelta(hours=1))
+    overall = SignupLimiter(settings.signup_global_per_hour, timedelta(hours=1))
 
     def accepted(request: Request, known: KnownList) -> Response:
         if wants_json(request):

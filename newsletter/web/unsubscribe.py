@@ -15,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response
 
 from newsletter.app import App
-from newsletter.consent import RequestInfo
-from newsletter.unsubscribe import Scope, inspect, unsubscribe
+from newsletter.audience.consent import RequestInfo
+from newsletter.audience.unsubscribe import Scope, inspect, unsubscribe
 from newsletter.web.pages import page_response
 from newsletter.web.signup import client_ip
 

@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from newsletter.app import App, create_app
+from newsletter.audience.signup import SignupRequest, confirm, subscribe
+from newsletter.audience.unsubscribe import Scope, unsubscribe
 from newsletter.clock import ManualClock
 from newsletter.config import load_settings
 from newsletter.content.issuefile import read_series, write_series_config
 from newsletter.schedule.process import SchedulerRunner
-from newsletter.subscriptions import SignupRequest, confirm, subscribe
-from newsletter.unsubscribe import Scope, unsubscribe
 from tests.support.smtpd import ReceivedMessage, SMTPRecorder
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,7 +14,7 @@ import pytest
 
 from newsletter.app import App, create_app
 from newsletter.config import load_settings
-from newsletter.delivery.service import send_issue_now
+from newsletter.delivery.sender import send_issue_now
 from newsletter.web.app import create_web_app
 from tests.support.audience import seed
 from tests.support.signup import LiveServer
@@ -101,7 +101,7 @@ def test_the_worker_process_sends_queued_mail_and_stops_cleanly_on_sigterm(
     import signal
     import time
 
-    from newsletter.delivery.service import send_issue_now
+    from newsletter.delivery.sender import send_issue_now
     from tests.support.audience import counts
 
     worker = subprocess.Popen([sys.executable, "-m", "newsletter", "worker", "--idle", "0.2"],

@@ -17,12 +17,12 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import delete, select
 
 from newsletter.app import App
+from newsletter.audience.mail import unsubscribe_url
+from newsletter.audience.tokens import TokenData, Tokens
 from newsletter.clock import ManualClock
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import Issue, MailingList, Series, Subscriber
 from newsletter.delivery.outbox import fan_out
-from newsletter.subscriber_mail import unsubscribe_url
-from newsletter.tokens import TokenData, Tokens
 from tests.support import signup as support
 from tests.support.signup import (
     LIST_SLUG,

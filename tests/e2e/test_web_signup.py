@@ -17,12 +17,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from newsletter.addresses import address_hash
 from newsletter.app import App
+from newsletter.audience.addresses import address_hash
+from newsletter.audience.signup import SignupRequest, confirm, subscribe
 from newsletter.clock import ManualClock
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import Subscriber, Subscription, Suppression
-from newsletter.subscriptions import SignupRequest, confirm, subscribe
 from newsletter.web.app import create_web_app
 from tests.support import signup as support
 from tests.support.signup import (

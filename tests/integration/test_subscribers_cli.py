@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
-from newsletter.addresses import address_hash
 from newsletter.app import App
+from newsletter.audience.addresses import address_hash
+from newsletter.audience.consent import consent_text_hash
+from newsletter.audience.signup import SignupOutcome, SignupRequest, subscribe
 from newsletter.cli import main
-from newsletter.consent import consent_text_hash
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import ConsentRecord, Subscriber, Subscription, Suppression
-from newsletter.subscriptions import SignupOutcome, SignupRequest, subscribe
 from tests.support.signup import CONSENT, LIST_SLUG, outbox, state, write_lists
 
 

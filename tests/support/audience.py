@@ -10,9 +10,9 @@ from sqlalchemy import insert, select
 
 from newsletter.app import App
 from newsletter.catalog import sync_series
+from newsletter.content.lists import read_lists, sync_lists
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import Issue, MailingList, Subscriber, Subscription
-from newsletter.lists import read_lists, sync_lists
 from tests.support.series import write_lists, write_series
 
 

@@ -15,7 +15,7 @@ from newsletter.clock import ManualClock
 from newsletter.content.issuefile import format_issue, write_series_config
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import Delivery, Issue, Series, Subscriber, Subscription
-from newsletter.schedule.service import TickSummary, run_due
+from newsletter.schedule.tick import TickSummary, run_due
 
 LISTS_TOML = """
 [[list]]
@@ -51,7 +51,7 @@ def write_project(project: Path, *, issues: int = 5, slug: str = "care", **raw: 
 
 def sync_lists_now(app: App) -> None:
     """Mirror lists.toml into the database, as staff commands do."""
-    from newsletter.lists import read_lists, sync_lists
+    from newsletter.content.lists import read_lists, sync_lists
 
     with write_transaction(app.sessions) as session:
         sync_lists(session, read_lists(app.settings.subscribers_path), app.clock.now())
@@ -61,7 +61,7 @@ def add_active(
     app: App, email: str, *, confirmed_at: datetime, time_zone: str | None = None
 ) -> int:
     """An active, confirmed subscriber of clinic-news (the signup flow is tested elsewhere)."""
-    from newsletter.lists import get_list
+    from newsletter.content.lists import get_list
 
     with write_transaction(app.sessions) as session:
         mailing_list = get_list(session, "clinic-news")

@@ -33,9 +33,17 @@ from sqlalchemy import CursorResult, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from newsletter.addresses import address_hash, clean_name, clean_time_zone, normalise_address
 from newsletter.app import App
-from newsletter.consent import RequestInfo, consent_text_hash, record_consent
+from newsletter.audience.addresses import (
+    address_hash,
+    clean_name,
+    clean_time_zone,
+    normalise_address,
+)
+from newsletter.audience.consent import RequestInfo, consent_text_hash, record_consent
+from newsletter.audience.mail import confirmation_mail, tokens_for, welcome_mail
+from newsletter.audience.tokens import TokenError
+from newsletter.content.lists import LISTS_FILE, ListConfig, read_lists, sync_lists
 from newsletter.db.engine import is_sqlite, write_transaction
 from newsletter.db.models import (
     MailingList,
@@ -46,9 +54,6 @@ from newsletter.db.models import (
 )
 from newsletter.delivery.outbox import TransactionalMail, enqueue_transactional
 from newsletter.errors import DatabaseError, NotFoundError, SubscriptionError
-from newsletter.lists import LISTS_FILE, ListConfig, read_lists, sync_lists
-from newsletter.subscriber_mail import confirmation_mail, tokens_for, welcome_mail
-from newsletter.tokens import TokenError
 
 T = TypeVar("T")
 _LISTS_KEY = "subscriptions.lists"

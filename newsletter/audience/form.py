@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from html import escape
 
-from newsletter.consent import consent_text_hash
-from newsletter.lists import ListConfig
+from newsletter.audience.consent import consent_text_hash
+from newsletter.content.lists import ListConfig
 
 FORM_VERSION = "snippet-v1"
 

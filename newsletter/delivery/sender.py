@@ -36,8 +36,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from newsletter.addresses import address_hash
 from newsletter.app import App
+from newsletter.audience.addresses import address_hash
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import (
     DeliveryStatus,
@@ -57,8 +57,8 @@ from newsletter.delivery.claims import (
 )
 from newsletter.delivery.compose import Composer
 from newsletter.delivery.outcome import Outcome, Verdict
+from newsletter.delivery.pacing import SendPacer
 from newsletter.delivery.queueing import due_count, fan_out_preview, send_issue_now
-from newsletter.delivery.ratelimit import RateLimiter
 from newsletter.delivery.transport import Transport, transport_from_settings
 from newsletter.errors import DatabaseError, NewsletterError
 
@@ -89,7 +89,7 @@ class SendSummary:
 
 class _Run:
     def __init__(self, app: App, transport: Transport, limit: int | None,
-                 progress: Progress | None, limiter: RateLimiter) -> None:
+                 progress: Progress | None, limiter: SendPacer) -> None:
         settings = app.settings
         self.app = app
         self.transport = transport
@@ -297,12 +297,12 @@ def suppress_address(session: Session, subscriber_id: int, email: str, reason: s
 
 
 def drain(app: App, *, limit: int | None = None, progress: Progress | None = None,
-          transport: Transport | None = None, limiter: RateLimiter | None = None) -> SendSummary:
+          transport: Transport | None = None, limiter: SendPacer | None = None) -> SendSummary:
     """Send everything due now (at most ``limit`` rows) and return what happened."""
     settings = app.settings
     own = transport is None
     chosen = transport or transport_from_settings(settings)
-    limiter = limiter or RateLimiter(settings.smtp_rate_per_second, settings.smtp_rate_per_hour)
+    limiter = limiter or SendPacer(settings.smtp_rate_per_second, settings.smtp_rate_per_hour)
     run = _Run(app, chosen, limit, progress, limiter)
     threads = [threading.Thread(target=run.loop, name=f"send-{n}", daemon=True)
                for n in range(max(int(getattr(chosen, "size", 1)), 1))]

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 
 
-class RateLimiter:
+class SendPacer:
     """Blocks callers of :meth:`acquire` so sends stay under the configured rates (0 = none)."""
 
     def __init__(

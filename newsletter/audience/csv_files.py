@@ -25,12 +25,17 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.addresses import AddressError, clean_name, clean_time_zone, normalise_address
 from newsletter.app import App
+from newsletter.audience.addresses import (
+    AddressError,
+    clean_name,
+    clean_time_zone,
+    normalise_address,
+)
+from newsletter.audience.signup import find_list, in_transaction
+from newsletter.audience.staff import StaffOutcome, activate_by_staff
 from newsletter.db.models import MailingList, Subscriber, Subscription
 from newsletter.errors import ContentError
-from newsletter.subscriber_admin import StaffOutcome, activate_by_staff
-from newsletter.subscriptions import find_list, in_transaction
 
 BATCH = 500
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session
 from newsletter.app import App
 from newsletter.catalog import sync_series
 from newsletter.content.issuefile import SeriesDoc, find_series
+from newsletter.content.lists import read_lists, sync_lists
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import Broadcast, BroadcastStatus, Issue, Series
 from newsletter.errors import NotFoundError, ScheduleError
-from newsletter.lists import read_lists, sync_lists
 from newsletter.schedule import drip
 from newsletter.schedule.calendar import describe_local, format_local, parse_local, to_utc, zone
 from newsletter.schedule.catalogue import series_rules
-from newsletter.schedule.dripper import live_position
+from newsletter.schedule.drip_progress import live_position
 
 
 @dataclass(frozen=True)

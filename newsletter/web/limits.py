@@ -14,7 +14,7 @@ from collections import deque
 from datetime import datetime, timedelta
 
 
-class RateLimiter:
+class SignupLimiter:
     """At most ``limit`` hits per ``window`` per key; ``limit == 0`` turns the limiter off."""
 
     def __init__(self, limit: int, window: timedelta, *, max_keys: int = 100_000) -> None:

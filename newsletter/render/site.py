@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
 
+from newsletter.audience.tokens import TokenData, Tokens
 from newsletter.config import Settings
 from newsletter.content.issuefile import SeriesDoc, find_series, list_series
+from newsletter.content.lists import read_lists
 from newsletter.errors import RenderError
-from newsletter.lists import read_lists
 from newsletter.render.compiled import PersonalFields
 from newsletter.render.renderer import Renderer
 from newsletter.render.templates import build_environment
-from newsletter.tokens import TokenData, Tokens
 
 SAMPLE_NAME = "Ada Example"
 SAMPLE_EMAIL = "ada@example.com"

@@ -16,9 +16,22 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from newsletter.addresses import address_hash, clean_name, clean_time_zone, normalise_address
 from newsletter.app import App
-from newsletter.consent import RequestInfo, record_consent
+from newsletter.audience.addresses import (
+    address_hash,
+    clean_name,
+    clean_time_zone,
+    normalise_address,
+)
+from newsletter.audience.consent import RequestInfo, record_consent
+from newsletter.audience.signup import (
+    KnownList,
+    SignupOutcome,
+    SignupRequest,
+    find_list,
+    in_transaction,
+    subscribe,
+)
 from newsletter.db.models import (
     ConsentRecord,
     Delivery,
@@ -31,14 +44,6 @@ from newsletter.db.models import (
     Suppression,
 )
 from newsletter.errors import NotFoundError, SubscriptionError
-from newsletter.subscriptions import (
-    KnownList,
-    SignupOutcome,
-    SignupRequest,
-    find_list,
-    in_transaction,
-    subscribe,
-)
 
 
 class StaffOutcome(enum.StrEnum):

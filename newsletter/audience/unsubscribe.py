@@ -19,7 +19,8 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from newsletter.app import App
-from newsletter.consent import RequestInfo, record_withdrawal
+from newsletter.audience.consent import RequestInfo, record_withdrawal
+from newsletter.audience.tokens import TokenData, TokenError, Tokens
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import (
     MailingList,
@@ -30,7 +31,6 @@ from newsletter.db.models import (
     SubscriptionStatus,
 )
 from newsletter.errors import DatabaseError, NotFoundError
-from newsletter.tokens import TokenData, TokenError, Tokens
 
 LEAVING = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PENDING)
 

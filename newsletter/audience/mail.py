@@ -9,10 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 from newsletter.app import App
+from newsletter.audience.tokens import TokenData, Tokens
+from newsletter.content.lists import ListConfig
 from newsletter.delivery.outbox import TransactionalMail
-from newsletter.lists import ListConfig
 from newsletter.render.compiled import PersonalFields
-from newsletter.tokens import TokenData, Tokens
 
 
 def tokens_for(app: App) -> Tokens:

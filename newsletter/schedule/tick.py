@@ -17,17 +17,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from newsletter.app import App
+from newsletter.audience.signup import purge_expired_pending
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import Broadcast, BroadcastStatus, Issue, Series
 from newsletter.delivery.outbox import fan_out
-from newsletter.delivery.service import SendSummary
-from newsletter.delivery.service import drain as drain_outbox
+from newsletter.delivery.sender import SendSummary
+from newsletter.delivery.sender import drain as drain_outbox
 from newsletter.schedule.broadcasts import Action, decide, hold_note
 from newsletter.schedule.catalogue import load_catalogue
-from newsletter.schedule.dripper import DripCounts, advance_series
+from newsletter.schedule.drip_progress import DripCounts, advance_series
 from newsletter.schedule.journal import Journal, JournalView
 from newsletter.schedule.rules import SeriesRules
-from newsletter.subscriptions import purge_expired_pending
 
 
 @dataclass

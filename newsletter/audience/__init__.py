@@ -1,0 +1,1 @@
+"""The audience: people, their lists and their consent, from signup to unsubscribe."""
