@@ -68,11 +68,12 @@ def seed(root: Path, port: int, count: int, args: argparse.Namespace) -> dict[st
     from sqlalchemy import insert, select
 
     from newsletter.app import create_app
+    from newsletter.catalog import sync_lists
     from newsletter.config import load_settings
-    from newsletter.content.lists import read_lists, sync_lists
+    from newsletter.content.lists import read_lists
     from newsletter.db.engine import write_transaction
     from newsletter.db.models import MailingList, Subscriber, Subscription
-    from newsletter.delivery.sender import send_issue_now
+    from newsletter.delivery.outbox import send_issue_now
 
     app = create_app(load_settings(root, environ={}, overrides=overrides(root, port, args)))
     now = datetime.now(UTC)
@@ -178,7 +179,7 @@ def message_size(root: Path) -> int:
     with write_transaction(app.sessions) as session:
         rows = claim(session, now=datetime.now(UTC), lease=timedelta(seconds=1), limit=1)
         session.rollback()
-    composer = Composer(app.settings, app.renderer)
+    composer = Composer(app.settings, app.renderer, app.links)
     size = len(composer.compose(rows[0], datetime.now(UTC)))
     fast = composer.template(rows[0]).fast
     app.close()

@@ -149,7 +149,7 @@ class Renderer:
     def _common(self) -> dict[str, Any]:
         settings = self._settings
         return {
-            "org_name": parseaddr(settings.sender)[0] or settings.sender,
+            "org_name": settings.org_name,
             "postal_address": settings.postal_address,
             "base_url": settings.base_url,
         }

@@ -1,65 +1,45 @@
-"""HTML pages from ``newsletter/templates/web/``: one autoescaping Jinja2 environment per App.
+"""HTML pages from ``newsletter/templates/web/``: one autoescaping Jinja2 environment.
 
 Every page extends ``web/base.html``. Subscriber-supplied text is passed as
-data and escaped; it is never template source (RELIABILITY #34).
+data and escaped; it is never template source (RELIABILITY #34). The
+environment only loads the package's templates, so one serves every App; the
+settings a page may show (base URL, organisation, postal address) are passed
+per render.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse
 
 from newsletter.app import App
-
-_EXTRA_KEY = "web.pages"
-
-
-class Pages:
-    """Renders the web templates with the settings every page may need (base URL, sender)."""
-
-    def __init__(self, app: App) -> None:
-        self._env = Environment(
-            loader=PackageLoader("newsletter", "templates"),
-            autoescape=select_autoescape(["html", "j2"], default=True),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self._globals = {
-            "base_url": app.settings.base_url,
-            "organisation": _organisation(app.settings.sender),
-            "postal_address": app.settings.postal_address,
-        }
-
-    def render(self, name: str, context: Mapping[str, Any] | None = None) -> str:
-        """The HTML of template ``name`` (e.g. ``web/thanks.html``) with ``context``."""
-        return self._env.get_template(name).render({**self._globals, **(context or {})})
-
-    def response(
-        self,
-        name: str,
-        context: Mapping[str, Any] | None = None,
-        *,
-        status_code: int = 200,
-        headers: Mapping[str, str] | None = None,
-    ) -> HTMLResponse:
-        """An HTML response of template ``name``; no cookies, no caching of personal pages."""
-        base = {"Cache-Control": "no-store"}
-        return HTMLResponse(
-            self.render(name, context), status_code=status_code, headers={**base, **(headers or {})}
-        )
+from newsletter.config import Settings
 
 
-def get_pages(app: App) -> Pages:
-    """The App's page renderer, built on first use and kept in ``app.extras``."""
-    pages = app.extras.get(_EXTRA_KEY)
-    if not isinstance(pages, Pages):
-        pages = Pages(app)
-        app.extras[_EXTRA_KEY] = pages
-    return pages
+@cache
+def _environment() -> Environment:
+    # Built on first use and never changed afterwards (Jinja caches compiled templates).
+    return Environment(
+        loader=PackageLoader("newsletter", "templates"),
+        autoescape=select_autoescape(["html", "j2"], default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_page(settings: Settings, name: str, context: Mapping[str, Any] | None = None) -> str:
+    """The HTML of template ``name`` (e.g. ``web/thanks.html``) with ``context``."""
+    shared = {
+        "base_url": settings.base_url,
+        "organisation": settings.org_name,
+        "postal_address": settings.postal_address,
+    }
+    return _environment().get_template(name).render({**shared, **(context or {})})
 
 
 def page_response(
@@ -70,12 +50,7 @@ def page_response(
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
-    """Shortcut: render ``name`` with the App's pages (``web/<page>.html``)."""
-    return get_pages(app).response(name, context, status_code=status_code, headers=headers)
-
-
-def _organisation(sender: str) -> str:
-    from email.utils import parseaddr
-
-    name, address = parseaddr(sender)
-    return name or address
+    """An HTML response of template ``name``; no cookies, no caching of personal pages."""
+    base = {"Cache-Control": "no-store"}
+    return HTMLResponse(render_page(app.settings, name, context), status_code=status_code,
+                        headers={**base, **(headers or {})})

@@ -16,7 +16,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from newsletter.app import App
 from newsletter.audience.consent import RequestInfo
-from newsletter.audience.signup import KnownList, SignupRequest, find_list, subscribe
+from newsletter.audience.signup import SignupRequest, subscribe
+from newsletter.catalog import KnownList
+from newsletter.web.client import client_ip
 from newsletter.web.errors import error_response
 from newsletter.web.forms import FormError, read_fields, wants_json
 from newsletter.web.limits import SignupLimiter
@@ -26,11 +28,6 @@ log = logging.getLogger("newsletter.web.signup")
 HONEYPOT = "website"
 ACCEPTED_MESSAGE = "Thank you. Please check your inbox and confirm your subscription."
 MAX_FIELD_CHARS = 4096
-
-
-def client_ip(request: Request) -> str:
-    """The peer address (we do not trust X-Forwarded-For: put the proxy's rules there)."""
-    return request.client.host if request.client else "unknown"
 
 
 def signup_router(app: App) -> APIRouter:
@@ -69,7 +66,7 @@ def signup_router(app: App) -> APIRouter:
             raise FormError(400, "please give an email address and a list")
         if any(len(value) > MAX_FIELD_CHARS for value in fields.values()):
             raise FormError(400, "a field of the form is far too long")
-        known = await run_in_threadpool(find_list, app, slug.strip())
+        known = await run_in_threadpool(app.catalog.find_list, slug.strip())
         if fields.get(HONEYPOT):
             # A bot filled the invisible field: drop it, answer as usual (RELIABILITY #27).
             log.info("honeypot signup dropped from %s", client_ip(request))

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from newsletter.app import App
-from newsletter.catalog import sync_series
+from newsletter.catalog import sync_lists, sync_series
 from newsletter.content.issuefile import format_issue, read_series, write_series_config
-from newsletter.content.lists import read_lists, sync_lists
+from newsletter.content.lists import read_lists
 from newsletter.db.models import Issue, MailingList
 from newsletter.errors import ContentError, NotFoundError
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from newsletter.app import App
 from newsletter.clock import ManualClock
 from newsletter.db.models import DripProgress
+from newsletter.delivery.outbox import enqueue_drip_issue
 from newsletter.schedule import broadcasts_admin
 from newsletter.schedule.calendar import zone
-from newsletter.schedule.enqueue import enqueue_drip_issue
 from newsletter.schedule.tick import run_due
 from tests.support.schedule import (
     add_active,

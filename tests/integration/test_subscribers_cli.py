@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from newsletter.app import App
 from newsletter.audience.addresses import address_hash
-from newsletter.audience.consent import consent_text_hash
+from newsletter.audience.form import consent_text_hash
 from newsletter.audience.signup import SignupOutcome, SignupRequest, subscribe
 from newsletter.cli import main
 from newsletter.db.engine import write_transaction

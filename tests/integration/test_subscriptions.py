@@ -11,8 +11,8 @@ from sqlalchemy import delete, select
 
 from newsletter.app import App
 from newsletter.audience.addresses import address_hash
-from newsletter.audience.consent import RequestInfo, consent_text_hash
-from newsletter.audience.mail import confirm_url
+from newsletter.audience.consent import RequestInfo
+from newsletter.audience.form import consent_text_hash
 from newsletter.audience.signup import (
     ConfirmOutcome,
     ConfirmRefused,
@@ -250,4 +250,4 @@ def test_a_confirm_link_of_an_erased_person_is_not_found(app: App) -> None:
 
 
 def test_confirm_links_point_at_the_base_url(app: App) -> None:
-    assert confirm_url(app, "abc", LIST_SLUG).startswith(app.settings.base_url + "/confirm/")
+    assert app.links.confirm_url("abc", LIST_SLUG).startswith(app.settings.base_url + "/confirm/")
