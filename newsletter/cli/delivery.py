@@ -60,8 +60,7 @@ def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int 
         else:
             _issue_id, added = send_issue_now(app, slug, position)
             console.print(f"Queued {slug}/{position}: {added} new recipients.")
-    with app.db.read("counting what is due") as session:
-        total = due_count(session, app.clock.now())
+    total = due_count(app)
     if dry_run:
         console.print(f"{total} messages are due now; nothing was sent (dry run).")
         return

@@ -150,12 +150,13 @@ def enqueue_drip_issue(
                              Subscription.id == subscription_id)
 
 
-def due_count(session: Session, now: datetime) -> int:
+def due_count(app: App) -> int:
     """How many rows a drain would try now (for the progress bar's total)."""
-    return int(session.scalar(
-        select(func.count()).select_from(Delivery).where(
-            Delivery.status.in_(DUE_STATES), Delivery.next_attempt_at <= now)
-    ) or 0)
+    with app.db.read("counting what is due") as session:
+        return int(session.scalar(
+            select(func.count()).select_from(Delivery).where(
+                Delivery.status.in_(DUE_STATES), Delivery.next_attempt_at <= app.clock.now())
+        ) or 0)
 
 
 def send_issue_now(app: App, series_slug: str, position: int) -> tuple[int, int]:
