@@ -256,6 +256,7 @@ class SendRun:
                 self.alert(f"issue {row.series_slug}/{row.position} paused: {reason}")
 
     def first_pause(self, issue_id: int | None) -> bool:
+        """True the first time this run pauses ``issue_id`` (None: everything)."""
         # Sending threads record results concurrently; one pause row per scope and run.
         with self.lock:
             if issue_id in self.pauses_opened:
