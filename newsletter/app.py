@@ -22,6 +22,7 @@ from newsletter.db.engine import is_sqlite, make_engine, make_sessionmaker
 from newsletter.db.migrate import upgrade
 from newsletter.db.transactions import Transactions
 from newsletter.delivery.transport import Transport, transport_from_settings
+from newsletter.render.pages import PageRenderer
 from newsletter.render.renderer import Renderer
 
 TransportFactory = Callable[[], Transport]
@@ -37,6 +38,7 @@ class App:
     db: Transactions
     clock: Clock
     renderer: Renderer
+    pages: PageRenderer  # the web pages
     tokens: Tokens
     links: Links
     catalog: Catalog
@@ -84,6 +86,7 @@ def create_app(
         db=db,
         clock=clock,
         renderer=make_renderer(settings),
+        pages=PageRenderer(settings),
         tokens=links.tokens,
         links=links,
         catalog=Catalog(settings, db, clock),

@@ -40,17 +40,15 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     url = _normalise_url(url)
     try:
         parsed = make_url(url)
-    except ArgumentError as err:
+        if parsed.get_backend_name() != "sqlite":
+            return create_engine(url, pool_pre_ping=True, **kwargs)
+    except (ArgumentError, ValueError) as err:  # unparsable, or no such kind of database
         raise ConfigError(f"database_url={hide_password(url)!r}: not a database URL") from err
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
-        )
-        _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+    _configure_sqlite(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -6,6 +6,7 @@
 * ``markdown``   Markdown → HTML; ``plaintext`` Markdown → the text part
 * ``errors``     Jinja2 and MJML failures → RenderError naming the template line
 * ``site``       previews and the browsable folder of every series (no database)
+* ``pages``      the web pages' templates (the web app turns them into responses)
 """
 
 from __future__ import annotations

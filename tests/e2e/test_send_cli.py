@@ -17,6 +17,7 @@ from newsletter.config import load_settings
 from newsletter.delivery.outbox import send_issue_now
 from newsletter.web.app import create_web_app
 from tests.support.audience import seed
+from tests.support.cli import Cli
 from tests.support.signup import LiveServer
 
 AUDIENCE = 25
@@ -142,3 +143,15 @@ def test_a_locked_database_is_a_clear_error_and_the_next_send_loses_nobody(
     recovered = run(project, environment, "send")
     assert recovered.returncode == 0, recovered.stderr
     assert len(list((project / "var" / "mailcatcher").glob("*.eml"))) == AUDIENCE
+
+
+def test_resume_names_an_unknown_issue_and_refuses_a_malformed_one(
+        cli_app: App, project: Path, environment: dict[str, str]) -> None:
+    cli = Cli(cli_app.settings, cli_app.clock)
+    unknown = cli.invoke("resume", "--issue", "pain-care/9")
+    assert unknown.exit_code == 1
+    assert "no issue pain-care/9 in the database" in unknown.output
+    malformed = cli.invoke("resume", "--issue", "pain-care")
+    assert malformed.exit_code == 2
+    assert "expected SERIES/N" in malformed.output
+    assert cli.run("resume").output == "Lifted 0 pause(s).\n"
