@@ -17,6 +17,7 @@ the store of each process binds the job it reads back to that process's own
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from newsletter.schedule.tick import TickSummary, run_due
 
 if TYPE_CHECKING:
     from newsletter.app import App
+
+log = logging.getLogger("newsletter.schedule")
 
 JOB_ID = "newsletter-heartbeat"
 JOB_TABLE = "apscheduler_jobs"
@@ -116,6 +119,7 @@ def heartbeat() -> None:
     runner it serves, so this body only runs when some other store reads the
     job, and then there is no runner here to beat.
     """
+    log.warning("heartbeat job read without its runner (not by RunnerJobStore): no beat")
 
 
 class RunnerJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
