@@ -21,8 +21,11 @@ from sqlalchemy.orm import Session
 from newsletter.audience.signup import purge_expired_pending
 from newsletter.content.issuefile import SeriesDoc
 from newsletter.db.models import (
+    DUE_STATES,
     Broadcast,
     BroadcastStatus,
+    Delivery,
+    DeliveryStatus,
     DripProgress,
     Issue,
     Series,
@@ -249,14 +252,22 @@ def run_due(
     return summary
 
 
-def next_due(app: App, after: datetime) -> datetime | None:
+def next_due(app: App, after: datetime, *, sending: bool = False) -> datetime | None:
     """The first moment after ``after`` at which a tick has something to do, if any is known.
 
     A scheduled broadcast's time, a drip issue's slot, or a pending signup's
-    expiry. Files staff edit and people who sign up are news only at the next
-    tick, so a scheduler sleeping until then must still beat now and again.
+    expiry; with ``sending`` (a tick that drains) also mail waiting in the
+    outbox, which is due at once (``after``) or at its next attempt. Files
+    staff edit and people who sign up are news only at the next tick, so a
+    scheduler sleeping until then must still beat now and again.
     """
     with app.db.read(TICKING) as session:
+        waiting = [
+            session.scalar(select(func.min(Delivery.next_attempt_at)).where(
+                Delivery.status.in_(DUE_STATES))),
+            session.scalar(select(func.min(Delivery.lease_until)).where(
+                Delivery.status == DeliveryStatus.SENDING)),
+        ] if sending else []
         moments = [
             session.scalar(select(func.min(Broadcast.due_at)).where(
                 Broadcast.status == BroadcastStatus.SCHEDULED.value, Broadcast.due_at > after)),
@@ -267,4 +278,5 @@ def next_due(app: App, after: datetime) -> datetime | None:
                 Subscription.pending_expires_at > after)),
         ]
     found = [moment for moment in moments if moment is not None]
+    found += [max(moment, after) for moment in waiting if moment is not None]
     return min(found) if found else None

@@ -14,6 +14,7 @@ from newsletter.db.models import Broadcast
 from newsletter.errors import NotFoundError, ScheduleError
 from newsletter.schedule import broadcasts_admin
 from newsletter.schedule.calendar import zone
+from newsletter.schedule.tick import next_due
 from tests.support.schedule import (
     add_active,
     issue_deliveries,
@@ -195,3 +196,16 @@ def test_the_preview_of_a_broadcast_series_shows_only_broadcasts_after_the_signu
     ]
     assert rows[1].local == "Tue 2026-12-08 03:00 EST"
     assert rows[1].due_at == datetime(2026, 12, 8, 8, 0, tzinfo=UTC)
+
+
+def test_the_next_due_moment_is_the_next_scheduled_broadcast(
+    world: App, clock: ManualClock
+) -> None:
+    assert next_due(world, clock.now()) is None
+    broadcasts_admin.schedule_issue(world, "care", 1, "2026-12-01 09:00", "Europe/Berlin")
+    broadcasts_admin.schedule_issue(world, "care", 2, "2026-12-08 09:00", "Europe/Berlin")
+    first = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    assert next_due(world, clock.now()) == first
+    assert next_due(world, first) == datetime(2026, 12, 8, 8, 0, tzinfo=UTC)
+    ticks(world, clock, [first])
+    assert next_due(world, first, sending=True) == first  # the fanned-out mail waits to go

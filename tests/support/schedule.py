@@ -96,6 +96,12 @@ def issue_deliveries(app: App, slug: str = "care") -> list[tuple[str, int, datet
     return [(r[0], r[1], r[2]) for r in rows]
 
 
+def next_beat(start: datetime, step: timedelta, beat: datetime, due: datetime) -> datetime:
+    """The first beat of the grid ``start + k × step`` at or after ``due`` and after ``beat``."""
+    beats = max(-((start - due) // step), (beat - start) // step + 1)
+    return start + beats * step
+
+
 def walk(app: App, clock: ManualClock, until: datetime, step: timedelta) -> list[TickSummary]:
     """Run the scheduler as if it beat every ``step`` from the clock's time up to ``until``.
 
@@ -111,9 +117,7 @@ def walk(app: App, clock: ManualClock, until: datetime, step: timedelta) -> list
         due = next_due(app, beat)
         if due is None or due > until:
             break
-        # The first beat at or after the due moment (and always a later one).
-        beats = max(-((start - due) // step), (beat - start) // step + 1)
-        beat = start + beats * step
+        beat = next_beat(start, step, beat, due)
     if start <= until:
         clock.set(start + ((until - start) // step + 1) * step)
     return summaries
