@@ -34,7 +34,7 @@ class App:
 
     settings: Settings
     engine: Engine
-    sessions: sessionmaker[Session]  # for reading; writes go through ``db``
+    sessions: sessionmaker[Session]  # plain sessions (tests, ad-hoc reads); services use ``db``
     db: Transactions
     clock: Clock
     renderer: Renderer
