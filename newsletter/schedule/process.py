@@ -56,6 +56,7 @@ class SchedulerRunner:
     holding: bool = False
     beats: int = 0
     waiting_for: str | None = None
+    stopping: bool = False  # set before APScheduler shuts down: no further beat is started
 
     def beat(self) -> TickSummary | None:
         """Take or renew the lock and run one tick; None (and a "waiting" line) when not held."""
@@ -133,6 +134,17 @@ class RunnerJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
         super().__init__(**kwargs)
         self.runner = runner
 
+    def get_due_jobs(self, now: datetime) -> list[Any]:
+        """The due jobs; none once the runner is stopping.
+
+        APScheduler's loop can wake between ``shutdown()`` stopping the executor
+        and leaving the loop; a job it found then could not be started and would
+        be logged as an error.
+        """
+        if self.runner.stopping:
+            return []
+        return list(super().get_due_jobs(now))
+
     def _reconstitute_job(self, job_state: bytes) -> Any:
         job = super()._reconstitute_job(job_state)
         if job.id == JOB_ID:
@@ -197,8 +209,9 @@ def run_scheduler(
     try:
         stop.wait()
     finally:
-        # Pause first so the scheduler thread submits no beat to an executor
-        # that shutdown() is already closing.
+        # Stop finding due beats first, so the scheduler thread submits none to an
+        # executor that shutdown() is already closing.
+        runner.stopping = True
         scheduler.pause()
         scheduler.shutdown(wait=True)
         runner.stop()
