@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.table import Table
 
 from newsletter.cli.base import State, main, pass_state
-from newsletter.clock import SystemClock
 from newsletter.content.extract import DEFAULT_EXTRACTOR, EXTRACTORS
 from newsletter.content.importer import ImportReport, import_article
 from newsletter.content.proposal import ImportProposal, ProposedIssue
@@ -152,6 +151,6 @@ def import_article_command(
         reset_split=reset_split,
         dry_run=dry_run,
         extractor=extractor,
-        now=SystemClock().now(),
+        now=state.clock.now(),
     )
     show_report(report, Console())

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from newsletter.cli import main
+from newsletter.clock import ManualClock
+from newsletter.config import load_settings
 from newsletter.content.issuefile import read_series
+from tests.support.cli import Cli
+from tests.support.project import ListSpec, write_lists
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "docs" / "examples" / "chronic-pain-article.txt"
@@ -59,19 +61,21 @@ def article_text() -> str:
 
 
 @pytest.fixture
-def cli(project: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """A runner working in ``project`` with a declared list, as a staff member would."""
-    (project / "subscribers" / "lists.toml").write_text(
-        '[[list]]\nslug = "clinic-news"\nname = "Clinic News"\n', encoding="utf-8"
-    )
-    monkeypatch.chdir(project)
-    return CliRunner(env={key: None for key in os.environ if key.startswith("NEWSLETTER_")})
+def cli(project: Path, clock: ManualClock) -> Cli:
+    """The command on ``project`` with a declared list, as a staff member would run it.
+
+    A wide terminal, so the report's lines are not wrapped.
+    """
+    write_lists(project, ListSpec("clinic-news", "Clinic News"))
+    return Cli(load_settings(project, environ={}), clock, columns=220)
 
 
-def invoke(cli: CliRunner, *args: str) -> Result:
-    # A wide terminal, so the report's lines are not wrapped (rich reads COLUMNS).
-    return cli.invoke(main, ["import-article", *args], catch_exceptions=False,
-                      env={"COLUMNS": "220"})
+def invoke(cli: Cli, *args: str) -> Result:
+    return cli.run("import-article", *args)
+
+
+def article(project: Path) -> str:
+    return str(project / "article.txt")
 
 
 def bodies(folder: Path) -> list[str]:
@@ -79,10 +83,10 @@ def bodies(folder: Path) -> list[str]:
 
 
 def test_a_plain_text_article_becomes_one_issue_per_section_without_the_call_to_action(
-    cli: CliRunner, project: Path
+    cli: Cli, project: Path
 ) -> None:
     (project / "article.txt").write_text(article_text(), encoding="utf-8")
-    result = invoke(cli, "article.txt", "--series", "pain-care")
+    result = invoke(cli, article(project), "--series", "pain-care")
     assert result.exit_code == 0, result.output
 
     series = read_series(project / "issues" / "pain-care")
@@ -99,62 +103,67 @@ def test_a_plain_text_article_becomes_one_issue_per_section_without_the_call_to_
 
 
 def test_reimport_refuses_to_overwrite_an_edited_issue_unless_forced(
-    cli: CliRunner, project: Path
+    cli: Cli, project: Path, clock: ManualClock
 ) -> None:
     (project / "article.txt").write_text(article_text(), encoding="utf-8")
-    assert invoke(cli, "article.txt", "--series", "pain-care").exit_code == 0
+    assert invoke(cli, article(project), "--series", "pain-care").exit_code == 0
     edited = project / "issues" / "pain-care" / "03-nerve-blocks.md"
     edited.write_text(edited.read_text(encoding="utf-8") + "\nStaff added this.\n")
     changed = article_text().replace("quiet its signals", "calm its signals")
     (project / "article.txt").write_text(changed, encoding="utf-8")
 
-    refused = invoke(cli, "article.txt", "--series", "pain-care")
+    refused = invoke(cli, article(project), "--series", "pain-care")
     assert refused.exit_code == 1
     assert "03-nerve-blocks.md" in refused.output
     assert "--force" in refused.output
     assert "Traceback" not in refused.output
     assert "Staff added this." in edited.read_text(encoding="utf-8")
 
-    forced = invoke(cli, "article.txt", "--series", "pain-care", "--force")
+    forced = invoke(cli, article(project), "--series", "pain-care", "--force")
     assert forced.exit_code == 0, forced.output
     assert "Staff added this." not in edited.read_text(encoding="utf-8")
     assert "kept a copy" in forced.output
+    # The copy is filed under the command's clock (the test's ManualClock), as is the import.
+    copy = project / "issues" / "pain-care" / ".replaced" / "20261125T090000Z" / edited.name
+    assert "Staff added this." in copy.read_text(encoding="utf-8")
+    raw = tomllib.loads((edited.parent / "series.toml").read_text(encoding="utf-8"))
+    assert raw["import"]["imported_at"] == clock.now()
 
 
 def test_reimporting_an_unchanged_article_keeps_staff_edits_without_force(
-    cli: CliRunner, project: Path
+    cli: Cli, project: Path
 ) -> None:
     (project / "article.txt").write_text(article_text(), encoding="utf-8")
-    assert invoke(cli, "article.txt", "--series", "pain-care").exit_code == 0
+    assert invoke(cli, article(project), "--series", "pain-care").exit_code == 0
     edited = project / "issues" / "pain-care" / "03-nerve-blocks.md"
     edited.write_text(edited.read_text(encoding="utf-8") + "\nStaff added this.\n")
     for _ in range(2):  # the edit still counts as an edit the second time
-        again = invoke(cli, "article.txt", "--series", "pain-care")
+        again = invoke(cli, article(project), "--series", "pain-care")
         assert again.exit_code == 0, again.output
         assert "kept" in again.output
         assert "Staff added this." in edited.read_text(encoding="utf-8")
 
 
-def test_reimport_of_an_unchanged_series_succeeds(cli: CliRunner, project: Path) -> None:
+def test_reimport_of_an_unchanged_series_succeeds(cli: Cli, project: Path) -> None:
     (project / "article.txt").write_text(article_text(), encoding="utf-8")
-    assert invoke(cli, "article.txt", "--series", "pain-care").exit_code == 0
-    again = invoke(cli, "article.txt", "--series", "pain-care")
+    assert invoke(cli, article(project), "--series", "pain-care").exit_code == 0
+    again = invoke(cli, article(project), "--series", "pain-care")
     assert again.exit_code == 0, again.output
     assert re.search(r"series\.toml\s*│\s*unchanged", again.output)
 
 
-def test_bad_input_is_a_one_line_error_naming_the_problem(cli: CliRunner, project: Path) -> None:
+def test_bad_input_is_a_one_line_error_naming_the_problem(cli: Cli, project: Path) -> None:
     (project / "article.txt").write_text(article_text(), encoding="utf-8")
-    bad_slug = invoke(cli, "article.txt", "--series", "Pain Care")
+    bad_slug = invoke(cli, article(project), "--series", "Pain Care")
     assert bad_slug.exit_code == 1
     assert "series slug 'Pain Care'" in bad_slug.output
-    missing = invoke(cli, "nowhere.txt", "--series", "pain-care")
+    missing = invoke(cli, str(project / "nowhere.txt"), "--series", "pain-care")
     assert missing.exit_code == 1
     assert "nowhere.txt: no such file" in missing.output
 
 
 def test_the_sample_article_imports_to_the_committed_sample_series_unchanged(
-    cli: CliRunner, project: Path
+    cli: Cli, project: Path
 ) -> None:
     shutil.copytree(REPO / "issues" / "pain-care", project / "issues" / "pain-care")
     shutil.copy(REPO / "subscribers" / "lists.toml", project / "subscribers" / "lists.toml")
@@ -176,10 +185,10 @@ def test_the_sample_article_imports_to_the_committed_sample_series_unchanged(
 
 
 def test_a_saved_clinic_page_yields_only_the_sections_absolute_links_and_a_full_report(
-    cli: CliRunner, project: Path
+    cli: Cli, project: Path
 ) -> None:
     shutil.copy(CLINIC_PAGE, project / "pacing.html")
-    result = invoke(cli, "pacing.html", "--series", "pacing")
+    result = invoke(cli, str(project / "pacing.html"), "--series", "pacing")
     assert result.exit_code == 0, result.output
 
     series = read_series(project / "issues" / "pacing")
@@ -215,9 +224,9 @@ def test_a_saved_clinic_page_yields_only_the_sections_absolute_links_and_a_full_
         assert line in out, line
 
 
-def test_dry_run_shows_the_proposal_and_writes_nothing(cli: CliRunner, project: Path) -> None:
+def test_dry_run_shows_the_proposal_and_writes_nothing(cli: Cli, project: Path) -> None:
     (project / "article.txt").write_text(article_text(), encoding="utf-8")
-    result = invoke(cli, "article.txt", "--series", "pain-care",
+    result = invoke(cli, article(project), "--series", "pain-care",
                                "--dry-run")
     assert result.exit_code == 0, result.output
     assert "Proposed split (nothing written)" in result.output
@@ -226,10 +235,10 @@ def test_dry_run_shows_the_proposal_and_writes_nothing(cli: CliRunner, project: 
 
 
 def test_merge_and_split_fix_the_split_without_editing_files_and_survive_a_reimport(
-    cli: CliRunner, project: Path
+    cli: Cli, project: Path
 ) -> None:
     (project / "article.txt").write_text(article_text(), encoding="utf-8")
-    first = invoke(cli, "article.txt", "--series", "pain-care",
+    first = invoke(cli, article(project), "--series", "pain-care",
                               "--merge", "4,5")
     assert first.exit_code == 0, first.output
     folder = project / "issues" / "pain-care"
@@ -239,33 +248,33 @@ def test_merge_and_split_fix_the_split_without_editing_files_and_survive_a_reimp
     assert "merged at 'Is Spinal Cord Stimulation Right for Me?'" in first.output
 
     # A plain re-import keeps the merge (it is recorded in series.toml by heading).
-    again = invoke(cli, "article.txt", "--series", "pain-care")
+    again = invoke(cli, article(project), "--series", "pain-care")
     assert again.exit_code == 0, again.output
     assert [i.title for i in read_series(folder).issues] == titles
     raw = tomllib.loads((folder / "series.toml").read_text(encoding="utf-8"))
     assert raw["import"]["joined"] == ["Is Spinal Cord Stimulation Right for Me?"]
 
     # Splitting at the first heading gives the intro its own issue; --reset-split forgets both.
-    split = invoke(cli, "article.txt", "--series", "pain-care", "--split-at",
+    split = invoke(cli, article(project), "--series", "pain-care", "--split-at",
                    "What Is Chronic Pain?")
     assert split.exit_code == 0, split.output
     assert [i.title for i in read_series(folder).issues][:2] == [
         "Living With Chronic Pain", "What Is Chronic Pain?"]
-    reset = invoke(cli, "article.txt", "--series", "pain-care", "--reset-split")
+    reset = invoke(cli, article(project), "--series", "pain-care", "--reset-split")
     assert reset.exit_code == 0, reset.output
     assert [i.title for i in read_series(folder).issues] == list(SECTIONS)
     assert not list(folder.glob("06-*.md"))
 
 
-def test_bad_merge_and_split_options_are_one_line_errors(cli: CliRunner, project: Path) -> None:
+def test_bad_merge_and_split_options_are_one_line_errors(cli: Cli, project: Path) -> None:
     (project / "article.txt").write_text(article_text(), encoding="utf-8")
-    merge = invoke(cli, "article.txt", "--series", "pain-care", "--merge", "5,6")
+    merge = invoke(cli, article(project), "--series", "pain-care", "--merge", "5,6")
     assert merge.exit_code == 1
     assert "--merge 5,6: give two or more issue numbers in order, from 1 to 5" in merge.output
-    split = invoke(cli, "article.txt", "--series", "pain-care", "--split-at", "Nowhere")
+    split = invoke(cli, article(project), "--series", "pain-care", "--split-at", "Nowhere")
     assert split.exit_code == 1
     assert "--split-at 'Nowhere': the article has no such heading" in split.output
-    url = invoke(cli, "article.txt", "--series", "pain-care", "--source-url", "clinic.example")
+    url = invoke(cli, article(project), "--series", "pain-care", "--source-url", "clinic.example")
     assert url.exit_code == 1
     assert "--source-url 'clinic.example' is not a web address" in url.output
     assert "Traceback" not in merge.output + split.output + url.output
@@ -273,9 +282,9 @@ def test_bad_merge_and_split_options_are_one_line_errors(cli: CliRunner, project
 
 
 def test_a_short_issue_is_flagged_with_the_merge_that_would_fix_it(
-    cli: CliRunner, project: Path
+    cli: Cli, project: Path
 ) -> None:
     (project / "article.txt").write_text(article_text(), encoding="utf-8")
-    result = invoke(cli, "article.txt", "--series", "pain-care",
+    result = invoke(cli, article(project), "--series", "pain-care",
                                "--dry-run")
     assert re.search(r"│ 4 │ Radiofrequency Neurolysis\s*│ 9\s*│ short: --merge 3,4", result.output)
