@@ -20,6 +20,8 @@ Pure (no file I/O), in the order an import runs:
 * ``reimport``       what a re-import may overwrite (hashes recorded in series.toml)
 * ``words``          plain words of Markdown, first sentence, cutting at a word
 
-The edges that touch files: ``importer`` (``import-article``) and ``issuefile``
-(reading and writing the issue files staff edit).
+The edges that touch files: ``importer`` (``import-article``), ``issuefile``
+(reading and writing the issue files staff edit, their one SHA-256, and the
+subject as sent) and ``lists`` (reading ``subscribers/lists.toml``; the
+catalog mirrors it into the database).
 """

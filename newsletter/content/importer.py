@@ -38,12 +38,12 @@ from newsletter.content.adjust import Adjustments
 from newsletter.content.article import ArticleFormat, Dropped
 from newsletter.content.detect import detect_format
 from newsletter.content.extract import DEFAULT_EXTRACTOR
-from newsletter.content.issuefile import SERIES_FILE, issue_paths
+from newsletter.content.issuefile import SERIES_FILE, issue_paths, sha256_hex
 from newsletter.content.links import is_web_address
 from newsletter.content.lists import LISTS_FILE, read_lists
 from newsletter.content.parse import parse_article
 from newsletter.content.proposal import ImportProposal, propose
-from newsletter.content.reimport import Change, plan_changes, sha256_bytes
+from newsletter.content.reimport import Change, plan_changes
 from newsletter.content.series_plan import plan_series, subject_warnings
 from newsletter.errors import ContentError, EditedFilesError
 
@@ -276,7 +276,7 @@ def import_article(
     existing = {p.name: p.read_bytes() for p in issue_paths(folder)} if folder.is_dir() else {}
     hashes = previous.get("files", {}) if isinstance(previous, dict) else {}
     hashes = hashes if isinstance(hashes, dict) else {}
-    source_hash = sha256_bytes(text.encode("utf-8"))
+    source_hash = sha256_hex(text)
     # Edits win without --force only when nothing staff asked for has changed either.
     same_source = (
         isinstance(previous, dict)
@@ -288,7 +288,7 @@ def import_article(
     if plan.conflicts and not force and not dry_run:
         raise _conflict_error(folder, plan.conflicts)
 
-    files = {c.name: sha256_bytes(c.data) for c in plan.changes if c.data is not None}
+    files = {c.name: sha256_hex(c.data) for c in plan.changes if c.data is not None}
     # A kept edited file keeps its recorded hash, so it still counts as edited next time.
     files.update({c.name: hashes[c.name] for c in plan.changes if c.note and c.name in hashes})
     files = dict(sorted(files.items()))

@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import tomli_w
-
 from newsletter.content import frontmatter
 from newsletter.content.subjects import subject_line
 from newsletter.errors import ContentError, NotFoundError
@@ -39,9 +37,13 @@ REQUIRED_FRONT = ("title", "subject", "position")
 SeriesMode = Literal["broadcast", "drip"]
 
 
-def sha256_text(text: str) -> str:
-    """Hex SHA-256 of UTF-8 text (the content hash of issues and of generated files)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def sha256_hex(data: str | bytes) -> str:
+    """Hex SHA-256 of a file's content; text is hashed as its UTF-8 bytes.
+
+    The one hash of issue files: an issue's ``content_hash`` and the hashes an
+    import records in ``series.toml`` (``[import.files]``, ``source_sha256``).
+    """
+    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def parse_issue(text: str, path: Path) -> IssueDoc:
         subject=str(front["subject"]),
         preheader=str(front.get("preheader") or ""),
         body=match.group(2).strip() + "\n",
-        content_hash=sha256_text(text),
+        content_hash=sha256_hex(text),
         extra={k: v for k, v in front.items() if k not in known},
     )
 
@@ -166,11 +168,6 @@ def read_series_config(folder: Path) -> SeriesConfig:
         time_zone=raw.get("time_zone"),
         raw=raw,
     )
-
-
-def write_series_config(folder: Path, raw: dict[str, Any]) -> None:
-    """Write ``series.toml`` in ``folder`` from a plain dict."""
-    (folder / SERIES_FILE).write_text(tomli_w.dumps(raw), encoding="utf-8")
 
 
 def issue_paths(folder: Path) -> list[Path]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from newsletter.content.article import ArticleFormat, ParsedSource
-from newsletter.content.detect import detect_format
 from newsletter.content.extract import DEFAULT_EXTRACTOR
 from newsletter.content.html_source import parse_html
 from newsletter.content.links import choose_base
@@ -22,8 +21,3 @@ def parse_article(
     parsed = parse_plaintext(text)
     base, base_from = choose_base(source_url, "", "", "")
     return ParsedSource(parsed.title, parsed.items, parsed.format, base, base_from, parsed.notes)
-
-
-def parse_named(name: str | None, text: str, *, source_url: str = "") -> ParsedSource:
-    """Detect the format from the file name (or the content) and parse."""
-    return parse_article(text, detect_format(name, text), source_url=source_url)

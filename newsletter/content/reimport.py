@@ -32,11 +32,11 @@ The rules:
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from newsletter.content.issuefile import sha256_hex
 from newsletter.content.series_plan import PlannedIssue
 
 Action = Literal["created", "updated", "unchanged", "removed", "kept"]
@@ -71,11 +71,6 @@ class ChangePlan:
         return any(c.action in ("created", "updated", "removed") for c in self.changes)
 
 
-def sha256_bytes(data: bytes) -> str:
-    """Hex SHA-256 of raw file bytes (equal to ``sha256_text`` for UTF-8 text)."""
-    return hashlib.sha256(data).hexdigest()
-
-
 def _prefix(name: str) -> str:
     return name.split("-", 1)[0]
 
@@ -91,7 +86,7 @@ def plan_changes(
     def state(name: str) -> str:
         if name not in recorded:
             return "hand-made"
-        return "generated" if sha256_bytes(existing[name]) == recorded[name] else "edited"
+        return "generated" if sha256_hex(existing[name]) == recorded[name] else "edited"
 
     changes: list[Change] = []
     planned_names = {p.filename for p in planned}

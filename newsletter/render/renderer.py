@@ -24,7 +24,7 @@ from jinja2 import Environment, TemplateError, meta
 from markupsafe import Markup
 
 from newsletter.config import Settings
-from newsletter.content.issuefile import SeriesDoc, sha256_text
+from newsletter.content.issuefile import SeriesDoc, sha256_hex
 from newsletter.content.lists import read_lists
 from newsletter.errors import RenderError
 from newsletter.render.compiled import (
@@ -244,7 +244,7 @@ class Renderer:
         parts = [repr(sorted(series.config.raw.items()))]
         parts += [f"{d.position}:{d.content_hash}" for d in series.issues]
         parts.append(self._template_stamp(series))
-        return sha256_text("\n".join(parts))
+        return sha256_hex("\n".join(parts))
 
     def _template_folders(self, series: SeriesDoc | None) -> list[Path]:
         own = [series_template_folder(series.path)] if series is not None else []
@@ -254,7 +254,7 @@ class Renderer:
         # Every template file and its modification time: a file added, removed or
         # edited changes the stamp (a few stat calls, no reading).
         stamps = sorted(_file_stamps(self._template_folders(series)))
-        return sha256_text(repr(stamps))
+        return sha256_hex(repr(stamps))
 
     # -- compile --------------------------------------------------------------------------
 

@@ -25,9 +25,10 @@ from newsletter.audience.signup import SignupRequest, confirm, subscribe
 from newsletter.audience.unsubscribe import Scope, unsubscribe
 from newsletter.clock import ManualClock
 from newsletter.config import load_settings
-from newsletter.content.issuefile import read_series, write_series_config
+from newsletter.content.issuefile import read_series
 from newsletter.schedule.process import SchedulerRunner
 from newsletter.schedule.tick import next_due
+from tests.support.project import write_series_config
 from tests.support.schedule import next_beat
 from tests.support.smtpd import ReceivedMessage, SMTPRecorder
 

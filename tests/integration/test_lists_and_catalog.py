@@ -11,11 +11,12 @@ from sqlalchemy import select
 from newsletter.app import App
 from newsletter.catalog import sync_lists, sync_series
 from newsletter.clock import ManualClock
-from newsletter.content.issuefile import format_issue, read_series, write_series_config
+from newsletter.content.issuefile import format_issue, read_series
 from newsletter.content.lists import read_lists
 from newsletter.db.models import Issue, MailingList, Series
 from newsletter.errors import ContentError, NotFoundError
 from newsletter.schedule.tick import run_due
+from tests.support.project import write_series_config
 from tests.support.schedule import sync_lists_now, write_project
 
 LISTS = """

@@ -14,7 +14,7 @@ from typing import Any
 
 import tomli_w
 
-from newsletter.content.issuefile import SeriesDoc, format_issue, read_series, write_series_config
+from newsletter.content.issuefile import SERIES_FILE, SeriesDoc, format_issue, read_series
 
 CLINIC_LIST = "clinic-news"
 
@@ -50,6 +50,13 @@ def write_lists(project: Path, *lists: ListSpec, extra: str = "") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = tomli_w.dumps({"list": entries}) if entries else ""
     path.write_text(text + extra, encoding="utf-8")
+    return path
+
+
+def write_series_config(folder: Path, raw: Mapping[str, Any]) -> Path:
+    """Write ``series.toml`` in a series folder from a plain mapping, as staff would."""
+    path = folder / SERIES_FILE
+    path.write_text(tomli_w.dumps(dict(raw)), encoding="utf-8")
     return path
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.content.importer import ImportReport, import_article
-from newsletter.content.issuefile import read_series, sha256_text
+from newsletter.content.issuefile import read_series, sha256_hex
 from newsletter.errors import ContentError, EditedFilesError
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -79,7 +79,7 @@ def test_an_import_writes_series_toml_with_the_default_list_and_file_hashes(root
         "03-nerve-blocks.md",
     ]
     for name, digest in files.items():
-        assert sha256_text((folder / name).read_text(encoding="utf-8")) == digest
+        assert sha256_hex((folder / name).read_text(encoding="utf-8")) == digest
     series = read_series(folder)
     assert [i.title for i in series.issues] == [
         "What Is Chronic Pain?",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from newsletter.content.reimport import plan_changes, sha256_bytes
+from newsletter.content.issuefile import sha256_hex
+from newsletter.content.reimport import plan_changes
 from newsletter.content.series_plan import PlannedIssue
 
 
@@ -32,7 +33,7 @@ def test_a_file_already_holding_the_planned_text_is_unchanged_whoever_made_it() 
 
 def test_generated_files_are_updated_and_stale_ones_removed() -> None:
     existing = {"01-a.md": b"old a", "02-b.md": b"old b"}
-    recorded = {name: sha256_bytes(data) for name, data in existing.items()}
+    recorded = {name: sha256_hex(data) for name, data in existing.items()}
     plan = plan_changes([planned("01-a.md", "new a")], existing, recorded)
     assert [(c.name, c.action) for c in plan.changes] == [
         ("01-a.md", "updated"),
@@ -42,7 +43,7 @@ def test_generated_files_are_updated_and_stale_ones_removed() -> None:
 
 
 def test_edited_files_conflict_unless_edits_are_kept_because_the_article_is_unchanged() -> None:
-    recorded = {"01-a.md": sha256_bytes(b"generated")}
+    recorded = {"01-a.md": sha256_hex(b"generated")}
     existing = {"01-a.md": b"edited"}
     strict = plan_changes([planned("01-a.md", "generated")], existing, recorded)
     assert strict.conflicts[0].conflict == "edited since it was imported"
