@@ -93,7 +93,7 @@ def sync_series(session: Session, doc: SeriesDoc, now: datetime) -> Series:
             row.updated_at = now
         row.slug = issue.slug
         row.title = issue.title
-        row.subject = issue.subject
+        row.subject = doc.subject_line(issue)  # as sent: with the current part number
         row.preheader = issue.preheader
         row.source_path = str(issue.path)
         row.content_hash = issue.content_hash
@@ -111,7 +111,7 @@ def _series_fields(doc: SeriesDoc) -> tuple[str, str, str]:
 
 
 def _issue_fields(doc: SeriesDoc) -> dict[int, _IssueFields]:
-    return {issue.position: (issue.slug, issue.title, issue.subject, issue.preheader,
+    return {issue.position: (issue.slug, issue.title, doc.subject_line(issue), issue.preheader,
                              str(issue.path), issue.content_hash) for issue in doc.issues}
 
 

@@ -43,7 +43,7 @@ def issues_group() -> None:
 @click.argument("series", required=False)
 @pass_state
 def issues_list_command(state: State, series: str | None) -> None:
-    """List the issues of SERIES (or of every series) with subject, file and content hash.
+    """List the issues of SERIES (or of every series) with subject as sent, file and hash.
 
     Example: newsletter issues list pain-care
     """
@@ -55,7 +55,7 @@ def issues_list_command(state: State, series: str | None) -> None:
     for slug in slugs:
         doc = find_series(issues_path, slug)
         for issue in doc.issues:
-            table.add_row(slug, str(issue.position), issue.title, issue.subject,
+            table.add_row(slug, str(issue.position), issue.title, doc.subject_line(issue),
                           issue.path.name, issue.content_hash[:10])
     console = Console()
     if not slugs:

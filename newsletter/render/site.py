@@ -102,7 +102,8 @@ def render_site(
                         out_dir / f"{stem}.html", out_dir / f"{stem}.txt")
             _write(out_dir / f"{stem}.web.html", renderer.archive_html(series, issue.position))
             pages.append({
-                "position": issue.position, "title": issue.title, "subject": issue.subject,
+                "position": issue.position, "title": issue.title,
+                "subject": series.subject_line(issue),  # as sent, with the current part number
                 "html": f"{stem}.html", "text": f"{stem}.txt", "web": f"{stem}.web.html",
             })
             if progress is not None:

@@ -47,6 +47,25 @@ def test_issues_list_shows_each_issue_with_file_and_hash(project: Path) -> None:
     assert digest in result.stdout
 
 
+def test_issues_list_and_the_site_index_show_each_subject_as_it_is_sent(project: Path) -> None:
+    # Staff wrote no part number in 1, a stale one in 2 (an older import), their own in 3.
+    front = {1: {"subject": "Chronic pain explained"},
+             2: {"subject": "What causes it? (part 2 of 2)"}}
+    write_series(project, front=front)
+    sent = ["Chronic pain explained (part 1 of 3)", "What causes it? (part 2 of 3)",
+            "Part 3: Nerve blocks"]
+    listed = run(project, "issues", "list")
+    assert listed.returncode == 0, listed.stderr
+    site = run(project, "render-site", "--out", "site")
+    assert site.returncode == 0, site.stderr
+    index = (project / "site" / "index.html").read_text(encoding="utf-8")
+    for subject in sent:
+        assert subject in listed.stdout, subject
+        assert subject in index, subject
+    assert "(part 2 of 2)" not in listed.stdout + index
+    assert "(part 3 of 3)" not in listed.stdout + index
+
+
 def test_issues_list_names_an_unknown_series_and_the_known_ones(project: Path) -> None:
     result = run(project, "issues", "list", "pain-car")
     assert result.returncode == 1

@@ -123,3 +123,28 @@ def test_the_scheduler_tick_rewrites_a_series_only_when_its_files_changed(
     assert updated_at == clock.now()
     assert after[1] == before[1]
     assert after[2] != before[2]
+
+
+def test_issue_rows_hold_the_subject_as_sent_and_follow_a_new_issue(
+    app: App, project: Path, clock: ManualClock
+) -> None:
+    (project / "subscribers" / "lists.toml").write_text(LISTS)
+    folder = _series(project)
+    stale = folder / "02-two.md"  # a file written by an older import numbers itself
+    stale.write_text(stale.read_text().replace("subject: Two", "subject: Two (part 2 of 2)"))
+
+    def subjects() -> dict[int, str]:
+        with app.sessions() as session:
+            return {i.position: i.subject for i in session.scalars(select(Issue))}
+
+    app.catalog.lists()  # declared lists first, as every caller does
+    assert app.catalog.mirror_all(clock.now()).problems == []
+    assert subjects() == {1: "One (part 1 of 2)", 2: "Two (part 2 of 2)"}
+
+    # A third issue changes no file of the other two, yet their subjects as sent change.
+    third = {"title": "Three", "subject": "Three", "preheader": "", "position": 3}
+    (folder / "03-three.md").write_text(format_issue(third, "Body 3"))
+    clock.advance(timedelta(hours=1))
+    assert app.catalog.mirror_all(clock.now()).problems == []
+    assert subjects() == {1: "One (part 1 of 3)", 2: "Two (part 2 of 3)", 3: "Three (part 3 of 3)"}
+    assert "subject: Two (part 2 of 2)" in stale.read_text()  # the file is staff's, untouched
