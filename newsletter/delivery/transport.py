@@ -13,6 +13,7 @@ from typing import Protocol
 
 from newsletter.config import Settings
 from newsletter.delivery.catcher import CATCHER_DIR, MailStore
+from newsletter.delivery.mime import ascii_domain, sender_domain
 from newsletter.delivery.outcome import SENT, Outcome
 from newsletter.delivery.smtp import ConnectFailed, SMTPConfig, SMTPConnection
 
@@ -78,8 +79,13 @@ def smtp_config(settings: Settings, tls_context: ssl.SSLContext | None = None) -
         host=settings.smtp_host, port=settings.smtp_port, security=settings.smtp_security,
         username=settings.smtp_username, password=password, timeout=settings.smtp_timeout,
         data_timeout=settings.smtp_data_timeout, max_age=settings.smtp_connection_max_age,
-        tls_context=tls_context,
+        tls_context=tls_context, local_hostname=ehlo_name(settings),
     )
+
+
+def ehlo_name(settings: Settings) -> str:
+    """The name we give in EHLO: ``ehlo_name``, else the sender's domain (never ``[127.0.0.1]``)."""
+    return settings.ehlo_name or ascii_domain(sender_domain(settings.sender))
 
 
 def transport_from_settings(settings: Settings) -> SMTPTransport | CatcherTransport:
