@@ -14,6 +14,7 @@ other exception is a bug.
     ├── NotFoundError        a series, issue, list or subscriber does not exist
     ├── SubscriptionError    an address, name or token is not acceptable
     ├── DeliveryError        SMTP or message assembly failed (names host:port or address)
+    ├── FeedbackError        a bounce or complaint cannot be read, or its VERP token is forged
     └── ScheduleError        a schedule is impossible or ambiguous
 """
 
@@ -55,6 +56,10 @@ class RenderError(NewsletterError):
 
 class NotFoundError(NewsletterError):
     """A named series, issue, list or subscriber does not exist."""
+
+
+class FeedbackError(NewsletterError):
+    """A bounce or complaint cannot be used: unreadable, or its VERP token fails the check."""
 
 
 class SubscriptionError(NewsletterError):

@@ -11,8 +11,7 @@ from pathlib import Path
 import dkim
 import pytest
 
-from newsletter.delivery import mime
-from newsletter.delivery import signing
+from newsletter.delivery import mime, signing
 from newsletter.delivery.signing import DkimSigner
 from newsletter.delivery.template import MessageTemplate, build_whole
 from newsletter.render.compiled import PersonalFields

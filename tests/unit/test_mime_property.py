@@ -1,4 +1,4 @@
-"""Property: whatever the names, subjects and bodies, the bytes are standards-exact (RELIABILITY #7).
+"""Property: any name, subject and body gives standards-exact bytes (RELIABILITY #7).
 
 Every header line ≤ 78 unless it is one token that cannot be folded, every
 quoted-printable line ≤ 76, every encoded-word ≤ 75 and made of whole
