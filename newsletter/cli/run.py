@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from newsletter.cli.base import State, main, pass_state
+from newsletter.cli.deliverability import warn_if_unsigned
 from newsletter.runner import prepare, serve
 
 
@@ -32,6 +33,7 @@ def run_command(state: State, host: str, port: int, prepare_only: bool) -> None:
     """
     console = Console()
     app = state.app()
+    warn_if_unsigned(app.settings)
     with console.status("importing and rendering"):
         prepared = prepare(app)
     console.print(prepared.import_note)
