@@ -26,7 +26,8 @@ class DNSServer:
     """Answers queries from ``zone_text`` until stopped; a context manager."""
 
     def __init__(self, zone_text: str) -> None:
-        self.zone = dns.zone.from_text(zone_text, origin=dns.name.root, relativize=False,
+        self.zone = dns.zone.from_text("$TTL 300\n" + zone_text, origin=dns.name.root,
+                                       relativize=False,
                                        check_origin=False)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._sock.bind(("127.0.0.1", 0))
