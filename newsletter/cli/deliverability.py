@@ -45,15 +45,13 @@ def dkim_init(state: State, selector: str | None) -> None:
 
     Example: newsletter dkim init --selector nl202612
     """
-    from datetime import UTC, datetime
-
     settings = state.settings
     domain = ascii_domain(settings.dkim_domain or sender_domain(settings.sender))
     if settings.dkim_private_key_path is not None:
         raise ConfigError("dkim_private_key_path is set, so that key signs: remove the "
                           "setting to use a key made by `newsletter dkim init`")
     key = dkimkeys.generate(settings.var_path,
-                            selector or dkimkeys.default_selector(datetime.now(UTC)))
+                            selector or dkimkeys.default_selector(state.clock.now()))
     click.echo(f"DKIM key: {key.private_path} (selector {key.selector}, 2048 bits)")
     click.echo(f"\nPublish this TXT record at {key.record_name(domain)}:\n")
     click.echo(f"    {key.record}\n")
@@ -95,7 +93,7 @@ def doctor(state: State, dns_server: str | None, relay_ips: tuple[str, ...],
     settings = state.settings
     context = ssl.create_default_context(cafile=ca_file) if ca_file else None
     findings = diagnose(settings, resolver=_resolver(dns_server), relay_ips=relay_ips,
-                        tls_context=context)
+                        tls_context=context, now=state.clock.now())
     console = Console()
     for finding in findings:
         colour = _COLOURS[finding.status]

@@ -8,41 +8,15 @@ The pages hold no personal data (the renderer builds them without any).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from fastapi import APIRouter
-from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
 from newsletter.app import App
 from newsletter.content.issuefile import find_series
-from newsletter.db.models import Delivery, DeliveryStatus, Issue, Series
+from newsletter.delivery.status import PublishedIssue, published_issues
 from newsletter.errors import ContentError, NotFoundError
 from newsletter.web.pages import page_response
-
-
-@dataclass(frozen=True)
-class PublishedIssue:
-    """One public issue of a series."""
-
-    position: int
-    title: str
-
-
-def published_issues(session: Session, series_slug: str) -> tuple[str, list[PublishedIssue]]:
-    """The series' title and its issues that have been sent at least once, in order."""
-    series = session.scalar(select(Series).where(Series.slug == series_slug))
-    if series is None:
-        raise NotFoundError(f"there is no series called {series_slug!r}")
-    sent = exists().where(Delivery.issue_id == Issue.id, Delivery.status == DeliveryStatus.SENT)
-    rows = session.execute(
-        select(Issue.position, Issue.title)
-        .where(Issue.series_id == series.id, sent)
-        .order_by(Issue.position)
-    ).all()
-    return series.title, [PublishedIssue(r.position, r.title) for r in rows]
 
 
 def archive_csp(app: App) -> str:
@@ -59,8 +33,7 @@ def archive_router(app: App) -> APIRouter:
     router = APIRouter()
 
     def index(slug: str) -> tuple[str, list[PublishedIssue]]:
-        with app.sessions() as session:
-            return published_issues(session, slug)
+        return published_issues(app, slug)
 
     def issue_html(slug: str, position: int) -> str:
         _title, issues = index(slug)

@@ -15,9 +15,9 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
 from newsletter.app import App
+from newsletter.audience.signup import ConfirmRefused
+from newsletter.audience.tokens import TokenError
 from newsletter.errors import DatabaseError, NotFoundError, SubscriptionError
-from newsletter.subscriptions import ConfirmRefused
-from newsletter.tokens import TokenError
 from newsletter.web.forms import FormError, wants_json
 from newsletter.web.pages import page_response
 from newsletter.web.security import BodyTooLarge

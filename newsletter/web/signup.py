@@ -15,11 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from newsletter.app import App
-from newsletter.consent import RequestInfo
-from newsletter.ratelimit import RateLimiter
-from newsletter.subscriptions import KnownList, SignupRequest, find_list, subscribe
+from newsletter.audience.consent import RequestInfo
+from newsletter.audience.signup import SignupRequest, subscribe
+from newsletter.catalog import KnownList
+from newsletter.web.client import client_ip
 from newsletter.web.errors import error_response
 from newsletter.web.forms import FormError, read_fields, wants_json
+from newsletter.web.limits import SignupLimiter
 from newsletter.web.pages import page_response
 
 log = logging.getLogger("newsletter.web.signup")
@@ -28,19 +30,14 @@ ACCEPTED_MESSAGE = "Thank you. Please check your inbox and confirm your subscrip
 MAX_FIELD_CHARS = 4096
 
 
-def client_ip(request: Request) -> str:
-    """The peer address (we do not trust X-Forwarded-For: put the proxy's rules there)."""
-    return request.client.host if request.client else "unknown"
-
-
 def signup_router(app: App) -> APIRouter:
     """The router for ``POST /subscribe``."""
     router = APIRouter()
     settings = app.settings
-    per_ip = RateLimiter(
+    per_ip = SignupLimiter(
         settings.signup_rate_limit, timedelta(seconds=settings.signup_rate_window_seconds)
     )
-    overall = RateLimiter(settings.signup_global_per_hour, timedelta(hours=1))
+    overall = SignupLimiter(settings.signup_global_per_hour, timedelta(hours=1))
 
     def accepted(request: Request, known: KnownList) -> Response:
         if wants_json(request):
@@ -69,7 +66,7 @@ def signup_router(app: App) -> APIRouter:
             raise FormError(400, "please give an email address and a list")
         if any(len(value) > MAX_FIELD_CHARS for value in fields.values()):
             raise FormError(400, "a field of the form is far too long")
-        known = await run_in_threadpool(find_list, app, slug.strip())
+        known = await run_in_threadpool(app.catalog.find_list, slug.strip())
         if fields.get(HONEYPOT):
             # A bot filled the invisible field: drop it, answer as usual (RELIABILITY #27).
             log.info("honeypot signup dropped from %s", client_ip(request))

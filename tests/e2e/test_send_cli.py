@@ -14,9 +14,10 @@ import pytest
 
 from newsletter.app import App, create_app
 from newsletter.config import load_settings
-from newsletter.delivery.service import send_issue_now
+from newsletter.delivery.outbox import send_issue_now
 from newsletter.web.app import create_web_app
 from tests.support.audience import seed
+from tests.support.cli import Cli
 from tests.support.signup import LiveServer
 
 AUDIENCE = 25
@@ -73,9 +74,10 @@ def test_send_with_a_limit_sends_only_that_many(
 
 def test_a_bad_issue_argument_is_a_clear_error_without_a_traceback(
         cli_app: App, project: Path, environment: dict[str, str]) -> None:
-    for argument in ("pain-care", "no-such-series/1", "pain-care/99"):
+    # A malformed value is a usage error (click's exit status 2); an unknown issue is not found.
+    for argument, status in (("pain-care", 2), ("no-such-series/1", 1), ("pain-care/99", 1)):
         result = run(project, environment, "send", "--issue", argument)
-        assert result.returncode == 1
+        assert result.returncode == status
         assert "Traceback" not in result.stderr
         assert "Error:" in result.stderr
 
@@ -101,7 +103,7 @@ def test_the_worker_process_sends_queued_mail_and_stops_cleanly_on_sigterm(
     import signal
     import time
 
-    from newsletter.delivery.service import send_issue_now
+    from newsletter.delivery.outbox import send_issue_now
     from tests.support.audience import counts
 
     worker = subprocess.Popen([sys.executable, "-m", "newsletter", "worker", "--idle", "0.2"],
@@ -141,3 +143,15 @@ def test_a_locked_database_is_a_clear_error_and_the_next_send_loses_nobody(
     recovered = run(project, environment, "send")
     assert recovered.returncode == 0, recovered.stderr
     assert len(list((project / "var" / "mailcatcher").glob("*.eml"))) == AUDIENCE
+
+
+def test_resume_names_an_unknown_issue_and_refuses_a_malformed_one(
+        cli_app: App, project: Path, environment: dict[str, str]) -> None:
+    cli = Cli(cli_app.settings, cli_app.clock)
+    unknown = cli.invoke("resume", "--issue", "pain-care/9")
+    assert unknown.exit_code == 1
+    assert "no issue pain-care/9 in the database" in unknown.output
+    malformed = cli.invoke("resume", "--issue", "pain-care")
+    assert malformed.exit_code == 2
+    assert "expected SERIES/N" in malformed.output
+    assert cli.run("resume").output == "Lifted 0 pause(s).\n"

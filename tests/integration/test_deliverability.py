@@ -24,14 +24,12 @@ from pathlib import Path
 import pytest
 
 from newsletter.app import create_app
+from newsletter.audience.mail import confirmation_mail, welcome_mail
 from newsletter.clock import ManualClock
 from newsletter.config import load_settings
-from newsletter.db.engine import write_transaction
 from newsletter.delivery import dkimkeys
 from newsletter.delivery.outbox import enqueue_transactional, fan_out
-from newsletter.delivery.service import drain
-from newsletter.lists import read_lists
-from newsletter.subscriber_mail import confirmation_mail, welcome_mail
+from newsletter.delivery.sender import drain
 from tests.support.audience import seed
 from tests.support.dnsd import DNSServer
 from tests.support.smtpd import SMTPRecorder
@@ -72,8 +70,8 @@ def sent(tmp_path_factory: pytest.TempPathFactory) -> Sent:
         app = create_app(settings, clock=clock)
         try:
             seeded = seed(app, project, 1)
-            mailing_list = read_lists(project / "subscribers")[0]
-            with write_transaction(app.sessions) as session:
+            mailing_list = app.catalog.find_list("clinic-news").config
+            with app.db.write() as session:
                 fan_out(session, seeded.issue_id, seeded.list_id, clock.now())
                 for kind, make in (("confirmation", confirmation_mail), ("welcome", welcome_mail)):
                     mail = make(app, email="reader000000@example.org",

@@ -7,30 +7,34 @@ very zone line ``dkim init`` printed.
 
 from __future__ import annotations
 
-import os
+import re
 import ssl
 import subprocess
-import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from newsletter.clock import ManualClock
 from newsletter.config import Settings, load_settings
 from newsletter.delivery import dkimkeys, spf
 from newsletter.delivery.doctor import diagnose
+from tests.support.cli import Cli
 from tests.support.dnsd import DNSServer
 from tests.support.smtpd import SMTPRecorder
 
 DOMAIN = "clinic.example.com"
+CERTIFICATE_DAYS = 30
 
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                    str(CERTIFICATE_DAYS), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
     return cert, key
 
@@ -43,17 +47,12 @@ def relay(certificate: tuple[Path, Path]) -> Iterator[SMTPRecorder]:
         yield server
 
 
-def environment(project: Path, relay: SMTPRecorder) -> dict[str, str]:
-    return {**os.environ, "NEWSLETTER_SECRET_KEYS": "doctor-secret",
-            "NEWSLETTER_TRANSPORT": "smtp", "NEWSLETTER_SMTP_PORT": str(relay.port),
-            "NEWSLETTER_SMTP_SECURITY": "starttls", "NEWSLETTER_SMTP_TIMEOUT": "5",
-            "NEWSLETTER_BASE_URL": "https://news.clinic.example.com",
-            "NEWSLETTER_SENDER": f"Riverside Pain Clinic <news@{DOMAIN}>", "COLUMNS": "250"}
-
-
-def run(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "newsletter", *args], cwd=project, env=env,
-                          capture_output=True, text=True, timeout=120)
+def relay_settings(project: Path, relay: SMTPRecorder) -> Settings:
+    return load_settings(project, environ={}, overrides={
+        "secret_keys": ["doctor-secret"], "transport": "smtp", "smtp_port": relay.port,
+        "smtp_security": "starttls", "smtp_timeout": 5,
+        "base_url": "https://news.clinic.example.com",
+        "sender": f"Riverside Pain Clinic <news@{DOMAIN}>"})
 
 
 def good_zone(dkim_line: str) -> str:
@@ -68,22 +67,23 @@ mx.{DOMAIN}. 300 IN A 192.0.2.25
 
 
 def test_dkim_init_then_doctor_on_a_correct_setup_finds_nothing_to_fix(
-        project: Path, relay: SMTPRecorder, certificate: tuple[Path, Path]) -> None:
-    env = environment(project, relay)
-    made = run(project, env, "dkim", "init", "--selector", "nl202612")
-    assert made.returncode == 0, made.stderr
+        project: Path, relay: SMTPRecorder, certificate: tuple[Path, Path],
+        clock: ManualClock) -> None:
+    cli = Cli(relay_settings(project, relay), clock)
+    made = cli.run("dkim", "init", "--selector", "nl202612")
+    assert made.exit_code == 0, made.output
     assert f"nl202612._domainkey.{DOMAIN}" in made.stdout
     key_file = project / "var" / "dkim" / "nl202612.private"
     assert key_file.stat().st_mode & 0o777 == 0o600
     zone_line = next(line.strip() for line in made.stdout.splitlines()
                      if line.strip().startswith(f"nl202612._domainkey.{DOMAIN}. IN TXT"))
     # Running it again prints the same record: the key is kept.
-    again = run(project, env, "dkim", "init", "--selector", "nl202612")
+    again = cli.run("dkim", "init", "--selector", "nl202612")
     assert zone_line in again.stdout
     with DNSServer(good_zone(zone_line)) as dns_server:
-        checked = run(project, env, "doctor", "--dns-server", f"127.0.0.1:{dns_server.port}",
-                      "--ca-file", str(certificate[0]))
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+        checked = cli.run("doctor", "--dns-server", f"127.0.0.1:{dns_server.port}",
+                          "--ca-file", str(certificate[0]))
+    assert checked.exit_code == 0, checked.output
     assert "Nothing must be fixed." in checked.stdout
     for line in ("allows the relay", "holds our 2048-bit key", "p=quarantine; DKIM and SPF aligned",
                  f"bounces to {DOMAIN} go to mx.{DOMAIN}", "certificate valid for"):
@@ -91,17 +91,17 @@ def test_dkim_init_then_doctor_on_a_correct_setup_finds_nothing_to_fix(
 
 
 def test_doctor_names_every_problem_and_what_to_publish(
-        project: Path, relay: SMTPRecorder) -> None:
-    env = environment(project, relay)
-    assert run(project, env, "dkim", "init", "--selector", "new").returncode == 0
+        project: Path, relay: SMTPRecorder, clock: ManualClock) -> None:
+    cli = Cli(relay_settings(project, relay), clock)
+    assert cli.run("dkim", "init", "--selector", "new").exit_code == 0
     other = dkimkeys.generate(project / "other-var", "new")
     zone = f"""
 {DOMAIN}. 300 IN TXT "v=spf1 ip4:192.0.2.1 -all"
 {other.zone_line(DOMAIN)}
 """
     with DNSServer(zone) as dns_server:
-        checked = run(project, env, "doctor", "--dns-server", f"127.0.0.1:{dns_server.port}")
-    assert checked.returncode == 1
+        checked = cli.invoke("doctor", "--dns-server", f"127.0.0.1:{dns_server.port}")
+    assert checked.exit_code == 1
     out = " ".join(checked.stdout.split())
     assert f"{DOMAIN} gives 'fail' for the relay 127.0.0.1" in out
     assert f"add ip4:127.0.0.1 (or your relay's include:) to the SPF record of {DOMAIN}" in out
@@ -110,6 +110,38 @@ def test_doctor_names_every_problem_and_what_to_publish(
     assert f'publish a TXT record at _dmarc.{DOMAIN}: "v=DMARC1; p=none;' in out
     assert f"{DOMAIN} has no MX: bounces to it are lost" in out
     assert "TLS failed" in out  # the relay's certificate is self-signed and not trusted
+
+
+def test_dkim_init_names_a_new_key_after_the_month_on_the_clock_and_rotates_to_it(
+        project: Path, relay: SMTPRecorder, clock: ManualClock) -> None:
+    cli = Cli(relay_settings(project, relay), clock)
+    first = cli.run("dkim", "init")
+    assert f"nl202611._domainkey.{DOMAIN}" in first.stdout
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))
+    second = cli.run("dkim", "init")
+    assert f"nl202701._domainkey.{DOMAIN}" in second.stdout
+    active = dkimkeys.active(project / "var")
+    assert active is not None
+    assert active.selector == "nl202701"
+    assert (project / "var" / "dkim" / "nl202611.private").exists()  # kept for the old record
+
+
+def test_doctor_warns_when_the_relays_certificate_expires_within_two_weeks(
+        project: Path, relay: SMTPRecorder, certificate: tuple[Path, Path]) -> None:
+    # The certificate was made now for 30 days; the doctor's clock stands 20 days later.
+    clock = ManualClock(datetime.now(UTC) + timedelta(days=CERTIFICATE_DAYS - 10))
+    cli = Cli(relay_settings(project, relay), clock)
+    made = cli.run("dkim", "init", "--selector", "nl1")
+    zone_line = next(line.strip() for line in made.stdout.splitlines()
+                     if line.strip().startswith(f"nl1._domainkey.{DOMAIN}. IN TXT"))
+    with DNSServer(good_zone(zone_line)) as dns_server:
+        checked = cli.run("doctor", "--dns-server", f"127.0.0.1:{dns_server.port}",
+                          "--ca-file", str(certificate[0]))
+    out = " ".join(checked.stdout.split())
+    assert checked.exit_code == 0, checked.output  # a warning, nothing failed
+    assert re.search(r"warn TLS 127\.0\.0\.1:\d+: TLSv1\.[23], certificate expires in (9|10) "
+                     r"days", out), out
+    assert "renew it" in out
 
 
 def settings_for(project: Path, **overrides: object) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -12,14 +13,16 @@ import pytest
 from newsletter.app import create_app
 from newsletter.clock import ManualClock
 from newsletter.config import Settings, load_settings
-from newsletter.db.engine import write_transaction
 from newsletter.delivery import dkimkeys
 from newsletter.delivery.outbox import fan_out
-from newsletter.delivery.service import drain
+from newsletter.delivery.sender import drain
 from newsletter.delivery.signing import signer_from_settings, unsigned_warning
 from newsletter.errors import ConfigError
 from tests.support.audience import seed
+from tests.support.cli import Cli
 from tests.support.smtpd import SMTPRecorder
+
+WARNING = "DKIM signing is OFF"
 
 
 @pytest.mark.parametrize(("ehlo", "expected"), [(None, "clinic.example.com"),
@@ -36,7 +39,7 @@ def test_the_ehlo_name_is_the_setting_or_the_senders_domain_never_an_address_lit
         app = create_app(settings, clock=clock)
         try:
             seeded = seed(app, project, 2)
-            with write_transaction(app.sessions) as session:
+            with app.db.write() as session:
                 fan_out(session, seeded.issue_id, seeded.list_id, clock.now())
             drain(app)
         finally:
@@ -54,7 +57,7 @@ def test_mail_to_a_relay_without_a_key_is_warned_about_until_dkim_init(project: 
     settings = settings_for(project)
     warning = unsigned_warning(settings)
     assert warning is not None
-    assert "DKIM signing is OFF" in warning
+    assert WARNING in warning
     assert "newsletter dkim init" in warning
     assert unsigned_warning(settings_for(project, transport="catcher")) is None
     assert unsigned_warning(settings_for(project, dkim_signed_by_relay=True)) is None
@@ -70,12 +73,37 @@ def test_a_key_path_without_a_selector_is_a_clear_error(project: Path) -> None:
         signer_from_settings(settings_for(project, dkim_private_key_path="k.pem"))
 
 
-def test_newsletter_send_warns_loudly_on_stderr(project: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", [("send", "--dry-run"), ("run", "--prepare-only")])
+def test_send_and_run_warn_loudly_on_stderr_until_a_key_exists(
+        project: Path, database_url: str, clock: ManualClock, command: tuple[str, ...]) -> None:
+    settings = settings_for(project, database_url=database_url, smtp_port=9,
+                            base_url="https://news.example.org")
+    cli = Cli(settings, clock)
+    warned = cli.run(*command)
+    assert warned.exit_code == 0, warned.output
+    assert "WARNING:" in warned.stderr
+    assert WARNING in " ".join(warned.stderr.split())
+    assert WARNING not in warned.stdout
+    dkimkeys.generate(settings.var_path, "nl202611")
+    signed = cli.run(*command)
+    assert signed.exit_code == 0, signed.output
+    assert "WARNING:" not in signed.stderr
+
+
+def test_the_worker_process_warns_loudly_on_stderr(project: Path, tmp_path: Path) -> None:
     env = {**os.environ, "NEWSLETTER_DATABASE_URL": f"sqlite:///{tmp_path / 'w.db'}",
            "NEWSLETTER_SECRET_KEYS": "k", "NEWSLETTER_TRANSPORT": "smtp",
            "NEWSLETTER_SMTP_PORT": "9", "NEWSLETTER_BASE_URL": "https://news.example.org"}
-    result = subprocess.run([sys.executable, "-m", "newsletter", "send", "--dry-run"],
-                            cwd=project, env=env, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert "WARNING:" in result.stderr
-    assert "DKIM signing is OFF" in " ".join(result.stderr.split())
+    worker = subprocess.Popen([sys.executable, "-m", "newsletter", "worker", "--idle", "0.2"],
+                              cwd=project, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout is not None
+        started = worker.stdout.readline()  # printed after the signal handlers are set
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=60)
+    assert "Worker sending through smtp" in started, started + out + err
+    assert worker.returncode == 0, err
+    assert "WARNING:" in err
+    assert WARNING in " ".join(err.split())
