@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import queue
 import ssl
+import time
+from collections.abc import Callable
 from typing import Protocol
 
 from newsletter.config import Settings
@@ -40,12 +42,13 @@ class Transport(Protocol):
 class SMTPTransport:
     """A pool of ``size`` SMTP connections shared by the sending threads."""
 
-    def __init__(self, config: SMTPConfig, size: int = 4) -> None:
+    def __init__(self, config: SMTPConfig, size: int = 4, *,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self._size = size
         self._idle: queue.LifoQueue[SMTPConnection] = queue.LifoQueue()
         for _ in range(size):
-            self._idle.put(SMTPConnection(config))
+            self._idle.put(SMTPConnection(config, monotonic=monotonic))
 
     @property
     def size(self) -> int:
