@@ -7,7 +7,7 @@
 * ``compose``     a claimed row → message bytes (templates cached, Message-ID, links)
 * ``template``    per-issue templates: personalise once, splice per subscriber
 * ``mime``        MIME assembly (pure); ``headers`` RFC 2047 words and folding (pure)
-* ``signing``     DKIM signing with over-signed headers
+* ``signing``     DKIM signing, over-signed headers; the App's signer, read once
 * ``dkimkeys``    keys under var/dkim/ (``newsletter dkim init``)
 * ``doctor``      SPF, DKIM, DMARC, bounce MX and relay TLS checks; ``spf`` the SPF evaluator
 * ``outcome``     what an SMTP reply means (pure); ``backoff`` when to try again (pure)

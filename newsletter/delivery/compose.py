@@ -23,7 +23,7 @@ from newsletter.content.issuefile import find_series
 from newsletter.delivery import mime
 from newsletter.delivery.claims import Claimed
 from newsletter.delivery.outbox import TransactionalMail
-from newsletter.delivery.signing import DkimSigner, signer_from_settings
+from newsletter.delivery.signing import DkimSigner
 from newsletter.delivery.template import MessageTemplate, build_whole
 from newsletter.errors import DeliveryError
 from newsletter.render.compiled import PersonalFields
@@ -36,7 +36,8 @@ def _fields(email: str, name: str | None, url: str) -> PersonalFields:
 class Composer:
     """Builds the bytes for claimed deliveries; safe to share between sending threads."""
 
-    def __init__(self, settings: Settings, renderer: Any, links: Links) -> None:
+    def __init__(self, settings: Settings, renderer: Any, links: Links, *,
+                 signer: DkimSigner | None) -> None:
         self.settings = settings
         self.renderer = renderer
         self.links = links
@@ -46,7 +47,7 @@ class Composer:
         self._templates: dict[int, MessageTemplate] = {}
         self._lock = threading.Lock()
         self._date: tuple[int, str] = (0, "")
-        self.signer: DkimSigner | None = signer_from_settings(settings)
+        self.signer = signer  # the App's (SignerSource.current()); None: unsigned
 
     def message_id(self, row: Claimed) -> str:
         """Same on every retry of this delivery (its queue time is stored); unguessable (#8)."""

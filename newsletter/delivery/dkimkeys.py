@@ -70,6 +70,16 @@ def public_record(private_pem: bytes) -> str:
     return f"v=DKIM1; k=rsa; p={base64.b64encode(der).decode('ascii')}"
 
 
+def marker_path(var_path: Path) -> Path:
+    """The file naming the active selector."""
+    return var_path / DKIM_DIR / "selector"
+
+
+def private_path(var_path: Path, selector: str) -> Path:
+    """Where the private key of ``selector`` is kept."""
+    return var_path / DKIM_DIR / f"{selector}.private"
+
+
 def generate(var_path: Path, selector: str) -> DkimKey:
     """Create a 2048-bit key for ``selector`` and make it the active one.
 
@@ -79,31 +89,31 @@ def generate(var_path: Path, selector: str) -> DkimKey:
     check_selector(selector)
     folder = var_path / DKIM_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    private_path = folder / f"{selector}.private"
-    if not private_path.exists():
+    key_path = private_path(var_path, selector)
+    if not key_path.exists():
         key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
         pem = key.private_bytes(serialization.Encoding.PEM,
                                 serialization.PrivateFormat.TraditionalOpenSSL,
                                 serialization.NoEncryption())
-        descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(pem)
-    record = public_record(private_path.read_bytes())
+    record = public_record(key_path.read_bytes())
     (folder / f"{selector}.txt").write_text(record + "\n", encoding="ascii")
-    (folder / "selector").write_text(selector + "\n", encoding="ascii")
-    return DkimKey(selector, private_path, record)
+    marker_path(var_path).write_text(selector + "\n", encoding="ascii")
+    return DkimKey(selector, key_path, record)
 
 
 def active(var_path: Path) -> DkimKey | None:
     """The key ``dkim init`` made active, or None when there is none."""
-    marker = var_path / DKIM_DIR / "selector"
+    marker = marker_path(var_path)
     if not marker.exists():
         return None
     selector = check_selector(marker.read_text(encoding="ascii").strip())
-    private_path = var_path / DKIM_DIR / f"{selector}.private"
+    key_path = private_path(var_path, selector)
     try:
-        pem = private_path.read_bytes()
+        pem = key_path.read_bytes()
     except OSError as err:
-        raise ConfigError(f"{marker} names selector {selector!r} but {private_path} "
+        raise ConfigError(f"{marker} names selector {selector!r} but {key_path} "
                           f"cannot be read: {err}") from err
-    return DkimKey(selector, private_path, public_record(pem))
+    return DkimKey(selector, key_path, public_record(pem))

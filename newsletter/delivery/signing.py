@@ -8,6 +8,7 @@ so a copy with a second From or Subject prepended no longer verifies.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from pathlib import Path
 
@@ -87,6 +88,49 @@ def signer_from_settings(settings: Settings) -> DkimSigner | None:
     if key is None:
         return None
     return DkimSigner.from_file(domain, key.selector, key.private_path)
+
+
+class SignerSource:
+    """The App's DKIM signer: read once, read again only when the key files change.
+
+    A drain every few seconds (the worker) then costs a file stat, not a PEM
+    parse; a key that ``dkim init`` makes or rotates to is still used by a
+    running worker from its next drain, without a restart. An unreadable key
+    is not remembered: every drain raises its ConfigError until it is fixed.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._cached: tuple[object, DkimSigner | None] | None = None
+
+    def current(self) -> DkimSigner | None:
+        """The signer for the key files as they are now (None: signing off)."""
+        stamp = _key_stamp(self._settings)
+        with self._lock:
+            if self._cached is None or self._cached[0] != stamp:
+                self._cached = (stamp, signer_from_settings(self._settings))
+            return self._cached[1]
+
+
+def _key_stamp(settings: Settings) -> object:
+    """What changes when the key to sign with changes: which file, and that file's identity."""
+    if settings.dkim_private_key_path is not None:
+        return _file_stamp(settings.path(settings.dkim_private_key_path))
+    marker = dkimkeys.marker_path(settings.var_path)
+    try:
+        selector = marker.read_text(encoding="ascii").strip()
+    except OSError:
+        return None
+    return selector, _file_stamp(dkimkeys.private_path(settings.var_path, selector))
+
+
+def _file_stamp(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
 def unsigned_warning(settings: Settings) -> str | None:

@@ -16,7 +16,7 @@ from newsletter.config import Settings, load_settings
 from newsletter.delivery import dkimkeys
 from newsletter.delivery.outbox import fan_out
 from newsletter.delivery.sender import drain
-from newsletter.delivery.signing import signer_from_settings, unsigned_warning
+from newsletter.delivery.signing import SignerSource, signer_from_settings, unsigned_warning
 from newsletter.errors import ConfigError
 from tests.support.audience import seed
 from tests.support.cli import Cli
@@ -66,6 +66,25 @@ def test_mail_to_a_relay_without_a_key_is_warned_about_until_dkim_init(project: 
     signer = signer_from_settings(settings)
     assert signer is not None
     assert (signer.domain, signer.selector) == ("clinic.example.com", "nl202612")
+
+
+def test_the_apps_signer_is_read_once_and_again_only_when_dkim_init_changes_the_key(
+        project: Path) -> None:
+    settings = settings_for(project)
+    source = SignerSource(settings)
+    assert source.current() is None
+    dkimkeys.generate(settings.var_path, "nl202611")
+    first = source.current()
+    assert first is not None
+    assert first.selector == "nl202611"
+    assert source.current() is first  # the same files: not read again
+    dkimkeys.generate(settings.var_path, "nl202612")  # a rotation while the worker runs
+    rotated = source.current()
+    assert rotated is not None
+    assert rotated.selector == "nl202612"
+    dkimkeys.private_path(settings.var_path, "nl202612").unlink()
+    with pytest.raises(ConfigError, match="nl202612"):
+        source.current()  # a broken key is an error on every drain, never the old key
 
 
 def test_a_key_path_without_a_selector_is_a_clear_error(project: Path) -> None:
