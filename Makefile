@@ -3,13 +3,15 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# Independent checkers of our mail (tests skip, saying why, when they are absent).
+MAIL_CHECKERS := /usr/bin/spamassassin /usr/share/perl5/Mail/DKIM/Verifier.pm
 
 .PHONY: run test lint
 
 run: $(VENV)/.installed
 	$(BIN)/newsletter run
 
-test: $(VENV)/.installed /usr/bin/chromium
+test: $(VENV)/.installed /usr/bin/chromium $(MAIL_CHECKERS)
 	$(BIN)/ruff check newsletter tests benchmarks scripts scheduler.py
 	$(BIN)/mypy
 	$(BIN)/lint-imports
@@ -24,3 +26,10 @@ $(VENV)/.installed: pyproject.toml
 # Browser tests drive Debian's Chromium (never a downloaded browser).
 /usr/bin/chromium:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+# Deliverability tests: Debian's SpamAssassin (offline, -L) and Perl's Mail::DKIM verifier.
+/usr/bin/spamassassin:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq spamassassin
+
+/usr/share/perl5/Mail/DKIM/Verifier.pm:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmail-dkim-perl

@@ -179,7 +179,7 @@ def message_size(root: Path) -> int:
     with write_transaction(app.sessions) as session:
         rows = claim(session, now=datetime.now(UTC), lease=timedelta(seconds=1), limit=1)
         session.rollback()
-    composer = Composer(app.settings, app.renderer, app.links)
+    composer = Composer(app.settings, app.renderer, app.links, signer=app.dkim.current())
     size = len(composer.compose(rows[0], datetime.now(UTC)))
     fast = composer.template(rows[0]).fast
     app.close()

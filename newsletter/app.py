@@ -1,4 +1,4 @@
-"""The one composition root: settings → database, clock, renderer, links, catalog, transport.
+"""The one composition root: settings → database, clock, renderer, links, catalog, DKIM, transport.
 
 Entry points (the CLI, the web app, ``scheduler.py``) build an :class:`App`
 with :func:`create_app` and pass it down; nothing else creates engines,
@@ -21,6 +21,7 @@ from newsletter.config import Settings, load_settings
 from newsletter.db.engine import is_sqlite, make_engine, make_sessionmaker
 from newsletter.db.migrate import upgrade
 from newsletter.db.transactions import Transactions
+from newsletter.delivery.signing import SignerSource
 from newsletter.delivery.transport import Transport, transport_from_settings
 from newsletter.render.pages import PageRenderer
 from newsletter.render.renderer import Renderer
@@ -43,6 +44,7 @@ class App:
     links: Links
     catalog: Catalog
     transport: TransportFactory  # a new transport (and its connection pool) per call
+    dkim: SignerSource  # the DKIM signer, read once (again when ``dkim init`` changes the key)
 
     def close(self) -> None:
         """Release database connections."""
@@ -91,4 +93,5 @@ def create_app(
         links=links,
         catalog=Catalog(settings, db, clock),
         transport=lambda: transport_from_settings(settings),
+        dkim=SignerSource(settings),
     )

@@ -89,6 +89,15 @@ class Settings(BaseModel):
     dkim_domain: str | None = None
     dkim_selector: str | None = None
     dkim_private_key_path: Path | None = None
+    dkim_signed_by_relay: bool = False  # silences the unsigned-mail warning
+    ehlo_name: str | None = None  # default: the sender's domain
+
+    # Bounces and complaints (RELIABILITY #46-49): VERP address and the policy.
+    verp_local_part: str = Field(default="bounces", pattern=r"^[A-Za-z0-9._-]{1,24}$")
+    verp_separator: Literal["+", "-"] = "+"
+    verp_domain: str | None = None  # default: the sender's domain
+    bounce_soft_limit: int = Field(default=3, ge=1, le=100)
+    bounce_soft_window_days: int = Field(default=60, ge=1, le=3650)
 
     @field_validator("secret_keys", "allowed_origins", mode="before")
     @classmethod

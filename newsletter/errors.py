@@ -17,6 +17,7 @@ other exception is a bug.
     │   ├── TokenError       a tampered, expired or wrong-purpose link (newsletter.audience.tokens)
     │   └── ConfirmRefused   a valid link that cannot confirm (newsletter.audience.signup)
     ├── DeliveryError        SMTP or message assembly failed (names host:port or address)
+    ├── FeedbackError        a bounce or complaint cannot be read, or its VERP token is forged
     └── ScheduleError        a schedule is impossible or ambiguous
 
 The three subscription errors live beside the rules that raise them; the web
@@ -61,6 +62,10 @@ class RenderError(NewsletterError):
 
 class NotFoundError(NewsletterError):
     """A named series, issue, list or subscriber does not exist."""
+
+
+class FeedbackError(NewsletterError):
+    """A bounce or complaint cannot be used: unreadable, or its VERP token fails the check."""
 
 
 class SubscriptionError(NewsletterError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from newsletter.cli import content as _content  # noqa: F401  (registers commands)
 from newsletter.cli import database as _database  # noqa: F401
+from newsletter.cli import deliverability as _deliverability  # noqa: F401
 from newsletter.cli import delivery as _delivery  # noqa: F401
 from newsletter.cli import rendering as _rendering  # noqa: F401
 from newsletter.cli import run as _run  # noqa: F401

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from newsletter.cli.base import State, main, pass_state
+from newsletter.cli.deliverability import warn_if_unsigned
 from newsletter.db.models import DeliveryStatus
 from newsletter.delivery.outbox import due_count, fan_out_preview, send_issue_now
 from newsletter.delivery.sender import SendSummary, drain
@@ -52,6 +53,7 @@ def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int 
     """
     app = state.app()
     console = Console()
+    warn_if_unsigned(app.settings)
     if issue:
         slug, position = issue
         if dry_run:
@@ -90,6 +92,7 @@ def worker(state: State, idle: float) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    warn_if_unsigned(app.settings)
     console.print(f"Worker sending through {app.settings.transport}; Ctrl-C stops it.")
     run_worker(app, stop=stop, idle_seconds=idle,
                on_summary=lambda summary: _print_summary(console, summary))

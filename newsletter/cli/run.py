@@ -26,6 +26,7 @@ from rich.panel import Panel
 
 from newsletter.app import App
 from newsletter.cli.base import State, main, pass_state
+from newsletter.cli.deliverability import warn_if_unsigned
 from newsletter.content.importer import import_article
 from newsletter.delivery.catcher import CATCHER_DIR, MailCatcher, MailStore
 from newsletter.delivery.transport import loopback_catcher_transport
@@ -142,6 +143,7 @@ def run_command(state: State, host: str, port: int, prepare_only: bool) -> None:
     """
     console = Console()
     app = state.app()
+    warn_if_unsigned(app.settings)
     with console.status("importing and rendering"):
         prepared = prepare(app)
     console.print(prepared.import_note)

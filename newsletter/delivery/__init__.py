@@ -6,8 +6,10 @@
 * ``worker``      the continuous sender
 * ``compose``     a claimed row → message bytes (templates cached, Message-ID, links)
 * ``template``    per-issue templates: personalise once, splice per subscriber
-* ``mime``        MIME assembly (pure)
-* ``signing``     optional DKIM signing
+* ``mime``        MIME assembly (pure); ``headers`` RFC 2047 words and folding (pure)
+* ``signing``     DKIM signing, over-signed headers; the App's signer, read once
+* ``dkimkeys``    keys under var/dkim/ (``newsletter dkim init``)
+* ``doctor``      SPF, DKIM, DMARC, bounce MX and relay TLS checks; ``spf`` the SPF evaluator
 * ``outcome``     what an SMTP reply means (pure); ``backoff`` when to try again (pure)
 * ``transport``   the boundary: SMTP pool or the local catcher; ``smtp`` one connection
 * ``catcher``     the built-in mail catcher (files under var/)

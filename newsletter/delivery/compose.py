@@ -2,7 +2,11 @@
 
 One :class:`Composer` per send run. Issue mail is compiled once per issue
 (by the renderer) and spliced per subscriber; transactional mail is encoded
-from its stored payload and carries no List-* headers.
+from its stored payload. Which headers each kind carries:
+
+* issue: List-Id, List-Unsubscribe (+ -Post, RFC 8058), Feedback-ID;
+* welcome: List-Id, List-Unsubscribe (+ -Post), Auto-Submitted;
+* confirmation: Auto-Submitted only (the address is not subscribed yet).
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ def _fields(email: str, name: str | None, url: str) -> PersonalFields:
 class Composer:
     """Builds the bytes for claimed deliveries; safe to share between sending threads."""
 
-    def __init__(self, settings: Settings, renderer: Any, links: Links) -> None:
+    def __init__(self, settings: Settings, renderer: Any, links: Links, *,
+                 signer: DkimSigner | None) -> None:
         self.settings = settings
         self.renderer = renderer
         self.links = links
@@ -42,17 +47,13 @@ class Composer:
         self._templates: dict[int, MessageTemplate] = {}
         self._lock = threading.Lock()
         self._date: tuple[int, str] = (0, "")
-        self.signer: DkimSigner | None = None
-        if settings.dkim_domain and settings.dkim_selector and settings.dkim_private_key_path:
-            self.signer = DkimSigner.from_file(
-                settings.dkim_domain, settings.dkim_selector,
-                settings.path(settings.dkim_private_key_path))
+        self.signer = signer  # the App's (SignerSource.current()); None: unsigned
 
     def message_id(self, row: Claimed) -> str:
-        """Same on every retry of this delivery; an HMAC nobody outside can guess (#8)."""
+        """Same on every retry of this delivery (its queue time is stored); unguessable (#8)."""
         key = (f"issue:{row.issue_id}:{row.subscriber_id}" if row.kind == "issue"
                else f"{row.kind}:{row.id}")
-        return mime.message_id(self._secret, key, self.domain)
+        return mime.message_id(self._secret, key, self.domain, row.queued_at)
 
     def unsubscribe_url(self, row: Claimed) -> str:
         """The one-click URL; the token names subscriber, list and series, never an id."""
@@ -79,12 +80,19 @@ class Composer:
                     raise DeliveryError(f"delivery {row.id}: its issue has no series")
                 doc = find_series(self.settings.issues_path, row.series_slug)
                 compiled = self.renderer.compile_issue(doc, row.position)
-                header = mime.list_id(row.list_name or row.list_slug or "newsletter",
-                                      row.list_slug or "newsletter", self.domain)
                 found = MessageTemplate(compiled, _fields, sender=self.settings.sender,
-                                        list_header=header)
+                                        extra_headers=self._issue_headers(row))
                 self._templates[row.issue_id] = found
         return found
+
+    def _list_headers(self, row: Claimed) -> list[str]:
+        return [mime.list_id_header(row.list_name or row.list_slug or "newsletter",
+                                    row.list_slug or "newsletter", self.domain)]
+
+    def _issue_headers(self, row: Claimed) -> list[str]:
+        campaign = f"{row.series_slug}-{row.position}"
+        return [*self._list_headers(row),
+                mime.feedback_id_header(campaign, row.list_slug or "newsletter", "issue")]
 
     def compose(self, row: Claimed, now: datetime) -> bytes:
         """The bytes for one claimed delivery (DKIM-signed when configured)."""
@@ -98,13 +106,19 @@ class Composer:
             if row.payload is None:
                 raise DeliveryError(f"delivery {row.id} ({row.kind}): no payload stored")
             mail = TransactionalMail.from_payload(row.payload)
+            welcome = row.kind == "welcome" and row.list_slug is not None
+            extra = [*self._list_headers(row), mime.AUTO_SUBMITTED] if welcome else [
+                mime.AUTO_SUBMITTED]
             data = build_whole(
-                sender=self.settings.sender, list_header=None,
+                sender=self.settings.sender, extra_headers=extra,
                 boundary="=_nl_" + secrets.token_hex(12),
                 # No display name: an unconfirmed signup's name is untrusted text, never
                 # echoed into mail to an address that may not be theirs (RELIABILITY #34).
-                to=mime.format_address(None, row.email), subject=mail.subject,
-                text=mail.text, html=mail.html, msg_id=msg_id, date=date, unsubscribe_url=None)
+                to=mime.address_header("To", None, row.email), subject=mail.subject,
+                text=mail.text, html=mail.html, msg_id=msg_id, date=date,
+                # The welcome goes to a subscriber: one-click headers, the same URL as its
+                # body's link (RELIABILITY #1).
+                unsubscribe_url=self.unsubscribe_url(row) if welcome else None)
         if self.signer is not None:
             data = self.signer.sign(data)
         return data

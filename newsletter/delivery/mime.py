@@ -17,33 +17,64 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email.header import Header
+from datetime import datetime
 from email.utils import parseaddr
 
+from newsletter.delivery import headers
 from newsletter.errors import DeliveryError
 
 CRLF = b"\r\n"
 SOFT_BREAK = b"=\r\n"
+QP_MAX = 76  # RFC 2045 §6.7 (5): encoded lines are at most 76 characters
 ONE_CLICK = b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"
-# RELIABILITY #5: every header a receiver relies on is signed, list-unsubscribe-post included.
-DKIM_HEADERS = (
-    b"from", b"to", b"subject", b"date", b"message-id", b"mime-version", b"content-type",
-    b"list-id", b"list-unsubscribe", b"list-unsubscribe-post",
-)
 
 
 def qp(data: str) -> bytes:
-    """Quoted-printable with CRLF line ends; no line starts with "." (it is written =2E).
+    """Quoted-printable with CRLF line ends, every line at most 76 characters (RFC 2045 §6.7).
 
-    Trailing whitespace is encoded by binascii. Encoding a leading "." (allowed
-    in quoted-printable) means the SMTP client never has to dot-stuff the body,
-    which saves a copy of every message.
+    No line starts with "." (it is written =2E), so the SMTP client never has to
+    dot-stuff the body, which saves a copy of every message. binascii does the
+    bulk of the work; the few lines it leaves too long (an encoded trailing
+    space) or starting with "." are wrapped again here.
     """
     encoded = binascii.b2a_qp(data.replace("\r\n", "\n").encode("utf-8"))
-    encoded = encoded.replace(b"\n.", b"\n=2E")
-    if encoded.startswith(b"."):
-        encoded = b"=2E" + encoded[1:]
-    return encoded.replace(b"\n", CRLF)
+    lines = encoded.split(b"\n")
+    if any(len(line) > QP_MAX or line.startswith(b".") or b"\r" in line for line in lines):
+        lines = [piece for line in lines for piece in _rewrap(line)]
+    return CRLF.join(lines)
+
+
+def _rewrap(line: bytes) -> list[bytes]:
+    """One binascii output line as lines of at most 76, none starting with "."."""
+    if len(line) <= QP_MAX and not line.startswith(b".") and b"\r" not in line:
+        return [line]
+    soft = line.endswith(b"=")
+    content = line[:-1] if soft else line
+    tokens: list[bytes] = []
+    index = 0
+    while index < len(content):
+        if content[index:index + 1] == b"=":
+            tokens.append(content[index:index + 3])
+            index += 3
+        else:
+            byte = content[index:index + 1]
+            tokens.append(b"=0D" if byte == b"\r" else byte)
+            index += 1
+    out: list[bytes] = []
+    current = b""
+    for position, token in enumerate(tokens):
+        last = position == len(tokens) - 1
+        if not current and token == b".":
+            token = b"=2E"
+        # Room for the soft break "=" unless this is the last token of a hard line end.
+        limit = QP_MAX if (last and not soft) else QP_MAX - 1
+        if current and len(current) + len(token) > limit:
+            out.append(current + b"=")
+            current = b"=2E" if token == b"." else token
+        else:
+            current += token
+    out.append(current + b"=" if soft else current)
+    return out
 
 
 def qp_segment(data: str) -> bytes:
@@ -71,35 +102,37 @@ def wire_address(address: str) -> str:
     return f"{local}@{ascii_domain(domain)}"
 
 
-def encode_header_text(value: str) -> str:
-    """RFC 2047 encoded words (folded with CRLF) when ``value`` is not plain ASCII."""
-    value = _clean(value)
-    if value.isascii() and len(value) < 900:
-        return value
-    return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
+def address_header(field: str, name: str | None, address: str) -> str:
+    """A folded To/From line: ``To: "Name" <local@punycode-domain>`` (RELIABILITY #7, #36)."""
+    return headers.address_field(field, name, wire_address(address))
 
 
-def format_address(name: str | None, address: str) -> str:
-    """A To/From header value: ``"Name" <local@punycode-domain>``."""
-    wire = wire_address(address)
-    name = _clean(name or "")
-    if not name:
-        return wire
-    if name.isascii():
-        quoted = name.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{quoted}" <{wire}>'
-    return f"{encode_header_text(name)} <{wire}>"
+def unstructured_header(field: str, value: str) -> str:
+    """A folded Subject-like line, RFC 2047-encoded when it is not plain ASCII."""
+    return headers.unstructured(field, value)
 
 
-def _clean(value: str) -> str:
-    # CR, LF and NUL would end a header early (header injection): fold them to spaces.
-    return value.replace("\r", " ").replace("\n", " ").replace("\x00", "").strip()
+def message_id(secret: bytes, key: str, domain: str, stamp: datetime) -> str:
+    """``<time.hmac@domain>``: unique per delivery and installation, the same on every retry.
+
+    ``key`` names the delivery (issue × subscriber, or kind × row) and ``stamp``
+    is when its row was queued, which never changes for that row. The time part
+    keeps two installations that share a key and row numbers (a restored or
+    copied database) from ever issuing the same id for different mail (#8).
+    """
+    micros = int(stamp.timestamp() * 1_000_000)
+    digest = hmac.digest(secret, f"{key}|{micros}".encode(), hashlib.sha256).hex()[:32]
+    return f"<{_base36(micros)}.{digest}@{ascii_domain(domain)}>"
 
 
-def message_id(secret: bytes, key: str, domain: str) -> str:
-    """``<hmac@domain>``: unique per ``key`` (issue × subscriber), stable, unguessable (#8)."""
-    digest = hmac.digest(secret, key.encode("utf-8"), hashlib.sha256).hex()[:40]
-    return f"<{digest}@{ascii_domain(domain)}>"
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            return out
 
 
 def sender_domain(sender: str) -> str:
@@ -110,10 +143,28 @@ def sender_domain(sender: str) -> str:
     return address.rpartition("@")[2]
 
 
-def list_id(name: str, slug: str, domain: str) -> str:
-    """``Name <slug.domain>``, stable per list (RELIABILITY #6)."""
-    label = encode_header_text(name.replace("<", "").replace(">", ""))
-    return f"{label} <{slug}.{ascii_domain(domain)}>"
+def list_id_header(name: str, slug: str, domain: str) -> str:
+    """``List-Id: "Name" <slug.domain>``, stable per list, phrase quoted when needed (#6)."""
+    phrase = headers.phrase_tokens(name.replace("<", "").replace(">", ""))
+    return headers.fold("List-Id", [*phrase, f"<{slug}.{ascii_domain(domain)}>"])
+
+
+def feedback_id_header(campaign: str, list_slug: str, kind: str) -> str:
+    """``Feedback-ID: campaign:list:kind:newsletter`` for Gmail's feedback loop.
+
+    Gmail aggregates complaints per identifier; each must be the same for a whole
+    campaign (never per recipient) and contain no colon.
+    """
+    fields = [_feedback_field(value) for value in (campaign, list_slug, kind)]
+    return headers.simple("Feedback-ID", ":".join([*fields, "newsletter"]))
+
+
+def _feedback_field(value: str) -> str:
+    return "".join(char if char.isascii() and (char.isalnum() or char in "-._") else "-"
+                   for char in value) or "-"
+
+
+AUTO_SUBMITTED = "Auto-Submitted: auto-generated\r\n"  # RFC 3834 §5: no auto-replies, please
 
 
 @dataclass(frozen=True)
@@ -181,27 +232,21 @@ class Envelope:
         return b"".join(chunks)
 
 
-def make_envelope(*, sender: str, list_header: str | None, boundary: str,
+def make_envelope(*, sender: str, extra: Sequence[str], boundary: str,
                   text: Parts, html: Parts) -> Envelope:
-    """Precompute the constant header block for an issue (``list_header`` None: transactional)."""
+    """Precompute the constant header block (``extra``: whole lines such as List-Id)."""
     sender_name, sender_address = parseaddr(sender)
-    lines = [f"From: {format_address(sender_name, sender_address)}", "MIME-Version: 1.0"]
-    if list_header is not None:
-        lines.append(f"List-Id: {list_header}")
-    lines.append(f'Content-Type: multipart/alternative; boundary="{boundary}"')
-    head = ("\r\n".join(lines) + "\r\n").encode("ascii")
-    return Envelope(boundary.encode("ascii"), head, text, html)
+    lines = [address_header("From", sender_name, sender_address), "MIME-Version: 1.0\r\n",
+             *extra, f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n']
+    return Envelope(boundary.encode("ascii"), "".join(lines).encode("ascii"), text, html)
 
 
 def personal_headers(*, to: str, subject: str, date: str, msg_id: str,
                      unsubscribe_url: str | None) -> bytes:
-    """The per-subscriber header lines (To, Subject, Date, Message-ID, List-Unsubscribe...)."""
-    lines = [
-        b"To: ", to.encode("ascii"), CRLF,
-        b"Subject: ", encode_header_text(subject).encode("ascii"), CRLF,
-        b"Date: ", date.encode("ascii"), CRLF,
-        b"Message-ID: ", msg_id.encode("ascii"), CRLF,
-    ]
+    """The per-subscriber lines (``to`` is a whole To line): Subject, Date, Message-ID, List-*."""
+    lines = [to, unstructured_header("Subject", subject), f"Date: {date}\r\n",
+             headers.simple("Message-ID", msg_id)]
     if unsubscribe_url is not None:
-        lines += [b"List-Unsubscribe: <", unsubscribe_url.encode("ascii"), b">", CRLF, ONE_CLICK]
-    return b"".join(lines)
+        lines.append(headers.simple("List-Unsubscribe", f"<{unsubscribe_url}>"))
+    head = "".join(lines).encode("ascii")
+    return head + ONE_CLICK if unsubscribe_url is not None else head

@@ -98,7 +98,7 @@ class SendRun:
         self.transport = transport
         self.progress = progress
         self.limiter = limiter
-        self.composer = Composer(settings, app.renderer, app.links)
+        self.composer = Composer(settings, app.renderer, app.links, signer=app.dkim.current())
         self.policy = BackoffPolicy(
             base=settings.delivery_backoff_base_seconds, cap=settings.delivery_backoff_cap_seconds,
             give_up=settings.delivery_give_up_seconds,

@@ -14,6 +14,7 @@ import smtplib
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from newsletter.delivery.outcome import (
@@ -58,10 +59,16 @@ class ConnectFailed(Exception):
 
 
 class SMTPConnection:
-    """One persistent SMTP session; RSET before every reuse, discarded after any error."""
+    """One persistent SMTP session; RSET before every reuse, discarded after any error.
 
-    def __init__(self, config: SMTPConfig) -> None:
+    ``monotonic`` tells the seconds that age a session (replaced after
+    ``config.max_age``); tests pass their own instead of waiting.
+    """
+
+    def __init__(self, config: SMTPConfig, *,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.config = config
+        self._monotonic = monotonic
         self._smtp: smtplib.SMTP | None = None
         self._opened = 0.0
         self._used = False
@@ -112,7 +119,7 @@ class SMTPConnection:
             # Commands and data are written whole; Nagle would only add delay per message.
             smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._smtp = smtp
-        self._opened = time.monotonic()
+        self._opened = self._monotonic()
         self._used = False
         self._pipelining = smtp.has_extn("pipelining")
 
@@ -132,7 +139,7 @@ class SMTPConnection:
 
     def send(self, mail_from: str, rcpt_to: str, data: bytes) -> Outcome:
         """One transaction; opens (or recycles) the session as needed."""
-        if self._smtp is not None and time.monotonic() - self._opened > self.config.max_age:
+        if self._smtp is not None and self._monotonic() - self._opened > self.config.max_age:
             self.close()
         if self._smtp is None:
             self.open()

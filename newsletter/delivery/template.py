@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html as html_module
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -54,12 +54,12 @@ class MessageTemplate:
     """Builds the bytes of one issue for one subscriber (one per issue, made by the Composer)."""
 
     def __init__(self, compiled: CompiledLike, make_fields: FieldsFactory, *, sender: str,
-                 list_header: str | None) -> None:
+                 extra_headers: Sequence[str] = ()) -> None:
         self._compiled = compiled
         self._make_fields = make_fields
         self._boundary = "=_nl_" + secrets.token_hex(12)
         self._sender = sender
-        self._list_header = list_header
+        self._extra = tuple(extra_headers)
         self._escape: Callable[[str], str] | None = None
         self._fast: dict[bool, tuple[_Split, mime.Envelope]] = {}
         for has_name in (True, False):
@@ -87,7 +87,7 @@ class MessageTemplate:
                    for sample in SAMPLES if (sample[1] is not None) == has_name):
                 self._escape = escape
                 envelope = mime.make_envelope(
-                    sender=self._sender, list_header=self._list_header,
+                    sender=self._sender, extra=self._extra,
                     boundary=self._boundary, text=mime.encode_parts(split.text),
                     html=mime.encode_parts(split.html))
                 return split, envelope
@@ -108,7 +108,7 @@ class MessageTemplate:
         """The message bytes for one subscriber."""
         # The renderer collapses whitespace in names; do the same so both paths agree.
         name = " ".join((name or "").split()) or None
-        to = mime.format_address(name, email)
+        to = mime.address_header("To", name, email)
         url = unsubscribe_url or ""
         if self._fast and self._escape is not None:
             split, envelope = self._fast[bool(name)]
@@ -120,17 +120,21 @@ class MessageTemplate:
                                          unsubscribe_url=unsubscribe_url)
             return envelope.assemble(head, text_values, html_values)
         rendered = self._compiled.personalize(self._make_fields(email, name, url))
-        return build_whole(sender=self._sender, list_header=self._list_header,
+        return build_whole(sender=self._sender, extra_headers=self._extra,
                            boundary=self._boundary, to=to, subject=rendered.subject,
                            text=rendered.text, html=rendered.html, msg_id=msg_id, date=date,
                            unsubscribe_url=unsubscribe_url)
 
 
-def build_whole(*, sender: str, list_header: str | None, boundary: str, to: str, subject: str,
-                text: str, html: str, msg_id: str, date: str,
+def build_whole(*, sender: str, extra_headers: Sequence[str], boundary: str, to: str,
+                subject: str, text: str, html: str, msg_id: str, date: str,
                 unsubscribe_url: str | None) -> bytes:
-    """Encode a whole message in one go (transactional mail, or the slow path)."""
-    envelope = mime.make_envelope(sender=sender, list_header=list_header, boundary=boundary,
+    """Encode a whole message in one go (transactional mail, or the slow path).
+
+    ``to`` is a whole To line (:func:`mime.address_header`); ``extra_headers`` are
+    whole constant lines (List-Id, Feedback-ID, Auto-Submitted).
+    """
+    envelope = mime.make_envelope(sender=sender, extra=extra_headers, boundary=boundary,
                                   text=mime.Parts((mime.qp(text),)),
                                   html=mime.Parts((mime.qp(html),)))
     head = mime.personal_headers(to=to, subject=subject, date=date, msg_id=msg_id,

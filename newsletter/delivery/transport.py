@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import queue
 import ssl
+import time
+from collections.abc import Callable
 from typing import Protocol
 
 from newsletter.config import Settings
 from newsletter.delivery.catcher import CATCHER_DIR, MailStore
+from newsletter.delivery.mime import ascii_domain, sender_domain
 from newsletter.delivery.outcome import SENT, Outcome
 from newsletter.delivery.smtp import ConnectFailed, SMTPConfig, SMTPConnection
 
@@ -39,12 +42,13 @@ class Transport(Protocol):
 class SMTPTransport:
     """A pool of ``size`` SMTP connections shared by the sending threads."""
 
-    def __init__(self, config: SMTPConfig, size: int = 4) -> None:
+    def __init__(self, config: SMTPConfig, size: int = 4, *,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self._size = size
         self._idle: queue.LifoQueue[SMTPConnection] = queue.LifoQueue()
         for _ in range(size):
-            self._idle.put(SMTPConnection(config))
+            self._idle.put(SMTPConnection(config, monotonic=monotonic))
 
     @property
     def size(self) -> int:
@@ -98,8 +102,13 @@ def smtp_config(settings: Settings, tls_context: ssl.SSLContext | None = None) -
         host=settings.smtp_host, port=settings.smtp_port, security=settings.smtp_security,
         username=settings.smtp_username, password=password, timeout=settings.smtp_timeout,
         data_timeout=settings.smtp_data_timeout, max_age=settings.smtp_connection_max_age,
-        tls_context=tls_context,
+        tls_context=tls_context, local_hostname=ehlo_name(settings),
     )
+
+
+def ehlo_name(settings: Settings) -> str:
+    """The name we give in EHLO: ``ehlo_name``, else the sender's domain (never ``[127.0.0.1]``)."""
+    return settings.ehlo_name or ascii_domain(sender_domain(settings.sender))
 
 
 def transport_from_settings(settings: Settings) -> SMTPTransport | CatcherTransport:

@@ -58,9 +58,12 @@ def test_an_error_in_an_overridden_layout_names_the_layout_not_the_child(
     series = write_series(project)
     layout = Path("newsletter/templates/email/_layout.mjml.j2").read_text(encoding="utf-8")
     lines = layout.split("\n")
-    lines.insert(11, "    <mj-title>{{ page_title_typo }}</mj-title>")
+    after_head = next(n for n, line in enumerate(lines) if "<mj-head>" in line) + 1
+    lines.insert(after_head, "    <mj-title>{{ page_title_typo }}</mj-title>")
     where = _override(series, "_layout.mjml.j2", "\n".join(lines))
-    with pytest.raises(RenderError, match=rf"^{where}:12: 'page_title_typo' is undefined"):
+    line_number = after_head + 1
+    with pytest.raises(RenderError,
+                       match=rf"^{where}:{line_number}: 'page_title_typo' is undefined"):
         renderer.compile_issue(series, 1)
 
 

@@ -1,6 +1,6 @@
 """Delivery against a real SMTP server (aiosmtpd on loopback) that injects faults.
 
-Every case ends in the documented state (newsletter/delivery/service.py) and
+Every case ends in the documented state (newsletter/delivery/sender.py) and
 the accounting adds up: sent + failed + suppressed + unknown + deferred = audience.
 """
 
@@ -21,8 +21,11 @@ from newsletter.config import load_settings
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import Delivery, SendPause, Subscription, Suppression
 from newsletter.delivery.outbox import fan_out
+from newsletter.delivery.outcome import Verdict
 from newsletter.delivery.sender import drain
+from newsletter.delivery.smtp import SMTPConfig
 from newsletter.delivery.status import resume
+from newsletter.delivery.transport import SMTPTransport
 from tests.support.audience import Seeded, address, counts, seed
 from tests.support.smtpd import SMTPRecorder
 
@@ -398,6 +401,27 @@ def test_a_pooled_connection_is_reset_before_each_reuse(
     # One or two pooled connections carried 12 messages: every message after a connection's
     # first starts with RSET.
     assert AUDIENCE - 2 <= server.resets <= AUDIENCE - 1
+
+
+def test_a_pooled_connection_older_than_its_max_age_is_replaced_instead_of_reused(
+        server: SMTPRecorder) -> None:
+    seconds = [0.0]  # the pool's monotonic clock, moved by hand
+    transport = SMTPTransport(SMTPConfig("127.0.0.1", server.port, timeout=5, max_age=300.0),
+                              1, monotonic=lambda: seconds[0])
+    resets_seen = []
+    try:
+        for at in (0.0, 299.0, 301.0, 350.0):
+            seconds[0] = at
+            outcome = transport.send("news@example.org", address(0),
+                                     b"Subject: age\r\n\r\nbody\r\n")
+            assert outcome.verdict == Verdict.SENT, outcome
+            resets_seen.append(server.resets)
+    finally:
+        transport.close()
+    # Reused at 299 s (RSET first); older than 300 s at 301 s, so a new session (no RSET),
+    # which is reused again at 350 s.
+    assert resets_seen == [0, 1, 1, 2]
+    assert len(server.wait_for(4)) == 4
 
 
 def test_transactional_mail_is_addressed_without_the_untrusted_name(

@@ -40,6 +40,7 @@ class ReceivedMessage:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+    helo: str | None = None  # the name the client gave in EHLO/HELO
 
     @property
     def message(self) -> EmailMessage:
@@ -105,7 +106,8 @@ class _Handler:
         content = envelope.original_content or b""
         with self.arrived:
             self.messages.append(
-                ReceivedMessage(str(envelope.mail_from), list(envelope.rcpt_tos), content)
+                ReceivedMessage(str(envelope.mail_from), list(envelope.rcpt_tos), content,
+                                session.host_name)
             )
             self.arrived.notify_all()
         if self.faults.delay_after_dot:
