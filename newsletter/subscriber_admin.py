@@ -16,7 +16,13 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from newsletter.addresses import address_hash, clean_name, clean_time_zone, normalise_address
+from newsletter.addresses import (
+    address_hash,
+    clean_name,
+    clean_time_zone,
+    normalise_address,
+    require_mailable,
+)
 from newsletter.app import App
 from newsletter.consent import RequestInfo, record_consent
 from newsletter.db.models import (
@@ -122,7 +128,7 @@ def add_subscriber(
     if not confirmed:
         outcome = subscribe(app, SignupRequest(
             email=email, list_slug=list_slug, name=name, time_zone=time_zone,
-            source=RequestInfo(form="cli"),
+            source=RequestInfo(form="cli"), by_staff=True,
         ))
         return {
             SignupOutcome.CONFIRMATION_SENT: "confirmation email queued",
@@ -132,7 +138,7 @@ def add_subscriber(
             SignupOutcome.SUPPRESSED: "suppressed (erased, bounced or complained): not added",
             SignupOutcome.BLOCKED: "blocked (bounced or complained): not added",
         }[outcome]
-    address = normalise_address(email)
+    address = require_mailable(normalise_address(email), smtp_utf8=app.settings.smtp_utf8)
     clean = clean_name(name)
     zone = _zone(time_zone)
     known = find_list(app, list_slug)

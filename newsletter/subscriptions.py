@@ -33,7 +33,13 @@ from sqlalchemy import CursorResult, delete, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from newsletter.addresses import address_hash, clean_name, clean_time_zone, normalise_address
+from newsletter.addresses import (
+    address_hash,
+    clean_name,
+    clean_time_zone,
+    normalise_address,
+    require_mailable,
+)
 from newsletter.app import App
 from newsletter.consent import RequestInfo, consent_text_hash, record_consent
 from newsletter.db.engine import is_sqlite, write_transaction
@@ -101,6 +107,7 @@ class SignupRequest:
     time_zone: str | None = None
     consent_hash: str | None = None
     source: RequestInfo = field(default_factory=RequestInfo)
+    by_staff: bool = False  # `subscribers add`: the confirmation mail must not say "our form"
 
 
 @dataclass(frozen=True)
@@ -221,7 +228,7 @@ def subscribe(app: App, request: SignupRequest) -> SignupOutcome:
     Raises AddressError for an unacceptable address or name and NotFoundError for an
     unknown list; every other case returns an outcome the web layer does not reveal.
     """
-    address = normalise_address(request.email)
+    address = require_mailable(normalise_address(request.email), smtp_utf8=app.settings.smtp_utf8)
     name = clean_name(request.name)
     zone = clean_time_zone(request.time_zone)
     known = find_list(app, request.list_slug)
@@ -237,7 +244,7 @@ def subscribe(app: App, request: SignupRequest) -> SignupOutcome:
     public_id = existing or secrets.token_urlsafe(16)
     # Rendered on every path (also when nothing will be sent) so every address costs the
     # same work and answers in similar time (RELIABILITY #25).
-    prepared = {public_id: _signup_mail(app, known, address, public_id)}
+    prepared = {public_id: _signup_mail(app, known, address, public_id, request.by_staff)}
     settings = app.settings
 
     def work(session: Session) -> SignupOutcome:
@@ -295,7 +302,8 @@ def subscribe(app: App, request: SignupRequest) -> SignupOutcome:
             return SignupOutcome.ACTIVATED
         if not _claim_cooldown(session, person.id, now, settings.confirm_cooldown_seconds):
             return SignupOutcome.COOLDOWN
-        mail = _mail_for(app, known, address, person.public_id, prepared, welcome=False)
+        mail = _mail_for(app, known, address, person.public_id, prepared, welcome=False,
+                         by_staff=request.by_staff)
         row = enqueue_transactional(
             session, subscriber_id=person.id, list_id=known.id, kind="confirmation",
             mail=mail, now=now,
@@ -308,9 +316,12 @@ def subscribe(app: App, request: SignupRequest) -> SignupOutcome:
     return in_transaction(app, work)
 
 
-def _signup_mail(app: App, known: KnownList, address: str, public_id: str) -> TransactionalMail:
-    maker = welcome_mail if not known.config.double_opt_in else confirmation_mail
-    return maker(app, email=address, public_id=public_id, mailing_list=known.config)
+def _signup_mail(app: App, known: KnownList, address: str, public_id: str,
+                 by_staff: bool) -> TransactionalMail:
+    if not known.config.double_opt_in:
+        return welcome_mail(app, email=address, public_id=public_id, mailing_list=known.config)
+    return confirmation_mail(app, email=address, public_id=public_id,
+                             mailing_list=known.config, by_staff=by_staff)
 
 
 def _mail_for(
@@ -321,13 +332,16 @@ def _mail_for(
     prepared: dict[str, TransactionalMail],
     *,
     welcome: bool,
+    by_staff: bool = False,
 ) -> TransactionalMail:
     """The pre-rendered mail when it fits; render now in the rare case it does not."""
     fits = public_id in prepared and welcome == (not known.config.double_opt_in)
     if fits:
         return prepared[public_id]
-    maker = welcome_mail if welcome else confirmation_mail
-    return maker(app, email=address, public_id=public_id, mailing_list=known.config)
+    if welcome:
+        return welcome_mail(app, email=address, public_id=public_id, mailing_list=known.config)
+    return confirmation_mail(app, email=address, public_id=public_id,
+                             mailing_list=known.config, by_staff=by_staff)
 
 
 def _is_hex64(value: str | None) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import click
+from rich.table import Table
 
 from newsletter.app import App, create_app
 from newsletter.config import Settings, load_settings
@@ -62,3 +64,12 @@ def main(ctx: click.Context) -> None:
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+def add_whole_column(table: Table, header: str, values: Sequence[str]) -> None:
+    """Add a column whose cells never break mid-word: file names, addresses, slugs.
+
+    Rich folds a cell wherever the column ends; a file name cut in two cannot be
+    copied. This column keeps its widest value's width and other columns wrap.
+    """
+    table.add_column(header, no_wrap=True, min_width=max([len(header), *map(len, values)]))

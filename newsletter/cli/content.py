@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from newsletter.cli.base import State, main, pass_state
+from newsletter.cli.base import State, add_whole_column, main, pass_state
 from newsletter.clock import SystemClock
 from newsletter.content.importer import ImportReport, import_article
 
@@ -23,7 +23,7 @@ _STYLES = {
 
 def _show(report: ImportReport, console: Console) -> None:
     table = Table(title=f"{report.folder} — {report.title} (list {report.list_slug})")
-    table.add_column("file")
+    add_whole_column(table, "file", [change.name for change in report.changes])
     table.add_column("title")
     table.add_column("action")
     for change in report.changes:

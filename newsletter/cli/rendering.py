@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from newsletter.cli.base import State, main, pass_state
+from newsletter.cli.base import State, add_whole_column, main, pass_state
 from newsletter.content.issuefile import find_series, list_series
 from newsletter.render.renderer import Renderer
 from newsletter.site import count_issues, preview_issue, render_site
@@ -42,24 +42,35 @@ def issues_group() -> None:
 @click.argument("series", required=False)
 @pass_state
 def issues_list_command(state: State, series: str | None) -> None:
-    """List the issues of SERIES (or of every series) with subject, file and content hash.
+    """List the issues of SERIES (or of every series): title and file, plus subject and hash.
+
+    Subject and content hash are shown when the terminal is at least 120 columns wide.
 
     Example: newsletter issues list pain-care
     """
     issues_path = state.settings.issues_path
     slugs = [series] if series else list_series(issues_path)
-    table = Table(title=f"Issues in {issues_path}")
-    for column in ("series", "#", "title", "subject", "file", "hash"):
-        table.add_column(column, overflow="fold")
-    for slug in slugs:
-        doc = find_series(issues_path, slug)
-        for issue in doc.issues:
-            table.add_row(slug, str(issue.position), issue.title, issue.subject,
-                          issue.path.name, issue.content_hash[:10])
     console = Console()
     if not slugs:
         console.print(f"no series in {issues_path}", markup=False)
         return
+    issues = [(slug, issue) for slug in slugs for issue in find_series(issues_path, slug).issues]
+    # Subject and hash only where they fit: below that, title and file come first.
+    wide = console.width >= 120
+    table = Table(title=f"Issues in {issues_path}")
+    add_whole_column(table, "series", slugs)
+    table.add_column("#", no_wrap=True)
+    table.add_column("title")
+    if wide:
+        table.add_column("subject")
+    add_whole_column(table, "file", [issue.path.name for _slug, issue in issues])
+    if wide:
+        table.add_column("hash", no_wrap=True)
+    for slug, issue in issues:
+        cells = [slug, str(issue.position), issue.title]
+        cells += [issue.subject, issue.path.name, issue.content_hash[:10]] if wide else [
+            issue.path.name]
+        table.add_row(*cells)
     console.print(table)
 
 

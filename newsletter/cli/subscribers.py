@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from newsletter.cli.base import State, main, pass_state
+from newsletter import wording
+from newsletter.cli.base import State, add_whole_column, main, pass_state
 from newsletter.subscriber_admin import (
     add_subscriber,
     erase_subscriber,
@@ -63,8 +64,9 @@ def list_command(state: State, list_slug: str | None, status: str | None) -> Non
     app = state.app()
     with app.sessions() as session:
         rows = list_subscribers(session, list_slug=list_slug, status=status)
-    table = Table(title=f"{len(rows)} subscriptions")
-    for column in ("email", "name", "list", "status", "since", "confirmed"):
+    table = Table(title=wording.count(len(rows), "subscription"))
+    add_whole_column(table, "email", [row.email for row in rows])
+    for column in ("name", "list", "status", "since", "confirmed"):
         table.add_column(column)
     for row in rows:
         table.add_row(row.email, row.name or "", row.list_slug, row.status,
@@ -101,7 +103,7 @@ def show_command(state: State, email: str, as_json: bool) -> None:
     for record in data["consent_records"]:
         console.print(f"  consent {record['event']} at {record['at']} "
                       f"from {record['ip'] or '-'} ({record['form'] or '-'})", markup=False)
-    console.print(f"  {len(data['messages'])} messages", markup=False)
+    console.print(f"  {wording.count(len(data['messages']), 'message')}", markup=False)
 
 
 @subscribers_group.command("import")
@@ -127,8 +129,9 @@ def import_command(state: State, csv_file: Path, list_slug: str) -> None:
     for line, message in report.bad:
         click.echo(f"{csv_file}:{line}: {message}", err=True)
     click.echo(
-        f"{report.rows} rows: {report.added} added, {report.existing} already subscribed, "
-        f"{report.duplicates} duplicates, {report.unsubscribed} unsubscribed (kept out), "
+        f"{wording.count(report.rows, 'row')}: {report.added} added, {report.existing} already "
+        f"subscribed, {wording.count(report.duplicates, 'duplicate')}, "
+        f"{report.unsubscribed} unsubscribed (kept out), "
         f"{report.suppressed} suppressed (kept out), {report.blocked} bounced/complained "
         f"(kept out), {len(report.bad)} bad"
     )
@@ -153,7 +156,7 @@ def export_command(state: State, list_slug: str | None, status: str | None,
         else:
             with output.open("w", encoding="utf-8", newline="") as handle:
                 count = export_csv(session, handle, list_slug=list_slug, status=status)
-    click.echo(f"{count} rows exported", err=True)
+    click.echo(f"{wording.count(count, 'row')} exported", err=True)
 
 
 @subscribers_group.command("erase")
@@ -161,7 +164,7 @@ def export_command(state: State, list_slug: str | None, status: str | None,
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_state
 def erase_command(state: State, email: str, yes: bool) -> None:
-    """Erase a person (GDPR Art. 17): only a hash remains, so they are never mailed again.
+    """Erase a person (GDPR Article 17): only a hash remains, so they are never mailed again.
 
     Example: newsletter subscribers erase ana@example.com --yes
     """

@@ -11,6 +11,7 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +23,9 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 CATCHER_DIR = "mailcatcher"
+# Keys are "<UTC timestamp>-<8 hex>"; anything else (a path, 300 letters that the
+# file system calls too long, non-ASCII digits) is simply not a key.
+_KEY = re.compile(r"[0-9A-Za-z-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,15 @@ class MailStore:
 
     def get(self, key: str) -> CaughtMail | None:
         """One caught message by key (only plain keys; never a path)."""
-        if not key.replace("-", "").isalnum():
+        if not _KEY.fullmatch(key):
             return None
         path = self.folder / f"{key}.eml"
-        if not path.is_file():
+        try:
+            if not path.is_file():
+                return None
+            return CaughtMail(key, path, datetime.fromtimestamp(path.stat().st_mtime, UTC))
+        except OSError:  # gone between the check and the stat
             return None
-        return CaughtMail(key, path, datetime.fromtimestamp(path.stat().st_mtime, UTC))
 
 
 class _StoreHandler:

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from newsletter.app import App
 from newsletter.consent import RequestInfo
+from newsletter.errors import NotFoundError
 from newsletter.ratelimit import RateLimiter
 from newsletter.subscriptions import KnownList, SignupRequest, find_list, subscribe
 from newsletter.web.errors import error_response
@@ -69,7 +70,11 @@ def signup_router(app: App) -> APIRouter:
             raise FormError(400, "please give an email address and a list")
         if any(len(value) > MAX_FIELD_CHARS for value in fields.values()):
             raise FormError(400, "a field of the form is far too long")
-        known = await run_in_threadpool(find_list, app, slug.strip())
+        try:
+            known = await run_in_threadpool(find_list, app, slug.strip())
+        except NotFoundError:
+            # Staff get the list's name and file from the CLI; visitors need neither.
+            raise NotFoundError("there is no such list") from None
         if fields.get(HONEYPOT):
             # A bot filled the invisible field: drop it, answer as usual (RELIABILITY #27).
             log.info("honeypot signup dropped from %s", client_ip(request))

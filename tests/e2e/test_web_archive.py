@@ -59,6 +59,10 @@ def test_a_sent_issue_is_public_without_personal_data_and_an_unsent_one_is_404(
     assert "/unsubscribe/" not in issue.text
     assert "frame-ancestors 'self'" in issue.headers["content-security-policy"]
     assert "script-src" not in issue.headers["content-security-policy"]
-    for path in ("/archive/pain-care/2", "/archive/pain-care/99", "/archive/pain-care/x",
+    for path in ("/archive/pain-care/3", "/archive/pain-care/99", "/archive/pain-care/x",
                  "/archive/no-such-series", "/archive/no-such-series/1"):
         assert client.get(path).status_code == 404, path
+    # Part 2 is linked from part 1: it answers, but only with its title and when it comes.
+    coming = client.get("/archive/pain-care/2")
+    assert "has not been published yet" in coming.text
+    assert "Nerves, joints" not in coming.text  # none of part 2's body

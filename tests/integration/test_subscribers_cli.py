@@ -69,7 +69,7 @@ def test_import_reports_bad_rows_by_line_dedupes_and_keeps_leavers_out(
     assert result.exit_code == 0, result.output
     assert "people.csv:3: not-an-address" in result.output
     assert "people.csv:7: cy@example.com: unknown time zone 'Mars/Olympus'" in result.output
-    assert ("7 rows: 2 added, 0 already subscribed, 1 duplicates, 1 unsubscribed (kept out), "
+    assert ("7 rows: 2 added, 0 already subscribed, 1 duplicate, 1 unsubscribed (kept out), "
             "1 suppressed (kept out), 0 bounced/complained (kept out), 2 bad") in result.output
     assert state(app, "ana@example.com")["statuses"] == ["active"]
     assert state(app, "ana@example.com")["events"] == ["import"]
