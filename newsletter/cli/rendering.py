@@ -54,24 +54,25 @@ def issues_list_command(state: State, series: str | None) -> None:
     if not slugs:
         console.print(f"no series in {issues_path}", markup=False)
         return
-    issues = [(slug, issue) for slug in slugs for issue in find_series(issues_path, slug).issues]
-    # Subject and hash only where they fit: below that, title and file come first.
+    # One table per series (its slug in the title, not in a column): the room goes to the
+    # title, which wraps between words, and the file name, which never breaks.
     wide = console.width >= 120
-    table = Table(title=f"Issues in {issues_path}")
-    add_whole_column(table, "series", slugs)
-    table.add_column("#", no_wrap=True)
-    table.add_column("title")
-    if wide:
-        table.add_column("subject")
-    add_whole_column(table, "file", [issue.path.name for _slug, issue in issues])
-    if wide:
-        table.add_column("hash", no_wrap=True)
-    for slug, issue in issues:
-        cells = [slug, str(issue.position), issue.title]
-        cells += [issue.subject, issue.path.name, issue.content_hash[:10]] if wide else [
-            issue.path.name]
-        table.add_row(*cells)
-    console.print(table)
+    for slug in slugs:
+        doc = find_series(issues_path, slug)
+        table = Table(title=f"{slug}: {doc.config.title}", title_justify="left")
+        table.add_column("#", no_wrap=True)
+        table.add_column("title", min_width=16)
+        if wide:
+            table.add_column("subject", min_width=16)
+        add_whole_column(table, "file", [issue.path.name for issue in doc.issues])
+        if wide:
+            table.add_column("hash", no_wrap=True)
+        for issue in doc.issues:
+            cells = [str(issue.position), issue.title]
+            cells += [issue.subject, issue.path.name, issue.content_hash[:10]] if wide else [
+                issue.path.name]
+            table.add_row(*cells)
+        console.print(table)
 
 
 @main.command("preview")

@@ -31,6 +31,7 @@ from newsletter.web.coming import ComingPart, coming_part
 from newsletter.web.pages import page_response
 
 _POSITION = re.compile(r"[0-9]{1,6}")
+MAX_SLUG = 100  # the width of series.slug
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class PublishedIssue:
 
 def published_issues(session: Session, series_slug: str) -> tuple[str, list[PublishedIssue]]:
     """The series' title and its issues that have been sent at least once, in order."""
+    if "\x00" in series_slug or len(series_slug) > MAX_SLUG:
+        raise NotFoundError("there is no such series")  # PostgreSQL refuses NUL in a query
     series = session.scalar(select(Series).where(Series.slug == series_slug))
     if series is None:
         raise NotFoundError("there is no such series")
