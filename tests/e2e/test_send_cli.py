@@ -141,3 +141,20 @@ def test_a_locked_database_is_a_clear_error_and_the_next_send_loses_nobody(
     recovered = run(project, environment, "send")
     assert recovered.returncode == 0, recovered.stderr
     assert len(list((project / "var" / "mailcatcher").glob("*.eml"))) == AUDIENCE
+
+
+def test_counts_of_one_read_as_singular(
+        project: Path, environment: dict[str, str]) -> None:
+    # "Queued pacing/1: 1 new recipients." (issue 13, item 18)
+    application = create_app(load_settings(project, environ=environment))
+    seed(application, project, 1)
+    dry = run(project, environment, "send", "--issue", "pain-care/1", "--dry-run")
+    assert "Would queue pain-care/1: 1 new recipient (dry run)." in dry.stdout
+    sent = run(project, environment, "send", "--issue", "pain-care/1")
+    assert "Queued pain-care/1: 1 new recipient." in sent.stdout
+    send_issue_now(application, "pain-care", 2)
+    application.close()
+    due = run(project, environment, "send", "--dry-run")
+    assert "1 message is due now; nothing was sent" in due.stdout
+    resumed = run(project, environment, "resume")
+    assert "Lifted 0 pauses." in resumed.stdout
