@@ -1,4 +1,5 @@
 # The two commands of the README. Each installs what it needs on first use.
+# `make test`: ruff, mypy --strict, the layering contract (import-linter, see pyproject.toml), pytest.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -11,6 +12,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed /usr/bin/chromium
 	$(BIN)/ruff check newsletter tests benchmarks scripts scheduler.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 $(VENV)/.installed: pyproject.toml

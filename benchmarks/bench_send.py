@@ -7,7 +7,7 @@ binary is /usr/sbin/smtp-sink). Everything stays on 127.0.0.1.
     .venv/bin/python benchmarks/bench_send.py -n 20000 --small-n 5000 --baseline-n 2000
 
 For each N the database is seeded and the issue fanned out in this process;
-the send itself runs in a fresh child process (``newsletter.delivery.service.drain``
+the send itself runs in a fresh child process (``newsletter.delivery.sender.drain``
 exactly as ``newsletter send`` calls it), which reports its wall time and
 peak RSS (``VmHWM``). The naive baseline (one ``EmailMessage`` built and
 sent per subscriber over one smtplib connection) runs in its own child, in
@@ -68,11 +68,12 @@ def seed(root: Path, port: int, count: int, args: argparse.Namespace) -> dict[st
     from sqlalchemy import insert, select
 
     from newsletter.app import create_app
+    from newsletter.catalog import sync_lists
     from newsletter.config import load_settings
+    from newsletter.content.lists import read_lists
     from newsletter.db.engine import write_transaction
     from newsletter.db.models import MailingList, Subscriber, Subscription
-    from newsletter.delivery.service import send_issue_now
-    from newsletter.lists import read_lists, sync_lists
+    from newsletter.delivery.outbox import send_issue_now
 
     app = create_app(load_settings(root, environ={}, overrides=overrides(root, port, args)))
     now = datetime.now(UTC)
@@ -109,7 +110,7 @@ def child_send(root: Path, port: int, args: argparse.Namespace) -> None:
     """In the child: drain the outbox and print JSON figures."""
     from newsletter.app import create_app
     from newsletter.config import load_settings
-    from newsletter.delivery.service import drain
+    from newsletter.delivery.sender import drain
 
     app = create_app(load_settings(root, environ={}, overrides=overrides(root, port, args)))
     started = time.perf_counter()
@@ -178,7 +179,7 @@ def message_size(root: Path) -> int:
     with write_transaction(app.sessions) as session:
         rows = claim(session, now=datetime.now(UTC), lease=timedelta(seconds=1), limit=1)
         session.rollback()
-    composer = Composer(app.settings, app.renderer)
+    composer = Composer(app.settings, app.renderer, app.links)
     size = len(composer.compose(rows[0], datetime.now(UTC)))
     fast = composer.template(rows[0]).fast
     app.close()

@@ -1,38 +1,63 @@
-"""The one composition root: settings → engine, sessions, clock, renderer.
+"""The one composition root: settings → database, clock, renderer, links, catalog, transport.
 
-Entry points build an :class:`App` with :func:`create_app` and pass it down;
-nothing else creates engines, sessions or clients.
+Entry points (the CLI, the web app, ``scheduler.py``) build an :class:`App`
+with :func:`create_app` and pass it down; nothing else creates engines,
+sessions, token makers or transports. Services import :class:`App` for type
+checking only. Every attribute is typed and built here, once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from newsletter.audience.tokens import Links, Tokens
+from newsletter.catalog import Catalog
 from newsletter.clock import Clock, SystemClock
 from newsletter.config import Settings, load_settings
-from newsletter.db.engine import make_engine, make_sessionmaker
+from newsletter.db.engine import is_sqlite, make_engine, make_sessionmaker
 from newsletter.db.migrate import upgrade
+from newsletter.db.transactions import Transactions
+from newsletter.delivery.transport import Transport, transport_from_settings
+from newsletter.render.pages import PageRenderer
 from newsletter.render.renderer import Renderer
 
+TransportFactory = Callable[[], Transport]
 
-@dataclass
+
+@dataclass(frozen=True)
 class App:
     """Everything a use case needs, wired once."""
 
     settings: Settings
     engine: Engine
-    sessions: sessionmaker[Session]
+    sessions: sessionmaker[Session]  # plain sessions (tests, ad-hoc reads); services use ``db``
+    db: Transactions
     clock: Clock
     renderer: Renderer
-    extras: dict[str, Any] = field(default_factory=dict)
+    pages: PageRenderer  # the web pages
+    tokens: Tokens
+    links: Links
+    catalog: Catalog
+    transport: TransportFactory  # a new transport (and its connection pool) per call
 
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()
+
+
+def make_renderer(settings: Settings) -> Renderer:
+    """The renderer (needs no database: previews work while it is down)."""
+    return Renderer(settings)
+
+
+def make_links(settings: Settings) -> Links:
+    """Confirm and unsubscribe links signed with the configured keys (the newest signs)."""
+    keys = [key.get_secret_value() for key in settings.secret_keys]
+    return Links(settings.base_url, Tokens(keys))
 
 
 def create_app(
@@ -47,13 +72,23 @@ def create_app(
     that needs the database can simply call this.
     """
     settings = settings or load_settings()
+    clock = clock or SystemClock()
     engine = make_engine(settings.effective_database_url)
     if migrate:
         upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    db = Transactions(sessions, sqlite=is_sqlite(engine))
+    links = make_links(settings)
     return App(
         settings=settings,
         engine=engine,
-        sessions=make_sessionmaker(engine),
-        clock=clock or SystemClock(),
-        renderer=Renderer(settings),
+        sessions=sessions,
+        db=db,
+        clock=clock,
+        renderer=make_renderer(settings),
+        pages=PageRenderer(settings),
+        tokens=links.tokens,
+        links=links,
+        catalog=Catalog(settings, db, clock),
+        transport=lambda: transport_from_settings(settings),
     )

@@ -1,16 +1,67 @@
-"""Mirror series folders into ``series`` and ``issues`` rows so deliveries can refer to them."""
+"""Files become rows: ``issues/`` and ``subscribers/lists.toml`` mirrored into the database.
+
+The files stay the source of truth; deliveries, broadcasts and subscriptions
+refer to their rows. Every caller mirrors through the App's :class:`Catalog`:
+
+* :meth:`Catalog.lists` for the declared lists (web requests, signups, staff
+  commands): read again only when ``lists.toml`` changed on disk;
+* :meth:`Catalog.mirror_series` for one series, in the caller's transaction,
+  when staff act on it (schedule, send now): lists first, so a list declared a
+  moment ago is found;
+* :meth:`Catalog.mirror_all` for every series folder (each scheduler tick,
+  ``newsletter run``): rows are written only where the files differ from
+  them, and a broken folder is reported without stopping the others.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from newsletter.clock import Clock
+from newsletter.config import Settings
 from newsletter.content.issuefile import SeriesDoc, list_series, read_series
+from newsletter.content.lists import LISTS_FILE, ListConfig, read_lists
 from newsletter.db.models import Issue, MailingList, Series
-from newsletter.errors import NotFoundError
+from newsletter.db.transactions import Transactions
+from newsletter.errors import NewsletterError, NotFoundError
+
+
+@dataclass(frozen=True)
+class KnownList:
+    """A declared list and its row id."""
+
+    config: ListConfig
+    id: int
+
+
+@dataclass
+class CatalogView:
+    """The series folders as read now: the readable ones, and what was wrong with the others."""
+
+    docs: dict[str, SeriesDoc] = field(default_factory=dict)
+    problems: list[NewsletterError] = field(default_factory=list)
+
+
+def sync_lists(session: Session, configs: list[ListConfig], now: datetime) -> None:
+    """Create or update a row per declared list (lists are never deleted here)."""
+    existing = {row.slug: row for row in session.scalars(select(MailingList))}
+    for config in configs:
+        row = existing.get(config.slug)
+        if row is None:
+            row = MailingList(slug=config.slug, created_at=now)
+            session.add(row)
+        row.name = config.name
+        row.description = config.description
+        row.double_opt_in = config.double_opt_in
+        row.thank_you_url = config.thank_you_url
+    session.flush()
 
 
 def sync_series(session: Session, doc: SeriesDoc, now: datetime) -> Series:
@@ -52,7 +103,120 @@ def sync_series(session: Session, doc: SeriesDoc, now: datetime) -> Series:
     return series
 
 
-def sync_all_series(session: Session, issues_dir: Path, now: datetime) -> list[Series]:
-    """Mirror every series folder under ``issues_dir``."""
-    return [sync_series(session, read_series(issues_dir / slug), now)
-            for slug in list_series(issues_dir)]
+_IssueFields = tuple[str, str, str, str, str, str]  # slug, title, subject, preheader, path, hash
+
+
+def _series_fields(doc: SeriesDoc) -> tuple[str, str, str]:
+    return doc.config.title, doc.config.mode, doc.config.list
+
+
+def _issue_fields(doc: SeriesDoc) -> dict[int, _IssueFields]:
+    return {issue.position: (issue.slug, issue.title, issue.subject, issue.preheader,
+                             str(issue.path), issue.content_hash) for issue in doc.issues}
+
+
+def _mirrored(session: Session) -> dict[str, tuple[tuple[str, str, str], dict[int, _IssueFields]]]:
+    """What the rows say about every series: the fields :func:`sync_series` writes."""
+    found: dict[str, tuple[tuple[str, str, str], dict[int, _IssueFields]]] = {}
+    rows = session.execute(
+        select(Series.slug, Series.title, Series.mode, MailingList.slug, Issue.position,
+               Issue.slug, Issue.title, Issue.subject, Issue.preheader, Issue.source_path,
+               Issue.content_hash)
+        .outerjoin(MailingList, MailingList.id == Series.list_id)
+        .outerjoin(Issue, Issue.series_id == Series.id)
+    )
+    for slug, title, mode, list_slug, position, *issue in rows:
+        entry = found.setdefault(slug, ((title, mode, list_slug or ""), {}))
+        if position is not None:
+            entry[1][position] = tuple(issue)
+    return found
+
+
+def _unchanged(doc: SeriesDoc, mirrored: tuple[tuple[str, str, str],
+                                              dict[int, _IssueFields]] | None) -> bool:
+    if mirrored is None or mirrored[0] != _series_fields(doc):
+        return False
+    rows = mirrored[1]
+    return all(rows.get(position) == fields for position, fields in _issue_fields(doc).items())
+
+
+class Catalog:
+    """The one entry point that mirrors files into rows, with the lists cache of one App."""
+
+    def __init__(self, settings: Settings, db: Transactions, clock: Clock) -> None:
+        self._settings = settings
+        self._db = db
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._lists: tuple[tuple[int, int] | None, dict[str, KnownList]] | None = None
+
+    @property
+    def lists_file(self) -> Path:
+        """Where the lists are declared."""
+        return self._settings.subscribers_path / LISTS_FILE
+
+    def lists(self) -> dict[str, KnownList]:
+        """Declared lists by slug, mirrored to the database when ``lists.toml`` changed."""
+        path = self.lists_file
+        stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None
+        cached = self._lists
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        with self._lock:
+            configs = read_lists(self._settings.subscribers_path)
+
+            def sync(session: Session) -> dict[str, KnownList]:
+                sync_lists(session, configs, self._clock.now())
+                rows = session.execute(select(MailingList.slug, MailingList.id))
+                ids = {row.slug: row.id for row in rows}
+                return {c.slug: KnownList(c, ids[c.slug]) for c in configs}
+
+            known = self._db.run(sync, doing="reading the lists")
+            self._lists = (stamp, known)
+            return known
+
+    def find_list(self, slug: str) -> KnownList:
+        """The declared list ``slug``, or NotFoundError naming it."""
+        known = self.lists().get(slug)
+        if known is None:
+            raise NotFoundError(f"no list {slug!r} (declare it in subscribers/{LISTS_FILE})")
+        return known
+
+    def mirror_series(self, session: Session, doc: SeriesDoc, now: datetime) -> Series:
+        """Mirror the lists, then ``doc``, in the caller's transaction; returns the series row."""
+        sync_lists(session, read_lists(self._settings.subscribers_path), now)
+        return sync_series(session, doc, now)
+
+    def mirror_all(
+        self, now: datetime, check: Callable[[SeriesDoc], object] | None = None
+    ) -> CatalogView:
+        """Read every series folder and mirror those whose files differ from their rows.
+
+        ``check`` may refuse a folder by raising a NewsletterError (the scheduler
+        checks its rules); a refused or broken folder is not mirrored and is
+        reported in ``problems``: one bad file must not stop every other series.
+        """
+        view = CatalogView()
+        issues_path = self._settings.issues_path
+        docs: list[SeriesDoc] = []
+        for slug in list_series(issues_path):
+            try:
+                doc = read_series(issues_path / slug)
+                if check is not None:
+                    check(doc)
+            except NewsletterError as err:
+                view.problems.append(err)
+                continue
+            docs.append(doc)
+        with self._db.read("reading the series") as session:
+            mirrored = _mirrored(session)
+        for doc in docs:
+            if not _unchanged(doc, mirrored.get(doc.config.slug)):
+                try:
+                    with self._db.write("mirroring a series") as session:
+                        sync_series(session, doc, now)
+                except NotFoundError as err:
+                    view.problems.append(err)
+                    continue
+            view.docs[doc.config.slug] = doc
+        return view

@@ -1,9 +1,17 @@
-"""Time as a parameter: production uses the system clock, tests a clock they move by hand."""
+"""Time as a parameter: production uses the system clock, tests a clock they move by hand.
+
+Also the one check of a time-zone name (:func:`find_zone`), whatever the caller
+does with an unknown one (a settings error, a schedule error, or a browser's odd
+value quietly dropped).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+MAX_ZONE_NAME = 64  # the longest IANA name is about half this
 
 
 class Clock(Protocol):
@@ -42,3 +50,13 @@ class ManualClock:
     def set(self, moment: datetime) -> None:
         """Jump to ``moment`` (which may be earlier: clocks do jump back)."""
         self._now = moment.astimezone(UTC)
+
+
+def find_zone(name: str) -> ZoneInfo | None:
+    """The IANA zone called ``name``, or None when there is none by that exact name."""
+    if not name or len(name) > MAX_ZONE_NAME or name.startswith(("/", ".")) or ".." in name:
+        return None  # never let a zone name walk the file system
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

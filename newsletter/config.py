@@ -16,6 +16,7 @@ import os
 import secrets
 import tomllib
 from collections.abc import Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -30,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from newsletter.clock import find_zone
 from newsletter.errors import ConfigError
 
 CONFIG_FILE = "newsletter.toml"
@@ -120,12 +122,8 @@ class Settings(BaseModel):
     @field_validator("time_zone")
     @classmethod
     def _check_zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ValueError("is not a known IANA time zone (e.g. Europe/Berlin)") from err
+        if find_zone(value) is None:
+            raise ValueError("is not a known IANA time zone (e.g. Europe/Berlin)")
         return value
 
     def path(self, value: Path) -> Path:
@@ -155,9 +153,13 @@ class Settings(BaseModel):
     @property
     def envelope_from(self) -> str:
         """The bounce address (SMTP MAIL FROM)."""
-        from email.utils import parseaddr
-
         return self.envelope_sender or parseaddr(self.sender)[1]
+
+    @property
+    def org_name(self) -> str:
+        """The organisation as people read it: the sender's display name, else its address."""
+        name, address = parseaddr(self.sender)
+        return name or address or self.sender
 
 
 _SECRET_KEYS = {"smtp_password", "secret_keys"}

@@ -13,8 +13,14 @@ other exception is a bug.
     ├── RenderError          a template is broken or a field is missing (names template and line)
     ├── NotFoundError        a series, issue, list or subscriber does not exist
     ├── SubscriptionError    an address, name or token is not acceptable
+    │   ├── AddressError     the address, name or time zone (newsletter.audience.addresses)
+    │   ├── TokenError       a tampered, expired or wrong-purpose link (newsletter.audience.tokens)
+    │   └── ConfirmRefused   a valid link that cannot confirm (newsletter.audience.signup)
     ├── DeliveryError        SMTP or message assembly failed (names host:port or address)
     └── ScheduleError        a schedule is impossible or ambiguous
+
+The three subscription errors live beside the rules that raise them; the web
+layer maps TokenError and ConfirmRefused to a "this link does not work" page.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Each command module registers its commands on :data:`main`; a
 ``NewsletterError`` becomes a one-line message and exit status 1, never a
-stack trace.
+stack trace. ``base`` holds the group and the per-invocation State (settings,
+clock, App); ``run`` is ``newsletter run``, the whole service on one machine.
 """
 
 from __future__ import annotations

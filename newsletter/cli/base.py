@@ -1,16 +1,26 @@
-"""The root click group, the lazily built App, and error translation."""
+"""The root click group, the per-invocation :class:`State`, and error translation.
+
+Commands get their settings and App from :class:`State`. By default it reads
+``newsletter.toml`` in the working folder and the ``NEWSLETTER_*`` environment
+and runs on the system clock; a caller (a test, an embedding program) passes
+its own ``State(settings=..., clock=..., app_factory=...)`` as click's ``obj``
+instead, so nothing needs a changed working folder or environment.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 from rich.table import Table
 
 from newsletter.app import App, create_app
+from newsletter.clock import Clock, SystemClock
 from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError
+
+AppFactory = Callable[..., App]  # called as factory(settings, clock=..., migrate=...)
 
 
 class _Group(click.Group):
@@ -22,29 +32,38 @@ class _Group(click.Group):
 
 
 class State:
-    """Per-invocation state: settings and the App, built on first use."""
+    """Per-invocation state: settings, clock and the App, built on first use."""
 
-    def __init__(self) -> None:
-        self._settings: Settings | None = None
+    def __init__(
+        self,
+        *,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        app_factory: AppFactory = create_app,
+    ) -> None:
+        self._settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self._app_factory = app_factory
         self._app: App | None = None
 
     @property
     def settings(self) -> Settings:
-        """Settings read from the working folder and the environment."""
+        """Settings given to the State, else read from the working folder and the environment."""
         if self._settings is None:
             self._settings = load_settings()
         return self._settings
 
-    def app(self) -> App:
-        """The composed application, migrated to the newest schema."""
+    def app(self, *, migrate: bool = True) -> App:
+        """The composed application (by default migrated to the newest schema)."""
         if self._app is None:
-            self._app = create_app(self.settings)
+            self._app = self._app_factory(self.settings, clock=self.clock, migrate=migrate)
         return self._app
 
     def close(self) -> None:
-        """Release what the App holds."""
+        """Release what the App holds (the State may then build a fresh one)."""
         if self._app is not None:
             self._app.close()
+            self._app = None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -58,8 +77,7 @@ def main(ctx: click.Context) -> None:
 
     Example: newsletter import-article article.txt --series pain-care
     """
-    state = State()
-    ctx.obj = state
+    state = ctx.ensure_object(State)
     ctx.call_on_close(state.close)
 
 

@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.table import Table
 
 from newsletter.cli.base import State, add_whole_column, main, pass_state
-from newsletter.clock import SystemClock
 from newsletter.content.importer import ImportReport, import_article
 
 _STYLES = {
@@ -70,6 +69,6 @@ def import_article_command(
         title=title,
         list_slug=list_slug,
         force=force,
-        now=SystemClock().now(),
+        now=state.clock.now(),
     )
     _show(report, Console())

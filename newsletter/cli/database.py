@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from newsletter.cli.base import State, main, pass_state
-from newsletter.db.engine import make_engine
 from newsletter.db.migrate import current_revision, upgrade
 
 
@@ -24,11 +23,7 @@ def db_upgrade(state: State) -> None:
 
     Example: newsletter db upgrade
     """
-    engine = make_engine(state.settings.effective_database_url)
-    try:
-        before, after = upgrade(engine)
-    finally:
-        engine.dispose()
+    before, after = upgrade(state.app(migrate=False).engine)
     if before == after:
         click.echo(f"database already at revision {after}")
     else:
@@ -42,8 +37,4 @@ def db_current(state: State) -> None:
 
     Example: newsletter db current
     """
-    engine = make_engine(state.settings.effective_database_url)
-    try:
-        click.echo(current_revision(engine) or "empty")
-    finally:
-        engine.dispose()
+    click.echo(current_revision(state.app(migrate=False).engine) or "empty")

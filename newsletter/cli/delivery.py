@@ -14,22 +14,21 @@ from rich.table import Table
 
 from newsletter import wording
 from newsletter.cli.base import State, main, pass_state
-from newsletter.delivery.service import (
-    SendSummary,
-    drain,
-    due_count,
-    fan_out_preview,
-    send_issue_now,
-)
-from newsletter.delivery.status import open_pauses, resume, status_counts
+from newsletter.db.models import DeliveryStatus
+from newsletter.delivery.outbox import due_count, fan_out_preview, send_issue_now
+from newsletter.delivery.sender import SendSummary, drain
+from newsletter.delivery.status import lift_pauses, sending_status
 from newsletter.delivery.worker import run_worker
-from newsletter.errors import ConfigError
 
 
-def _parse_issue(value: str) -> tuple[str, int]:
+def _parse_issue(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[str, int] | None:
+    if value is None:
+        return None
     slug, _, number = value.rpartition("/")
     if not slug or not number.isdigit():
-        raise ConfigError(f"--issue {value!r}: expected SERIES/N, e.g. pain-care/1")
+        raise click.BadParameter(f"{value!r}: expected SERIES/N, e.g. pain-care/1")
     return slug, int(number)
 
 
@@ -42,12 +41,12 @@ def _print_summary(console: Console, summary: SendSummary) -> None:
 
 
 @main.command()
-@click.option("--issue", "issue", metavar="SERIES/N",
+@click.option("--issue", "issue", metavar="SERIES/N", callback=_parse_issue,
               help="First queue this issue for its list (a no-op if already queued).")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; send nothing.")
 @click.option("--limit", type=click.IntRange(min=1), help="Send at most this many messages.")
 @pass_state
-def send(state: State, issue: str | None, dry_run: bool, limit: int | None) -> None:
+def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int | None) -> None:
     """Send everything due now (and, with --issue, queue that issue first).
 
     Example: newsletter send --issue pain-care/1 --limit 100
@@ -55,7 +54,7 @@ def send(state: State, issue: str | None, dry_run: bool, limit: int | None) -> N
     app = state.app()
     console = Console()
     if issue:
-        slug, position = _parse_issue(issue)
+        slug, position = issue
         if dry_run:
             count = fan_out_preview(app, slug, position)
             console.print(f"Would queue {slug}/{position}: "
@@ -63,8 +62,7 @@ def send(state: State, issue: str | None, dry_run: bool, limit: int | None) -> N
         else:
             _issue_id, added = send_issue_now(app, slug, position)
             console.print(f"Queued {slug}/{position}: {wording.count(added, 'new recipient')}.")
-    with app.sessions() as session:
-        total = due_count(session, app.clock.now())
+    total = due_count(app)
     if dry_run:
         due = "is" if total == 1 else "are"
         console.print(f"{wording.count(total, 'message')} {due} due now; "
@@ -108,13 +106,10 @@ def status(state: State) -> None:
 
     Example: newsletter status
     """
-    app = state.app()
-    with app.sessions() as session:
-        rows = status_counts(session)
-        pauses = open_pauses(session)
+    rows, pauses = sending_status(state.app())
     # Only the states some issue is in (and always "sent"), so the table fits a terminal.
-    states = [s for s in ("queued", "sending", "deferred", "sent", "failed", "suppressed",
-                          "unknown") if s == "sent" or any(row.counts.get(s) for row in rows)]
+    states = [s.value for s in DeliveryStatus
+              if s == DeliveryStatus.SENT or any(row.counts.get(s) for row in rows)]
     table = Table("issue", "title", *states, "total", "state", box=box.SIMPLE_HEAD)
     for row in rows:
         state_text = ("paused: " + row.paused) if row.paused else (
@@ -130,27 +125,14 @@ def status(state: State) -> None:
 
 
 @main.command(name="resume")
-@click.option("--issue", "issue", metavar="SERIES/N", help="Resume only this issue.")
+@click.option("--issue", "issue", metavar="SERIES/N", callback=_parse_issue,
+              help="Resume only this issue.")
 @click.option("--all", "everything", is_flag=True, help="Lift every pause.")
 @pass_state
-def resume_command(state: State, issue: str | None, everything: bool) -> None:
+def resume_command(state: State, issue: tuple[str, int] | None, everything: bool) -> None:
     """Lift a pause (the global one by default) so queued mail goes out again.
 
     Example: newsletter resume --issue pain-care/1
     """
-    from sqlalchemy import select
-
-    from newsletter.db.engine import write_transaction
-    from newsletter.db.models import Issue, Series
-
-    app = state.app()
-    with write_transaction(app.sessions) as session:
-        issue_id = None
-        if issue:
-            slug, position = _parse_issue(issue)
-            issue_id = session.scalar(select(Issue.id).join(Series).where(
-                Series.slug == slug, Issue.position == position))
-            if issue_id is None:
-                raise ConfigError(f"--issue {issue}: no such issue in the database")
-        count = resume(session, app.clock.now(), issue_id, everything)
+    count = lift_pauses(state.app(), issue, everything=everything)
     click.echo(f"Lifted {wording.count(count, 'pause')}.")

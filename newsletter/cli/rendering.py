@@ -1,7 +1,8 @@
 """Rendering commands: ``issues list``, ``preview``, ``render-site``.
 
-Rendering needs no database, so these build a Renderer from the settings
-instead of the whole App (a preview works even when the database is down).
+Rendering needs no database, so these take the renderer and the links from
+:mod:`newsletter.app` without building the whole App (a preview works even
+when the database is down).
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from newsletter.app import make_links, make_renderer
 from newsletter.cli.base import State, add_whole_column, main, pass_state
 from newsletter.content.issuefile import find_series, list_series
-from newsletter.render.renderer import Renderer
-from newsletter.site import count_issues, preview_issue, render_site
+from newsletter.render.site import count_issues, preview_issue, render_site
 
 
 def _show_path(path: Path) -> str:
@@ -89,8 +90,8 @@ def preview_command(state: State, series: str, position: int, out: Path | None) 
     Example: newsletter preview pain-care 1 --out /tmp/preview
     """
     settings = state.settings
-    files = preview_issue(Renderer(settings), settings, series, position,
-                          _out_dir(state, out, "preview"))
+    files = preview_issue(make_renderer(settings), make_links(settings), settings, series,
+                          position, _out_dir(state, out, "preview"))
     click.echo(_show_path(files.html))
     click.echo(_show_path(files.text))
 
@@ -105,10 +106,10 @@ def render_site_command(state: State, out: Path | None) -> None:
     Example: newsletter render-site --out /tmp/site
     """
     settings = state.settings
-    renderer = Renderer(settings)
+    renderer, links = make_renderer(settings), make_links(settings)
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("rendering", total=count_issues(settings))
-        index = render_site(renderer, settings, _out_dir(state, out, "site"),
+        index = render_site(renderer, links, settings, _out_dir(state, out, "site"),
                             progress=lambda label: progress.update(
                                 task, advance=1, description=label))
     click.echo(_show_path(index))

@@ -1,17 +1,127 @@
-"""``newsletter run``: the main job on the embedded defaults (see newsletter.runner)."""
+"""``newsletter run``: the whole service on one machine, on the embedded defaults.
+
+:func:`prepare` imports the sample article (never over staff edits), mirrors
+lists and series into the database and renders every series into a browsable
+folder. :func:`serve` then runs, until stopped: a local SMTP mail catcher, the
+delivery worker (sending to that catcher over real SMTP, or to the configured
+relay), the scheduler, and the web app, whose ``/caught`` page lists the
+caught messages. One App serves them all.
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
 from types import FrameType
 
 import click
+import uvicorn
 from rich.console import Console
 from rich.panel import Panel
 
+from newsletter.app import App
 from newsletter.cli.base import State, main, pass_state
-from newsletter.runner import prepare, serve
+from newsletter.content.importer import import_article
+from newsletter.delivery.catcher import CATCHER_DIR, MailCatcher, MailStore
+from newsletter.delivery.transport import loopback_catcher_transport
+from newsletter.delivery.worker import run_worker
+from newsletter.errors import EditedFilesError
+from newsletter.render.site import render_site
+from newsletter.schedule.process import run_scheduler
+from newsletter.web.app import create_web_app
+
+SAMPLE_ARTICLE = Path("docs/examples/chronic-pain-article.txt")
+SAMPLE_SERIES = "pain-care"
+SITE_DIR = "site"
+
+Out = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What :func:`prepare` did: where the rendered site is, and which series exist."""
+
+    site_index: Path
+    series: list[str]
+    import_note: str
+
+
+def import_sample(app: App) -> str:
+    """Import the sample article as ``pain-care`` when it is there; staff edits always win."""
+    source = app.settings.root / SAMPLE_ARTICLE
+    if not source.is_file():
+        return "no sample article here; using the series in issues/ as they are"
+    try:
+        report = import_article(
+            source,
+            issues_dir=app.settings.issues_path,
+            subscribers_dir=app.settings.subscribers_path,
+            series=SAMPLE_SERIES,
+            now=app.clock.now(),
+        )
+    except EditedFilesError as err:
+        return f"kept your edits to {len(err.paths)} file(s) of {SAMPLE_SERIES}; not re-imported"
+    actions = Counter(str(change.action) for change in report.changes)
+    counts = ", ".join(f"{n} {action}" for action, n in sorted(actions.items()))
+    return f"imported {SAMPLE_ARTICLE} as {SAMPLE_SERIES}: {counts}"
+
+
+def prepare(app: App) -> Prepared:
+    """Import the sample, mirror lists and series into the database, render the site."""
+    note = import_sample(app)
+    app.catalog.lists()
+    view = app.catalog.mirror_all(app.clock.now())
+    if view.problems:
+        raise view.problems[0]  # a broken series stops the start, naming its file
+    index = render_site(app.renderer, app.links, app.settings, app.settings.var_path / SITE_DIR)
+    return Prepared(site_index=index, series=list(view.docs), import_note=note)
+
+
+def serve(app: App, *, host: str, port: int, stop: threading.Event, out: Out,
+          scheduler_interval: float = 15.0) -> None:
+    """Run catcher, worker, scheduler and web app until ``stop`` is set (or Ctrl-C)."""
+    catcher = None
+    transport = None
+    if app.settings.transport == "catcher":
+        store = MailStore(app.settings.var_path / CATCHER_DIR)
+        catcher = MailCatcher(store, "127.0.0.1", app.settings.smtp_port).start()
+        out(f"mail catcher: smtp://127.0.0.1:{app.settings.smtp_port}")
+        # The worker talks real SMTP to the catcher, as it would to a relay.
+        transport = loopback_catcher_transport(app.settings)
+    threads = [
+        threading.Thread(target=run_worker, args=(app,),
+                         kwargs={"stop": stop, "transport": transport},
+                         name="worker", daemon=True),
+        threading.Thread(
+            target=run_scheduler, args=(app,), name="scheduler", daemon=True,
+            kwargs={"interval": scheduler_interval, "lease": timedelta(seconds=90),
+                    "drain": False, "stop": stop, "out": out},
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    server = uvicorn.Server(uvicorn.Config(create_web_app(app), host=host, port=port,
+                                           log_level="warning", server_header=False))
+    watcher = threading.Thread(target=_stop_server_when, args=(stop, server), daemon=True)
+    watcher.start()
+    try:
+        server.run()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+        if catcher is not None:
+            catcher.stop()
+
+
+def _stop_server_when(stop: threading.Event, server: uvicorn.Server) -> None:
+    stop.wait()
+    server.should_exit = True
 
 
 @main.command("run")

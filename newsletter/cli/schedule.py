@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from newsletter.cli.base import State, main, pass_state
-from newsletter.schedule import staff
+from newsletter.schedule import broadcasts_admin
 from newsletter.schedule.process import SchedulerRunner, run_scheduler
 
 
@@ -27,7 +27,7 @@ class ScheduleGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _echo_view(verb: str, view: staff.BroadcastView) -> None:
+def _echo_view(verb: str, view: broadcasts_admin.BroadcastView) -> None:
     click.echo(
         f"{verb} {view.series} #{view.position} ({view.title}): {view.local_time} "
         f"{view.time_zone} = {view.due_at:%Y-%m-%d %H:%M} UTC [{view.status}]"
@@ -59,7 +59,7 @@ def schedule_add(state: State, series: str, position: int, at: str, tz: str | No
 
     Example: newsletter schedule add pain-care 1 --at "2026-12-01 09:00" --tz America/New_York
     """
-    _echo_view("scheduled", staff.schedule_issue(state.app(), series, position, at, tz))
+    _echo_view("scheduled", broadcasts_admin.schedule_issue(state.app(), series, position, at, tz))
 
 
 @schedule_group.command("move")
@@ -73,7 +73,7 @@ def schedule_move(state: State, series: str, position: int, at: str, tz: str | N
 
     Example: newsletter schedule move pain-care 1 --at "2026-12-02 09:00"
     """
-    view = staff.schedule_issue(state.app(), series, position, at, tz, must_exist=True)
+    view = broadcasts_admin.schedule_issue(state.app(), series, position, at, tz, must_exist=True)
     _echo_view("moved", view)
 
 
@@ -86,7 +86,7 @@ def schedule_cancel(state: State, series: str, position: int) -> None:
 
     Example: newsletter schedule cancel pain-care 3
     """
-    _echo_view("cancelled", staff.cancel_issue(state.app(), series, position))
+    _echo_view("cancelled", broadcasts_admin.cancel_issue(state.app(), series, position))
 
 
 @schedule_group.command("list")
@@ -96,7 +96,7 @@ def schedule_list(state: State) -> None:
 
     Example: newsletter schedule list
     """
-    views = staff.list_broadcasts(state.app())
+    views = broadcasts_admin.list_broadcasts(state.app())
     if not views:
         click.echo("nothing scheduled")
         return
@@ -122,7 +122,7 @@ def schedule_preview(state: State, series: str, signup: str, tz: str | None) -> 
 
     Example: newsletter schedule preview pain-care --signup "2026-12-01 14:00" --tz America/New_York
     """
-    rows = staff.preview(state.app(), series, signup, tz)
+    rows = broadcasts_admin.preview(state.app(), series, signup, tz)
     table = Table(title=f"{series}: subscriber confirming {signup} {tz or ''}".strip())
     for column in ("#", "title", "local time", "UTC", "how"):
         table.add_column(column)

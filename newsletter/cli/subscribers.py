@@ -12,17 +12,17 @@ from rich.progress import Progress
 from rich.table import Table
 
 from newsletter import wording
-from newsletter.cli.base import State, add_whole_column, main, pass_state
-from newsletter.subscriber_admin import (
+from newsletter.audience.csv_files import export_csv, import_csv
+from newsletter.audience.staff import (
     add_subscriber,
     erase_subscriber,
     list_subscribers,
     person_export,
 )
-from newsletter.subscriber_csv import export_csv, import_csv
-from newsletter.subscriptions import ensure_lists
+from newsletter.cli.base import State, add_whole_column, main, pass_state
+from newsletter.db.models import SubscriptionStatus
 
-STATUSES = ["pending", "active", "unsubscribed", "bounced", "complained"]
+STATUSES = [status.value for status in SubscriptionStatus]
 
 
 @main.group("subscribers")
@@ -61,9 +61,7 @@ def list_command(state: State, list_slug: str | None, status: str | None) -> Non
 
     Example: newsletter subscribers list --status pending
     """
-    app = state.app()
-    with app.sessions() as session:
-        rows = list_subscribers(session, list_slug=list_slug, status=status)
+    rows = list_subscribers(state.app(), list_slug=list_slug, status=status)
     table = Table(title=wording.count(len(rows), "subscription"))
     add_whole_column(table, "email", [row.email for row in rows])
     for column in ("name", "list", "status", "since", "confirmed"):
@@ -86,9 +84,7 @@ def show_command(state: State, email: str, as_json: bool) -> None:
 
     Example: newsletter subscribers show ana@example.com --json > ana.json
     """
-    app = state.app()
-    with app.sessions() as session:
-        data = person_export(session, email)
+    data = person_export(state.app(), email)
     if as_json:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
@@ -150,12 +146,11 @@ def export_command(state: State, list_slug: str | None, status: str | None,
     Example: newsletter subscribers export --list clinic-news -o subscribers/export.csv
     """
     app = state.app()
-    with app.sessions() as session:
-        if output is None:
-            count = export_csv(session, sys.stdout, list_slug=list_slug, status=status)
-        else:
-            with output.open("w", encoding="utf-8", newline="") as handle:
-                count = export_csv(session, handle, list_slug=list_slug, status=status)
+    if output is None:
+        count = export_csv(app, sys.stdout, list_slug=list_slug, status=status)
+    else:
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            count = export_csv(app, handle, list_slug=list_slug, status=status)
     click.echo(f"{wording.count(count, 'row')} exported", err=True)
 
 
@@ -190,7 +185,7 @@ def lists_sync_command(state: State) -> None:
 
     Example: newsletter lists sync
     """
-    known = ensure_lists(state.app())
+    known = state.app().catalog.lists()
     for slug, entry in sorted(known.items()):
         opt_in = "double opt-in" if entry.config.double_opt_in else "single opt-in"
         click.echo(f"{slug}: {entry.config.name} ({opt_in})")

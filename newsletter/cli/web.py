@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import click
+import uvicorn
 
+from newsletter.audience.form import form_snippet
 from newsletter.cli.base import State, main, pass_state
-from newsletter.lists import read_lists
-from newsletter.snippet import form_snippet
+from newsletter.content.lists import read_lists
+from newsletter.web.app import create_web_app
 
 
 @main.command("serve")
@@ -22,10 +24,6 @@ def serve_command(state: State, host: str, port: int) -> None:
 
     Example: newsletter serve --host 127.0.0.1 --port 8000
     """
-    import uvicorn
-
-    from newsletter.web.app import create_web_app
-
     web = create_web_app(state.app())
     uvicorn.run(web, host=host, port=port, proxy_headers=False, server_header=False,
                 log_level="info")

@@ -30,11 +30,11 @@ import tomli_w
 from newsletter.content.article import Article, ArticleFormat
 from newsletter.content.detect import detect_format
 from newsletter.content.issuefile import SERIES_FILE, issue_paths
+from newsletter.content.lists import LISTS_FILE, read_lists
 from newsletter.content.parse import parse_article
 from newsletter.content.reimport import Change, plan_changes, sha256_bytes
 from newsletter.content.series_plan import plan_series
 from newsletter.errors import ContentError, EditedFilesError
-from newsletter.lists import LISTS_FILE, read_lists
 
 SERIES_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SERIES_SLUG_MAX = 64

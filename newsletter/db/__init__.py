@@ -1,1 +1,5 @@
-"""Database: typed models, engine and session helpers, Alembic migrations."""
+"""Database: typed models, the engine, the transaction helper (``transactions``), migrations.
+
+Services write through ``app.db`` (:class:`newsletter.db.transactions.Transactions`):
+one transaction per use case, the SQLite writer gate, one mapping of database errors.
+"""

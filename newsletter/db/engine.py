@@ -1,7 +1,12 @@
-"""Engine and session factories; SQLite gets WAL, a busy timeout and explicit BEGIN modes."""
+"""Engine and session factories; SQLite gets WAL, a busy timeout and explicit BEGIN modes.
+
+Services do not open transactions here: they use :class:`newsletter.db.transactions.Transactions`
+(``app.db``), which adds the SQLite writer gate and the one mapping of database errors.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from newsletter.errors import ConfigError
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+_PASSWORD = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 
 def _normalise_url(url: str) -> str:
@@ -24,22 +30,25 @@ def _normalise_url(url: str) -> str:
     return url
 
 
+def hide_password(url: str) -> str:
+    """``url`` as it may be shown to people: any password replaced by ``***``."""
+    return _PASSWORD.sub(r"\1***@", url)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url``; SQLite files get WAL mode and a busy timeout."""
     url = _normalise_url(url)
     try:
         parsed = make_url(url)
-    except ArgumentError as err:
-        raise ConfigError(f"NEWSLETTER_DATABASE_URL={url!r}: not a database URL") from err
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs
-        )
-        _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+        if parsed.get_backend_name() != "sqlite":
+            return create_engine(url, pool_pre_ping=True, **kwargs)
+    except (ArgumentError, ValueError) as err:  # unparsable, or no such kind of database
+        raise ConfigError(f"database_url={hide_password(url)!r}: not a database URL") from err
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+    _configure_sqlite(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -76,16 +85,12 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 def write_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session in one transaction that takes the write lock at once on SQLite.
 
-    Commits when the block ends normally, rolls back on any exception.
+    Commits when the block ends normally, rolls back on any exception
+    (``sessionmaker.begin``); the only addition is SQLite's ``BEGIN IMMEDIATE``.
     """
-    with factory() as session:
+    with factory.begin() as session:
         bind = session.get_bind()
         assert isinstance(bind, Engine)
         if is_sqlite(bind):
             session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+        yield session

@@ -49,16 +49,30 @@ class SubscriptionStatus(enum.StrEnum):
     COMPLAINED = "complained"
 
 
+# Subscriptions that still belong to the list: unsubscribing or a hard bounce ends them.
+SUBSCRIBED_STATES = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PENDING)
+# Subscriptions the address itself ended: never mailed, never re-added by staff.
+BLOCKED_STATES = (SubscriptionStatus.BOUNCED, SubscriptionStatus.COMPLAINED)
+
+
 class DeliveryStatus(enum.StrEnum):
     """Where one outbox row stands (RELIABILITY #13)."""
 
     QUEUED = "queued"
     SENDING = "sending"
-    SENT = "sent"
     DEFERRED = "deferred"
+    SENT = "sent"
     FAILED = "failed"
     SUPPRESSED = "suppressed"
     UNKNOWN = "unknown"
+
+
+# An issue is not finished while any of its rows is in one of these (RELIABILITY #14).
+OPEN_STATES = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.DEFERRED)
+# Tried again once ``next_attempt_at`` has come.
+RETRY_STATES = (DeliveryStatus.DEFERRED, DeliveryStatus.UNKNOWN)
+# What a drain sends once ``next_attempt_at`` has come (expired leases aside).
+DUE_STATES = (DeliveryStatus.QUEUED, *RETRY_STATES)
 
 
 class MailingList(Base):

@@ -25,9 +25,11 @@ from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, or_, selec
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from newsletter.addresses import address_hash
+from newsletter.audience.people import suppressed_addresses
 from newsletter.db.engine import is_sqlite
 from newsletter.db.models import (
+    BLOCKED_STATES,
+    RETRY_STATES,
     Delivery,
     DeliveryStatus,
     Issue,
@@ -38,11 +40,9 @@ from newsletter.db.models import (
     Subscriber,
     Subscription,
     SubscriptionStatus,
-    Suppression,
 )
 
 D: Table = Delivery.__table__  # type: ignore[assignment]
-RETRYABLE = (DeliveryStatus.DEFERRED, DeliveryStatus.UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -136,17 +136,18 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> l
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
-    return or_(D.c.status.in_([DeliveryStatus.QUEUED, *RETRYABLE]),
+    return or_(D.c.status.in_([DeliveryStatus.QUEUED, *RETRY_STATES]),
                and_(D.c.status == DeliveryStatus.SENDING, D.c.lease_until < now))
 
 
 def _details(connection: Connection, ids: Sequence[int]) -> list[Claimed]:
     query = (
         select(
-            D.c.id, D.c.kind, D.c.issue_id, D.c.subscriber_id, D.c.list_id, D.c.status,
-            D.c.attempts, D.c.queued_at, D.c.payload, Subscriber.email, Subscriber.name,
-            Subscriber.public_id, MailingList.slug, MailingList.name, Series.slug,
-            Issue.position,
+            D.c.id, D.c.kind, D.c.issue_id, D.c.subscriber_id, D.c.list_id,
+            D.c.status.label("previous_status"), D.c.attempts, D.c.queued_at, D.c.payload,
+            Subscriber.email, Subscriber.name, Subscriber.public_id,
+            MailingList.slug.label("list_slug"), MailingList.name.label("list_name"),
+            Series.slug.label("series_slug"), Issue.position,
         )
         .join(Subscriber, Subscriber.id == D.c.subscriber_id)
         .outerjoin(MailingList, MailingList.id == D.c.list_id)
@@ -156,8 +157,7 @@ def _details(connection: Connection, ids: Sequence[int]) -> list[Claimed]:
         .order_by(D.c.id)
     )
     # ``attempts`` is the value after this claim's UPDATE (attempts + 1): the fencing token.
-    return [Claimed(row[0], row[1], row[2], row[3], row[4], row[5], row[6] + 1, row[7], row[8],
-                    row[9], row[10], row[11], row[12], row[13], row[14], row[15])
+    return [Claimed(**{**row._asdict(), "attempts": row.attempts + 1})
             for row in connection.execute(query)]
 
 
@@ -174,7 +174,7 @@ def _blocked(session: Session, rows: Sequence[Claimed]) -> set[int]:
     any_status = _pairs(session.execute(
         select(Subscription.subscriber_id, Subscription.list_id).where(
             Subscription.subscriber_id.in_(subscriber_ids),
-            Subscription.status.in_([SubscriptionStatus.BOUNCED, SubscriptionStatus.COMPLAINED]),
+            Subscription.status.in_(BLOCKED_STATES),
         )
     ))
     hard_blocked = {subscriber for subscriber, _list in any_status}
@@ -184,12 +184,9 @@ def _blocked(session: Session, rows: Sequence[Claimed]) -> set[int]:
         .where(SeriesOptOut.subscriber_id.in_(subscriber_ids),
                Issue.id.in_({row.issue_id for row in rows if row.issue_id is not None}))
     ))
-    hashes = {row.id: address_hash(row.email) for row in rows}
-    suppressed = set(session.scalars(
-        select(Suppression.email_hash).where(Suppression.email_hash.in_(set(hashes.values())))
-    ))
+    suppressed = suppressed_addresses(session, {row.email for row in rows})
     for row in rows:
-        if hashes[row.id] in suppressed or (row.kind == "issue" and (
+        if row.email in suppressed or (row.kind == "issue" and (
             (row.subscriber_id, row.list_id) not in active
             or row.subscriber_id in hard_blocked
             or (row.subscriber_id, row.issue_id) in opted_out

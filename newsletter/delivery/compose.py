@@ -13,8 +13,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
-from itsdangerous import URLSafeSerializer
-
+from newsletter.audience.tokens import Links
 from newsletter.config import Settings
 from newsletter.content.issuefile import find_series
 from newsletter.delivery import mime
@@ -24,21 +23,6 @@ from newsletter.delivery.signing import DkimSigner
 from newsletter.delivery.template import MessageTemplate, build_whole
 from newsletter.errors import DeliveryError
 from newsletter.render.compiled import PersonalFields
-from newsletter.tokens import Purpose, TokenData, Tokens
-
-
-class _CachedTokens(Tokens):
-    """Tokens whose serializers are built once (same output; a send makes one per message)."""
-
-    def __init__(self, secret_keys: list[str]) -> None:
-        super().__init__(secret_keys)
-        self._serializers: dict[Purpose, URLSafeSerializer] = {}
-
-    def _plain(self, purpose: Purpose) -> URLSafeSerializer:
-        found = self._serializers.get(purpose)
-        if found is None:
-            found = self._serializers[purpose] = super()._plain(purpose)
-        return found
 
 
 def _fields(email: str, name: str | None, url: str) -> PersonalFields:
@@ -48,12 +32,12 @@ def _fields(email: str, name: str | None, url: str) -> PersonalFields:
 class Composer:
     """Builds the bytes for claimed deliveries; safe to share between sending threads."""
 
-    def __init__(self, settings: Settings, renderer: Any) -> None:
+    def __init__(self, settings: Settings, renderer: Any, links: Links) -> None:
         self.settings = settings
         self.renderer = renderer
-        keys = [key.get_secret_value() for key in settings.secret_keys]
-        self.tokens = _CachedTokens(keys)
-        self._secret = ("message-id:" + keys[-1]).encode("utf-8")
+        self.links = links
+        newest = settings.secret_keys[-1].get_secret_value()
+        self._secret = ("message-id:" + newest).encode("utf-8")
         self.domain = mime.sender_domain(settings.sender)
         self._templates: dict[int, MessageTemplate] = {}
         self._lock = threading.Lock()
@@ -72,9 +56,7 @@ class Composer:
 
     def unsubscribe_url(self, row: Claimed) -> str:
         """The one-click URL; the token names subscriber, list and series, never an id."""
-        token = self.tokens.unsubscribe(
-            TokenData(row.public_id, row.list_slug or "", row.series_slug))
-        return f"{self.settings.base_url}/unsubscribe/{token}"
+        return self.links.unsubscribe_url(row.public_id, row.list_slug or "", row.series_slug)
 
     def _date_header(self, now: datetime) -> str:
         second = int(now.timestamp())

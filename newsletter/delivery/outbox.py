@@ -1,8 +1,17 @@
-"""The outbox: one ``deliveries`` row per message to send.
+"""The outbox: one ``deliveries`` row per message to send, and the one way rows get there.
 
-Issue mail is fanned out per issue × subscriber; transactional mail
-(confirmation, welcome) is written here too, in the caller's transaction, so
-an email never exists without its committed row and vice versa.
+Every row is written here, in the caller's transaction, so an email never
+exists without its committed row and vice versa:
+
+* transactional mail (confirmation, welcome): :func:`enqueue_transactional`;
+* an issue for a whole list (a broadcast, ``newsletter send --issue``): :func:`fan_out`;
+* an issue for one subscription (a drip): :func:`enqueue_drip_issue`.
+
+Issue rows go through :func:`insert_issue_rows`, one INSERT ... SELECT that
+respects the unique (issue, subscriber) key twice over: a NOT EXISTS in the
+SELECT and ``ON CONFLICT DO NOTHING`` as the last guard. Queueing again, or
+to a second list the person is also on, adds nothing (RELIABILITY #12), and
+people who left the issue's series are never queued.
 """
 
 from __future__ import annotations
@@ -10,23 +19,35 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, exists, literal, select
+from sqlalchemy import ColumnElement, Table, exists, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from newsletter.content.issuefile import find_series
 from newsletter.db.engine import is_sqlite
 from newsletter.db.models import (
+    DUE_STATES,
     Delivery,
     DeliveryStatus,
     Issue,
+    MailingList,
+    Series,
     SeriesOptOut,
     Subscription,
     SubscriptionStatus,
 )
+from newsletter.db.transactions import rowcount
 from newsletter.db.types import UTCDateTime
 
+if TYPE_CHECKING:
+    from newsletter.app import App
+
 TRANSACTIONAL_KINDS = ("confirmation", "welcome")
+_D: Table = Delivery.__table__  # type: ignore[assignment]
+_COLUMNS = ["kind", "issue_id", "subscriber_id", "list_id", "status", "attempts",
+            "queued_at", "next_attempt_at", "updated_at"]
 
 
 @dataclass(frozen=True)
@@ -77,46 +98,98 @@ def enqueue_transactional(
     return row
 
 
-def fan_out(session: Session, issue_id: int, list_id: int, now: datetime) -> int:
-    """Queue ``issue_id`` for every active subscription of ``list_id``: one INSERT ... SELECT.
+def insert_issue_rows(
+    session: Session, issue_id: int, series_id: Any, now: datetime,
+    *conditions: ColumnElement[bool],
+) -> int:
+    """Queue ``issue_id`` for the active subscriptions matching ``conditions``; returns rows added.
 
-    The unique (issue, subscriber) key makes it idempotent: a second fan-out,
-    or a fan-out to a second list the person is also on, adds nothing
-    (RELIABILITY #12). People who left the issue's series are not queued.
-    Returns the number of rows added; runs in the caller's transaction.
+    The one INSERT of issue mail. It leaves out people who already have the
+    issue and people who left its series (``series_id`` is the series' id or an
+    expression for it); ``ON CONFLICT DO NOTHING`` on (issue, subscriber) is the
+    last guard. The row count is kept on SQLite and PostgreSQL alike (without
+    ``preserve_rowcount`` psycopg reports -1 for an INSERT ... SELECT).
     """
-    table: Table = Delivery.__table__  # type: ignore[assignment]
     stamp = literal(now, UTCDateTime())
-    issue_series = select(Issue.series_id).where(Issue.id == issue_id).scalar_subquery()
-    audience = (
-        select(
-            literal("issue"), literal(issue_id), Subscription.subscriber_id,
-            Subscription.list_id, literal(str(DeliveryStatus.QUEUED)), literal(0),
-            stamp, stamp, stamp,
-        )
-        .where(
+    audience = select(
+        literal("issue"), literal(issue_id), Subscription.subscriber_id, Subscription.list_id,
+        literal(DeliveryStatus.QUEUED.value), literal(0), stamp, stamp, stamp,
+    ).where(
+        *conditions,
+        Subscription.status == SubscriptionStatus.ACTIVE,
+        ~exists().where(_D.c.issue_id == issue_id,
+                        _D.c.subscriber_id == Subscription.subscriber_id),
+        ~exists().where(SeriesOptOut.subscriber_id == Subscription.subscriber_id,
+                        SeriesOptOut.series_id == series_id),
+    )
+    dialect = sqlite if is_sqlite(session.get_bind()) else postgresql  # type: ignore[arg-type]
+    statement = (
+        dialect.insert(_D)
+        .from_select(_COLUMNS, audience)
+        .on_conflict_do_nothing(index_elements=["issue_id", "subscriber_id"])
+        .execution_options(preserve_rowcount=True)
+    )
+    return rowcount(session.execute(statement))
+
+
+def fan_out(session: Session, issue_id: int, list_id: int, now: datetime) -> int:
+    """Queue ``issue_id`` for every active subscription of ``list_id``; returns rows added."""
+    series = select(Issue.series_id).where(Issue.id == issue_id).scalar_subquery()
+    return insert_issue_rows(session, issue_id, series, now, Subscription.list_id == list_id)
+
+
+def enqueue_drip_issue(
+    session: Session, *, issue_id: int, series_id: int, subscription_id: int, now: datetime
+) -> int:
+    """Queue ``issue_id`` for the subscriber of ``subscription_id``; returns rows added (0 or 1).
+
+    Adds nothing when the subscriber already has the issue, is no longer active,
+    or left the series: an unsubscribe that has committed stops the drip at once.
+    """
+    return insert_issue_rows(session, issue_id, series_id, now,
+                             Subscription.id == subscription_id)
+
+
+def due_count(app: App) -> int:
+    """How many rows a drain would try now (for the progress bar's total)."""
+    with app.db.read("counting what is due") as session:
+        return int(session.scalar(
+            select(func.count()).select_from(Delivery).where(
+                Delivery.status.in_(DUE_STATES), Delivery.next_attempt_at <= app.clock.now())
+        ) or 0)
+
+
+def send_issue_now(app: App, series_slug: str, position: int) -> tuple[int, int]:
+    """Mirror the series (and the lists) and fan issue ``position`` out to its list.
+
+    Returns (issue id, rows added); adding nothing means it was already fanned
+    out (only people who joined since are added on a second call).
+    """
+    doc = find_series(app.settings.issues_path, series_slug)
+    doc.issue(position)  # NotFoundError naming the series when there is no such issue
+    now = app.clock.now()
+    with app.db.write("queueing the issue") as session:
+        series = app.catalog.mirror_series(session, doc, now)
+        issue_id = session.scalar(
+            select(Issue.id).where(Issue.series_id == series.id, Issue.position == position))
+        assert issue_id is not None
+        assert series.list_id is not None
+        added = fan_out(session, issue_id, series.list_id, now)
+    return issue_id, added
+
+
+def fan_out_preview(app: App, series_slug: str, position: int) -> int:
+    """How many rows :func:`send_issue_now` would add (for ``--dry-run``); writes nothing."""
+    doc = find_series(app.settings.issues_path, series_slug)
+    doc.issue(position)
+    with app.db.read() as session:
+        list_id = session.scalar(select(MailingList.id).where(MailingList.slug == doc.config.list))
+        if list_id is None:
+            return 0
+        issue_id = session.scalar(select(Issue.id).join(Series).where(
+            Series.slug == series_slug, Issue.position == position))
+        queued = select(Delivery.subscriber_id).where(Delivery.issue_id == issue_id)
+        return int(session.scalar(select(func.count()).select_from(Subscription).where(
             Subscription.list_id == list_id,
             Subscription.status == SubscriptionStatus.ACTIVE,
-            ~exists().where(
-                table.c.issue_id == issue_id,
-                table.c.subscriber_id == Subscription.subscriber_id,
-            ),
-            ~exists().where(
-                SeriesOptOut.subscriber_id == Subscription.subscriber_id,
-                SeriesOptOut.series_id == issue_series,
-            ),
-        )
-    )
-    columns = ["kind", "issue_id", "subscriber_id", "list_id", "status", "attempts",
-               "queued_at", "next_attempt_at", "updated_at"]
-    bind = session.get_bind()
-    dialect_insert = sqlite.insert if is_sqlite(bind) else postgresql.insert  # type: ignore[arg-type]
-    statement = (
-        dialect_insert(table)
-        .from_select(columns, audience)
-        .on_conflict_do_nothing(index_elements=["issue_id", "subscriber_id"])
-    )
-    if is_sqlite(bind):  # type: ignore[arg-type]
-        return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
-    # psycopg reports no row count for INSERT ... SELECT ... ON CONFLICT: count what came back.
-    return len(session.execute(statement.returning(table.c.id)).all())
+            Subscription.subscriber_id.not_in(queued))) or 0)

@@ -67,11 +67,6 @@ class SMTPConnection:
         self._used = False
         self._pipelining = False
 
-    @property
-    def is_open(self) -> bool:
-        """True while a session is established."""
-        return self._smtp is not None
-
     def open(self) -> None:
         """Connect, secure, authenticate; raises :class:`ConnectFailed`."""
         cfg = self.config
@@ -224,8 +219,3 @@ def _quietly_close(smtp: smtplib.SMTP | None) -> None:
         return
     with contextlib.suppress(OSError):
         smtp.close()
-
-
-def is_timeout(err: BaseException) -> bool:
-    """True for socket timeouts (a slow server rather than a broken one)."""
-    return isinstance(err, socket.timeout | TimeoutError)

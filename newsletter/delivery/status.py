@@ -1,16 +1,27 @@
-"""Per-issue counts by state, open pauses, and resuming (for ``newsletter status``/``resume``)."""
+"""What was sent: per-issue counts by state, pauses and resuming, the published issues.
+
+For ``newsletter status`` and ``newsletter resume``, and the public archive
+("published" rule: an issue is public once at least one delivery of it has
+been sent, so the web edition of an email is reachable by whoever got it).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
-from newsletter.db.models import Delivery, DeliveryStatus, Issue, SendPause, Series
+from newsletter.db.models import OPEN_STATES, Delivery, DeliveryStatus, Issue, SendPause, Series
+from newsletter.db.transactions import rowcount
+from newsletter.errors import NotFoundError
 
-OPEN_STATES = (DeliveryStatus.QUEUED, DeliveryStatus.SENDING, DeliveryStatus.DEFERRED)
+if TYPE_CHECKING:
+    from newsletter.app import App
+
+MAX_SLUG = 100  # the width of series.slug: a longer one cannot name a series
 
 
 @dataclass
@@ -70,5 +81,53 @@ def resume(session: Session, now: datetime, issue_id: int | None = None,
     if not everything:
         query = query.where(SendPause.issue_id.is_(None) if issue_id is None
                             else SendPause.issue_id == issue_id)
-    result = session.execute(query.values(resumed_at=now))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(session.execute(query.values(resumed_at=now)))
+
+
+def sending_status(app: App) -> tuple[list[IssueCounts], list[tuple[int | None, str]]]:
+    """Counts per issue and the open pauses (``newsletter status``)."""
+    with app.db.read() as session:
+        return status_counts(session), open_pauses(session)
+
+
+def lift_pauses(app: App, issue: tuple[str, int] | None = None, *,
+                everything: bool = False) -> int:
+    """Close the global pause, one issue's (``(series, position)``), or all; returns how many."""
+    with app.db.write("resuming") as session:
+        issue_id = None
+        if issue is not None:
+            slug, position = issue
+            issue_id = session.scalar(select(Issue.id).join(Series).where(
+                Series.slug == slug, Issue.position == position))
+            if issue_id is None:
+                raise NotFoundError(f"no issue {slug}/{position} in the database")
+        return resume(session, app.clock.now(), issue_id, everything)
+
+
+@dataclass(frozen=True)
+class PublishedIssue:
+    """One public issue of a series."""
+
+    position: int
+    title: str
+
+
+def published_issues(app: App, series_slug: str) -> tuple[str, list[PublishedIssue]]:
+    """The series' title and its issues that have been sent at least once, in order.
+
+    NotFoundError names nothing of ``series_slug``: it comes from a visitor's address.
+    """
+    if "\x00" in series_slug or len(series_slug) > MAX_SLUG:
+        raise NotFoundError("there is no such series")  # PostgreSQL refuses NUL in a query
+    with app.db.read() as session:
+        series = session.scalar(select(Series).where(Series.slug == series_slug))
+        if series is None:
+            raise NotFoundError("there is no such series")
+        sent = exists().where(Delivery.issue_id == Issue.id,
+                              Delivery.status == DeliveryStatus.SENT)
+        rows = session.execute(
+            select(Issue.position, Issue.title)
+            .where(Issue.series_id == series.id, sent)
+            .order_by(Issue.position)
+        ).all()
+        return series.title, [PublishedIssue(r.position, r.title) for r in rows]

@@ -30,17 +30,6 @@ SAMPLES = (
 )
 
 
-class RenderedLike(Protocol):
-    """What ``personalize`` returns (newsletter.render.RenderedEmail)."""
-
-    @property
-    def subject(self) -> str: ...
-    @property
-    def html(self) -> str: ...
-    @property
-    def text(self) -> str: ...
-
-
 class CompiledLike(Protocol):
     """What the renderer compiles once per issue (newsletter.render.CompiledEmail)."""
 
@@ -62,7 +51,7 @@ def _join(pieces: list[str | tuple[str]], values: dict[str, str]) -> str:
 
 
 class MessageTemplate:
-    """Builds the bytes of one issue for one subscriber; construct via :func:`issue_template`."""
+    """Builds the bytes of one issue for one subscriber (one per issue, made by the Composer)."""
 
     def __init__(self, compiled: CompiledLike, make_fields: FieldsFactory, *, sender: str,
                  list_header: str | None) -> None:

@@ -2,7 +2,9 @@
 
 :class:`SMTPTransport` keeps a pool of persistent connections (one per
 sending thread at a time); :class:`CatcherTransport` stores messages under
-``var/mailcatcher/`` for local use. :func:`transport_from_settings` picks one.
+``var/mailcatcher/`` for local use. :func:`transport_from_settings` picks one
+(the App calls it); :func:`loopback_catcher_transport` is what ``newsletter run``
+sends through: real SMTP to its own catcher on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -20,8 +22,17 @@ from newsletter.delivery.smtp import ConnectFailed, SMTPConfig, SMTPConnection
 class Transport(Protocol):
     """Delivers one message to one recipient and says what happened."""
 
+    @property
+    def size(self) -> int:
+        """How many messages it can send at once (one sending thread each)."""
+        ...
+
     def send(self, mail_from: str, rcpt_to: str, data: bytes) -> Outcome:
         """Send ``data``; never raises for per-message problems."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the transport is not used again."""
         ...
 
 
@@ -30,10 +41,15 @@ class SMTPTransport:
 
     def __init__(self, config: SMTPConfig, size: int = 4) -> None:
         self.config = config
-        self.size = size
+        self._size = size
         self._idle: queue.LifoQueue[SMTPConnection] = queue.LifoQueue()
         for _ in range(size):
             self._idle.put(SMTPConnection(config))
+
+    @property
+    def size(self) -> int:
+        """The number of pooled connections."""
+        return self._size
 
     def send(self, mail_from: str, rcpt_to: str, data: bytes) -> Outcome:
         """Send over an idle pooled connection (blocks while all are busy)."""
@@ -60,7 +76,11 @@ class CatcherTransport:
 
     def __init__(self, store: MailStore) -> None:
         self.store = store
-        self.size = 1
+
+    @property
+    def size(self) -> int:
+        """One writer is plenty for files."""
+        return 1
 
     def send(self, mail_from: str, rcpt_to: str, data: bytes) -> Outcome:
         """Store the message; always succeeds unless the disk fails."""
@@ -87,3 +107,15 @@ def transport_from_settings(settings: Settings) -> SMTPTransport | CatcherTransp
     if settings.transport == "smtp":
         return SMTPTransport(smtp_config(settings), settings.smtp_pool_size)
     return CatcherTransport(MailStore(settings.var_path / CATCHER_DIR))
+
+
+def loopback_catcher_transport(settings: Settings) -> SMTPTransport:
+    """SMTP to the built-in catcher listening on 127.0.0.1 at ``smtp_port`` (``newsletter run``).
+
+    The catcher default then goes through a real SMTP conversation, as a relay would.
+    """
+    local = settings.model_copy(update={
+        "transport": "smtp", "smtp_host": "127.0.0.1", "smtp_security": "none",
+        "smtp_username": None, "smtp_password": None,
+    })
+    return SMTPTransport(smtp_config(local), local.smtp_pool_size)

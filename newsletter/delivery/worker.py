@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from newsletter.app import App
-from newsletter.delivery.service import SendSummary, drain
-from newsletter.delivery.transport import transport_from_settings
+from newsletter.delivery.sender import SendSummary, drain
+from newsletter.delivery.transport import Transport
+
+if TYPE_CHECKING:
+    from newsletter.app import App
 
 
 def run_worker(app: App, *, stop: threading.Event, idle_seconds: float = 2.0,
-               on_summary: Callable[[SendSummary], None] | None = None) -> None:
-    """Send due mail until ``stop`` is set; one transport (and its pool) for the whole run."""
-    transport = transport_from_settings(app.settings)
+               on_summary: Callable[[SendSummary], None] | None = None,
+               transport: Transport | None = None) -> None:
+    """Send due mail until ``stop`` is set; one transport (and its pool) for the whole run.
+
+    ``transport`` defaults to the App's; it is closed when the worker stops.
+    """
+    transport = transport if transport is not None else app.transport()
     try:
         while not stop.is_set():
             summary = drain(app, transport=transport)

@@ -25,8 +25,8 @@ from markupsafe import Markup
 
 from newsletter.config import Settings
 from newsletter.content.issuefile import SeriesDoc, sha256_text
+from newsletter.content.lists import read_lists
 from newsletter.errors import RenderError
-from newsletter.lists import read_lists
 from newsletter.render.compiled import (
     DEFAULT_GREETING,
     DEFAULT_GREETING_ANONYMOUS,
@@ -149,7 +149,7 @@ class Renderer:
     def _common(self) -> dict[str, Any]:
         settings = self._settings
         return {
-            "org_name": parseaddr(settings.sender)[0] or settings.sender,
+            "org_name": settings.org_name,
             "postal_address": settings.postal_address,
             "base_url": settings.base_url,
         }

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from newsletter.clock import find_zone
 from newsletter.errors import ScheduleError
 
 LOCAL_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
@@ -27,12 +28,10 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 def zone(name: str) -> ZoneInfo:
     """The IANA zone ``name``, or ScheduleError naming it."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as err:
-        raise ScheduleError(
-            f"time zone {name!r} is not a known IANA zone (e.g. Europe/Berlin)"
-        ) from err
+    found = find_zone(name)
+    if found is None:
+        raise ScheduleError(f"time zone {name!r} is not a known IANA zone (e.g. Europe/Berlin)")
+    return found
 
 
 def parse_local(text: str) -> datetime:

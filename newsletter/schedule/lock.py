@@ -19,10 +19,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
-from newsletter.db.engine import write_transaction
 from newsletter.db.models import SchedulerLock
+from newsletter.db.transactions import Transactions, rowcount
 from newsletter.db.types import UTCDateTime
 
 LOCK_NAME = "scheduler"
@@ -41,12 +40,15 @@ class LockState:
     lease_until: datetime | None
 
 
-def _ensure_row(sessions: sessionmaker[Session], name: str) -> None:
-    with sessions() as session:
+LOCKING = "taking the scheduler lock"
+
+
+def _ensure_row(db: Transactions, name: str) -> None:
+    with db.read(LOCKING) as session:
         if session.get(SchedulerLock, name) is not None:
             return
     try:
-        with write_transaction(sessions) as session:
+        with db.write(LOCKING) as session:
             if session.get(SchedulerLock, name) is None:
                 session.add(SchedulerLock(name=name))
     except IntegrityError:
@@ -54,7 +56,7 @@ def _ensure_row(sessions: sessionmaker[Session], name: str) -> None:
 
 
 def acquire(
-    sessions: sessionmaker[Session],
+    db: Transactions,
     holder: str,
     now: datetime,
     lease: timedelta,
@@ -62,8 +64,8 @@ def acquire(
     name: str = LOCK_NAME,
 ) -> bool:
     """Take or renew the lock for ``holder`` until ``now + lease``; True when held."""
-    _ensure_row(sessions, name)
-    with write_transaction(sessions) as session:
+    _ensure_row(db, name)
+    with db.write(LOCKING) as session:
         result = session.execute(
             update(SchedulerLock)
             .where(
@@ -85,24 +87,24 @@ def acquire(
             )
             .execution_options(synchronize_session=False)
         )
-        return bool(getattr(result, "rowcount", 0))
+        return bool(rowcount(result))
 
 
-def release(sessions: sessionmaker[Session], holder: str, *, name: str = LOCK_NAME) -> bool:
+def release(db: Transactions, holder: str, *, name: str = LOCK_NAME) -> bool:
     """Give the lock up if ``holder`` has it; True when it was released."""
-    with write_transaction(sessions) as session:
+    with db.write(LOCKING) as session:
         result = session.execute(
             update(SchedulerLock)
             .where(SchedulerLock.name == name, SchedulerLock.holder == holder)
             .values(holder=None, lease_until=None)
             .execution_options(synchronize_session=False)
         )
-        return bool(getattr(result, "rowcount", 0))
+        return bool(rowcount(result))
 
 
-def state(sessions: sessionmaker[Session], *, name: str = LOCK_NAME) -> LockState:
+def state(db: Transactions, *, name: str = LOCK_NAME) -> LockState:
     """The current holder and lease, for messages such as "waiting for X"."""
-    with sessions() as session:
+    with db.read(LOCKING) as session:
         row = session.execute(
             select(SchedulerLock.holder, SchedulerLock.lease_until).where(
                 SchedulerLock.name == name

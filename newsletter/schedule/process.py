@@ -3,31 +3,45 @@
 Design: one APScheduler interval job, stored in the project's database through
 ``SQLAlchemyJobStore``, beats every ``interval`` seconds. Each beat takes (or
 renews) the database lock and, only when it holds it, calls
-:func:`newsletter.schedule.service.run_due`. What is due is computed from our
+:func:`newsletter.schedule.tick.run_due`. What is due is computed from our
 ``broadcasts`` and ``drip_progress`` tables at that moment, so runs missed while
 the process was down are done once by the next beat, under our lateness rule;
 APScheduler's own misfire handling is switched to "coalesce" and matters only
 for the heartbeat itself. A second scheduler's beats find the lock taken and
 wait (they do nothing and say whom they wait for).
+
+The job store keeps the job as a textual reference (:data:`HEARTBEAT_REF`);
+the store of each process binds the job it reads back to that process's own
+:class:`SchedulerRunner`, so nothing global is needed to find it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
-from newsletter.app import App
 from newsletter.schedule import lock
-from newsletter.schedule.service import TickSummary, run_due
+from newsletter.schedule.tick import TickSummary, run_due
+
+if TYPE_CHECKING:
+    from newsletter.app import App
+
+log = logging.getLogger("newsletter.schedule")
 
 JOB_ID = "newsletter-heartbeat"
 JOB_TABLE = "apscheduler_jobs"
+# What the job store keeps in APScheduler's table: moving or renaming :func:`heartbeat`
+# breaks every stored job (tests/unit/test_string_references.py checks it still resolves).
+HEARTBEAT_REF = "newsletter.schedule.process:heartbeat"
 
 
 @dataclass
@@ -42,13 +56,14 @@ class SchedulerRunner:
     holding: bool = False
     beats: int = 0
     waiting_for: str | None = None
+    stopping: bool = False  # set before APScheduler shuts down: no further beat is started
 
     def beat(self) -> TickSummary | None:
         """Take or renew the lock and run one tick; None (and a "waiting" line) when not held."""
         self.beats += 1
         now = self.app.clock.now()
-        if not lock.acquire(self.app.sessions, self.holder, now, self.lease):
-            held = lock.state(self.app.sessions)
+        if not lock.acquire(self.app.db, self.holder, now, self.lease):
+            held = lock.state(self.app.db)
             if held.holder != self.waiting_for:  # say it once per holder, not every beat
                 until = f"{held.lease_until:%H:%M:%S}Z" if held.lease_until else "?"
                 self.out(f"waiting: the scheduler lock is held by {held.holder} until {until}")
@@ -65,6 +80,13 @@ class SchedulerRunner:
             self.out(summary.describe())
         return summary
 
+    def heartbeat(self) -> None:
+        """The stored APScheduler job: one beat; a failed tick is logged, the next beat retries."""
+        try:
+            self.beat()
+        except Exception as err:  # one failed tick must not kill the process
+            self.out(f"tick failed: {type(err).__name__}: {err}")
+
     def _renewer(self) -> Callable[[int], None]:
         """A drain progress callback that keeps the lease alive through a long send."""
         last = [self.app.clock.now()]
@@ -76,7 +98,7 @@ class SchedulerRunner:
                 if now - last[0] < self.lease / 3:
                     return
                 last[0] = now
-                if not lock.acquire(self.app.sessions, self.holder, now, self.lease):
+                if not lock.acquire(self.app.db, self.holder, now, self.lease):
                     # Sending stays correct (claims are leased too); say so and go on.
                     self.out("lost the scheduler lock during a long send")
                     self.holding = False
@@ -85,25 +107,49 @@ class SchedulerRunner:
 
     def stop(self) -> None:
         """Release the lock so another scheduler can take over at once."""
-        if lock.release(self.app.sessions, self.holder):
+        if lock.release(self.app.db, self.holder):
             self.out("released the scheduler lock")
         self.holding = False
 
 
-# APScheduler stores a job as a textual reference to a module-level function;
-# this slot is how that function finds the runner of the process it runs in.
-_current: SchedulerRunner | None = None
-
-
 def heartbeat() -> None:
-    """The stored APScheduler job: one beat of this process's runner."""
-    runner = _current
-    if runner is None:
-        return
-    try:
-        runner.beat()
-    except Exception as err:  # one failed tick must not kill the process: log and beat again
-        runner.out(f"tick failed: {type(err).__name__}: {err}")
+    """Where the stored job points; :class:`RunnerJobStore` runs this process's runner instead.
+
+    APScheduler keeps a job as a textual reference to a module-level function
+    (:data:`HEARTBEAT_REF`). The store that reads the job back binds it to the
+    runner it serves, so this body only runs when some other store reads the
+    job, and then there is no runner here to beat.
+    """
+    log.warning("heartbeat job read without its runner (not by RunnerJobStore): no beat")
+
+
+class RunnerJobStore(SQLAlchemyJobStore):  # type: ignore[misc]
+    """APScheduler's table in the project's database; the heartbeat job read back runs ``runner``.
+
+    The table holds the job as :data:`HEARTBEAT_REF`, which names no process;
+    every heartbeat job this store reads is bound to the runner of this process.
+    """
+
+    def __init__(self, runner: SchedulerRunner, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runner = runner
+
+    def get_due_jobs(self, now: datetime) -> list[Any]:
+        """The due jobs; none once the runner is stopping.
+
+        APScheduler's loop can wake between ``shutdown()`` stopping the executor
+        and leaving the loop; a job it found then could not be started and would
+        be logged as an error.
+        """
+        if self.runner.stopping:
+            return []
+        return list(super().get_due_jobs(now))
+
+    def _reconstitute_job(self, job_state: bytes) -> Any:
+        job = super()._reconstitute_job(job_state)
+        if job.id == JOB_ID:
+            job.func = self.runner.heartbeat
+        return job
 
 
 def _create_job_table(engine: Engine, table: Any) -> None:
@@ -125,20 +171,18 @@ def _create_job_table(engine: Engine, table: Any) -> None:
                 raise
 
 
-def build_scheduler(app: App, interval: float) -> Any:
+def build_scheduler(runner: SchedulerRunner, interval: float) -> Any:
     """A BackgroundScheduler whose heartbeat job lives in the project's database."""
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    store = SQLAlchemyJobStore(engine=app.engine, tablename=JOB_TABLE)
-    _create_job_table(app.engine, store.jobs_t)
+    engine = runner.app.engine
+    store = RunnerJobStore(runner, engine=engine, tablename=JOB_TABLE)
+    _create_job_table(engine, store.jobs_t)
     scheduler = BackgroundScheduler(
         jobstores={"default": store},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         timezone=UTC,
     )
     scheduler.add_job(
-        "newsletter.schedule.process:heartbeat",
+        HEARTBEAT_REF,
         "interval",
         seconds=interval,
         id=JOB_ID,
@@ -158,20 +202,18 @@ def run_scheduler(
     out: Callable[[str], None],
 ) -> SchedulerRunner:
     """Run the scheduler until ``stop`` is set, then release the lock and shut down cleanly."""
-    global _current
     runner = SchedulerRunner(app, lease=lease, drain=drain, out=out)
-    _current = runner
-    scheduler = build_scheduler(app, interval)
+    scheduler = build_scheduler(runner, interval)
     scheduler.start()
     out(f"scheduler {runner.holder} started: heartbeat every {interval:g}s")
     try:
         stop.wait()
     finally:
-        # Pause first so the scheduler thread submits no beat to an executor
-        # that shutdown() is already closing.
+        # Stop finding due beats first, so the scheduler thread submits none to an
+        # executor that shutdown() is already closing.
+        runner.stopping = True
         scheduler.pause()
         scheduler.shutdown(wait=True)
         runner.stop()
-        _current = None
         out("scheduler stopped")
     return runner

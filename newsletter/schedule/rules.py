@@ -17,11 +17,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from newsletter.errors import ScheduleError
 from newsletter.schedule.calendar import parse_time_of_day, parse_weekdays, zone
+
+if TYPE_CHECKING:
+    from newsletter.content.issuefile import SeriesDoc
 
 LateJoiners = Literal["start", "live"]
 DEFAULT_CADENCE_DAYS = 7
@@ -96,3 +99,14 @@ def rules_from_raw(
         late_joiners=late_joiners,
         max_late=timedelta(hours=float(max_late)),
     )
+
+
+def series_rules(doc: SeriesDoc, default_zone: str) -> SeriesRules:
+    """The scheduling rules of one series folder (its series.toml keys, validated)."""
+    return rules_from_raw(doc.config.raw, default_zone=default_zone,
+                          where=doc.path / "series.toml")
+
+
+def broadcast_rules(default_zone: str) -> SeriesRules:
+    """Plain broadcast rules, for a series whose folder is gone or broken."""
+    return SeriesRules("broadcast", zone(default_zone))

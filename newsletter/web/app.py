@@ -16,7 +16,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from newsletter.app import App
-from newsletter.subscriptions import ensure_lists
 from newsletter.web.archive import archive_router
 from newsletter.web.caught import caught_router
 from newsletter.web.confirm import confirm_router
@@ -29,7 +28,7 @@ from newsletter.web.unsubscribe import unsubscribe_router
 
 def create_web_app(app: App) -> FastAPI:
     """The FastAPI app: signup, confirm, unsubscribe, archive (and the catcher's pages locally)."""
-    ensure_lists(app)  # sync lists.toml now: a broken file fails at start, not on a visitor
+    app.catalog.lists()  # sync lists.toml now: a broken file fails at start, not on a visitor
     web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     web.state.app = app
     install_error_handlers(web, app)

@@ -7,7 +7,7 @@ The pages hold no personal data (the renderer builds them without any).
 
 The part right after a published one answers before it is out too: every
 issue links to it, so instead of "not found" it says which part comes and when
-(web/coming.py). Positions are plain ASCII digits: ``²`` or ``١`` are not part
+(schedule/coming.py). Positions are plain ASCII digits: ``²`` or ``١`` are not part
 numbers, however ``str.isdigit`` sees them. Error messages never repeat what
 the address said.
 """
@@ -15,47 +15,19 @@ the address said.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from fastapi import APIRouter
-from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
 from newsletter.app import App
 from newsletter.content.issuefile import find_series
-from newsletter.db.models import Delivery, DeliveryStatus, Issue, Series
+from newsletter.delivery.status import PublishedIssue, published_issues
 from newsletter.errors import ContentError, NotFoundError
-from newsletter.web.coming import ComingPart, coming_part
+from newsletter.schedule.coming import ComingPart, coming_part
 from newsletter.web.pages import page_response
 
 _POSITION = re.compile(r"[0-9]{1,6}")
-MAX_SLUG = 100  # the width of series.slug
-
-
-@dataclass(frozen=True)
-class PublishedIssue:
-    """One public issue of a series."""
-
-    position: int
-    title: str
-
-
-def published_issues(session: Session, series_slug: str) -> tuple[str, list[PublishedIssue]]:
-    """The series' title and its issues that have been sent at least once, in order."""
-    if "\x00" in series_slug or len(series_slug) > MAX_SLUG:
-        raise NotFoundError("there is no such series")  # PostgreSQL refuses NUL in a query
-    series = session.scalar(select(Series).where(Series.slug == series_slug))
-    if series is None:
-        raise NotFoundError("there is no such series")
-    sent = exists().where(Delivery.issue_id == Issue.id, Delivery.status == DeliveryStatus.SENT)
-    rows = session.execute(
-        select(Issue.position, Issue.title)
-        .where(Issue.series_id == series.id, sent)
-        .order_by(Issue.position)
-    ).all()
-    return series.title, [PublishedIssue(r.position, r.title) for r in rows]
 
 
 def archive_csp(app: App) -> str:
@@ -72,17 +44,13 @@ def archive_router(app: App) -> APIRouter:
     router = APIRouter()
 
     def index(slug: str) -> tuple[str, list[PublishedIssue]]:
-        with app.sessions() as session:
-            return published_issues(session, slug)
+        return published_issues(app, slug)
 
     def issue_html(slug: str, position: int) -> str | tuple[str, ComingPart]:
         title, issues = index(slug)
         published = {issue.position for issue in issues}
         if position not in published:
-            coming = None
-            if position - 1 in published:
-                with app.sessions() as session:
-                    coming = coming_part(app, session, slug, position, app.clock.now())
+            coming = coming_part(app, slug, position) if position - 1 in published else None
             if coming is None:
                 raise NotFoundError("this part of the series has not been published")
             return title, coming

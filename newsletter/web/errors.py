@@ -23,9 +23,9 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from newsletter.app import App
+from newsletter.audience.signup import ConfirmRefused
+from newsletter.audience.tokens import TokenError
 from newsletter.errors import DatabaseError, NotFoundError, SubscriptionError
-from newsletter.subscriptions import ConfirmRefused
-from newsletter.tokens import TokenError
 from newsletter.web.forms import FormError, wants_json
 from newsletter.web.pages import page_response
 from newsletter.web.security import BodyTooLarge, BodyTooSlow

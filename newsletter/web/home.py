@@ -11,9 +11,8 @@ from fastapi import APIRouter
 from starlette.responses import HTMLResponse
 
 from newsletter.app import App
+from newsletter.audience.form import form_snippet
 from newsletter.content.issuefile import list_series, read_series_config
-from newsletter.snippet import form_snippet
-from newsletter.subscriptions import ensure_lists
 from newsletter.web.pages import page_response
 
 
@@ -23,7 +22,7 @@ def home_router(app: App) -> APIRouter:
 
     @router.get("/", response_class=HTMLResponse)
     def home() -> HTMLResponse:
-        lists = ensure_lists(app)
+        lists = app.catalog.lists()
         # Only series.toml is needed here: no issue file is read per request.
         series = [read_series_config(app.settings.issues_path / slug)
                   for slug in list_series(app.settings.issues_path)]

@@ -15,12 +15,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from newsletter.app import App
-from newsletter.consent import RequestInfo
+from newsletter.audience.consent import RequestInfo
+from newsletter.audience.signup import SignupRequest, subscribe
+from newsletter.catalog import KnownList
 from newsletter.errors import NotFoundError
-from newsletter.ratelimit import RateLimiter
-from newsletter.subscriptions import KnownList, SignupRequest, find_list, subscribe
+from newsletter.web.client import client_ip
 from newsletter.web.errors import error_response
 from newsletter.web.forms import FormError, read_fields, wants_json
+from newsletter.web.limits import SignupLimiter
 from newsletter.web.pages import page_response
 
 log = logging.getLogger("newsletter.web.signup")
@@ -29,19 +31,14 @@ ACCEPTED_MESSAGE = "Thank you. Please check your inbox and confirm your subscrip
 MAX_FIELD_CHARS = 4096
 
 
-def client_ip(request: Request) -> str:
-    """The peer address (we do not trust X-Forwarded-For: put the proxy's rules there)."""
-    return request.client.host if request.client else "unknown"
-
-
 def signup_router(app: App) -> APIRouter:
     """The router for ``POST /subscribe``."""
     router = APIRouter()
     settings = app.settings
-    per_ip = RateLimiter(
+    per_ip = SignupLimiter(
         settings.signup_rate_limit, timedelta(seconds=settings.signup_rate_window_seconds)
     )
-    overall = RateLimiter(settings.signup_global_per_hour, timedelta(hours=1))
+    overall = SignupLimiter(settings.signup_global_per_hour, timedelta(hours=1))
 
     def accepted(request: Request, known: KnownList) -> Response:
         if wants_json(request):
@@ -71,7 +68,7 @@ def signup_router(app: App) -> APIRouter:
         if any(len(value) > MAX_FIELD_CHARS for value in fields.values()):
             raise FormError(400, "a field of the form is far too long")
         try:
-            known = await run_in_threadpool(find_list, app, slug.strip())
+            known = await run_in_threadpool(app.catalog.find_list, slug.strip())
         except NotFoundError:
             # Staff get the list's name and file from the CLI; visitors need neither.
             raise NotFoundError("there is no such list") from None

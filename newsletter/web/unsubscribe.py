@@ -15,10 +15,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import PlainTextResponse, Response
 
 from newsletter.app import App
-from newsletter.consent import RequestInfo
-from newsletter.unsubscribe import Scope, inspect, unsubscribe
+from newsletter.audience.consent import RequestInfo
+from newsletter.audience.unsubscribe import Scope, unsubscribe, unsubscribe_view
+from newsletter.web.client import client_ip
 from newsletter.web.pages import page_response
-from newsletter.web.signup import client_ip
 
 NO_INDEX = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"}
 ONE_CLICK_FIELD = "List-Unsubscribe"
@@ -31,7 +31,7 @@ def unsubscribe_router(app: App) -> APIRouter:
 
     @router.get("/unsubscribe/{token}")
     async def show(token: str) -> Response:
-        view = await run_in_threadpool(inspect, app, token)
+        view = await run_in_threadpool(unsubscribe_view, app, token)
         context = {"list_name": view.list_name, "series_title": view.series_title,
                    "subscribed": view.subscribed, "action": f"/unsubscribe/{token}"}
         return page_response(app, "web/unsubscribe.html", context, headers=NO_INDEX)

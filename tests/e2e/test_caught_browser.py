@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage
 
 from newsletter.app import App
-from newsletter.delivery.service import drain
+from newsletter.delivery.sender import drain
 from newsletter.web.app import create_web_app
 from tests.support import signup as support
 from tests.support.browser import screenshot_path

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from newsletter.cli import main
+from newsletter.config import load_settings
 from newsletter.content.issuefile import read_series
+from tests.support.cli import Cli
+from tests.support.project import ListSpec, write_lists
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "docs" / "examples" / "chronic-pain-article.txt"
@@ -58,17 +59,18 @@ def article_text() -> str:
 
 
 @pytest.fixture
-def cli(project: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    """A runner working in ``project`` with a declared list, as a staff member would."""
-    (project / "subscribers" / "lists.toml").write_text(
-        '[[list]]\nslug = "clinic-news"\nname = "Clinic News"\n', encoding="utf-8"
-    )
-    monkeypatch.chdir(project)
-    return CliRunner(env={key: None for key in os.environ if key.startswith("NEWSLETTER_")})
+def cli(project: Path) -> Cli:
+    """The command on ``project`` with a declared list, as a staff member would run it."""
+    write_lists(project, ListSpec("clinic-news", "Clinic News"))
+    return Cli(load_settings(project, environ={}))
 
 
-def invoke(cli: CliRunner, *args: str) -> Result:
-    return cli.invoke(main, ["import-article", *args], catch_exceptions=False)
+def invoke(cli: Cli, *args: str) -> Result:
+    return cli.run("import-article", *args)
+
+
+def article(project: Path) -> str:
+    return str(project / "article.txt")
 
 
 def bodies(folder: Path) -> list[str]:
@@ -76,10 +78,10 @@ def bodies(folder: Path) -> list[str]:
 
 
 def test_a_plain_text_article_becomes_one_issue_per_section_without_the_call_to_action(
-    cli: CliRunner, project: Path
+    cli: Cli, project: Path
 ) -> None:
     (project / "article.txt").write_text(article_text(), encoding="utf-8")
-    result = invoke(cli, "article.txt", "--series", "pain-care")
+    result = invoke(cli, article(project), "--series", "pain-care")
     assert result.exit_code == 0, result.output
 
     series = read_series(project / "issues" / "pain-care")
@@ -96,62 +98,62 @@ def test_a_plain_text_article_becomes_one_issue_per_section_without_the_call_to_
 
 
 def test_reimport_refuses_to_overwrite_an_edited_issue_unless_forced(
-    cli: CliRunner, project: Path
+    cli: Cli, project: Path
 ) -> None:
     (project / "article.txt").write_text(article_text(), encoding="utf-8")
-    assert invoke(cli, "article.txt", "--series", "pain-care").exit_code == 0
+    assert invoke(cli, article(project), "--series", "pain-care").exit_code == 0
     edited = project / "issues" / "pain-care" / "03-nerve-blocks.md"
     edited.write_text(edited.read_text(encoding="utf-8") + "\nStaff added this.\n")
     changed = article_text().replace("quiet its signals", "calm its signals")
     (project / "article.txt").write_text(changed, encoding="utf-8")
 
-    refused = invoke(cli, "article.txt", "--series", "pain-care")
+    refused = invoke(cli, article(project), "--series", "pain-care")
     assert refused.exit_code == 1
     assert "03-nerve-blocks.md" in refused.output
     assert "--force" in refused.output
     assert "Traceback" not in refused.output
     assert "Staff added this." in edited.read_text(encoding="utf-8")
 
-    forced = invoke(cli, "article.txt", "--series", "pain-care", "--force")
+    forced = invoke(cli, article(project), "--series", "pain-care", "--force")
     assert forced.exit_code == 0, forced.output
     assert "Staff added this." not in edited.read_text(encoding="utf-8")
     assert "kept a copy" in forced.output
 
 
 def test_reimporting_an_unchanged_article_keeps_staff_edits_without_force(
-    cli: CliRunner, project: Path
+    cli: Cli, project: Path
 ) -> None:
     (project / "article.txt").write_text(article_text(), encoding="utf-8")
-    assert invoke(cli, "article.txt", "--series", "pain-care").exit_code == 0
+    assert invoke(cli, article(project), "--series", "pain-care").exit_code == 0
     edited = project / "issues" / "pain-care" / "03-nerve-blocks.md"
     edited.write_text(edited.read_text(encoding="utf-8") + "\nStaff added this.\n")
     for _ in range(2):  # the edit still counts as an edit the second time
-        again = invoke(cli, "article.txt", "--series", "pain-care")
+        again = invoke(cli, article(project), "--series", "pain-care")
         assert again.exit_code == 0, again.output
         assert "kept" in again.output
         assert "Staff added this." in edited.read_text(encoding="utf-8")
 
 
-def test_reimport_of_an_unchanged_series_succeeds(cli: CliRunner, project: Path) -> None:
+def test_reimport_of_an_unchanged_series_succeeds(cli: Cli, project: Path) -> None:
     (project / "article.txt").write_text(article_text(), encoding="utf-8")
-    assert invoke(cli, "article.txt", "--series", "pain-care").exit_code == 0
-    again = invoke(cli, "article.txt", "--series", "pain-care")
+    assert invoke(cli, article(project), "--series", "pain-care").exit_code == 0
+    again = invoke(cli, article(project), "--series", "pain-care")
     assert again.exit_code == 0, again.output
     assert re.search(r"series\.toml\s*│\s*│\s*unchanged", again.output)
 
 
-def test_bad_input_is_a_one_line_error_naming_the_problem(cli: CliRunner, project: Path) -> None:
+def test_bad_input_is_a_one_line_error_naming_the_problem(cli: Cli, project: Path) -> None:
     (project / "article.txt").write_text(article_text(), encoding="utf-8")
-    bad_slug = invoke(cli, "article.txt", "--series", "Pain Care")
+    bad_slug = invoke(cli, article(project), "--series", "Pain Care")
     assert bad_slug.exit_code == 1
     assert "series slug 'Pain Care'" in bad_slug.output
-    missing = invoke(cli, "nowhere.txt", "--series", "pain-care")
+    missing = invoke(cli, str(project / "nowhere.txt"), "--series", "pain-care")
     assert missing.exit_code == 1
     assert "nowhere.txt: no such file" in missing.output
 
 
 def test_the_sample_article_imports_to_the_committed_sample_series_unchanged(
-    cli: CliRunner, project: Path
+    cli: Cli, project: Path
 ) -> None:
     shutil.copytree(REPO / "issues" / "pain-care", project / "issues" / "pain-care")
     shutil.copy(REPO / "subscribers" / "lists.toml", project / "subscribers" / "lists.toml")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newsletter.tokens import Tokens
+from newsletter.audience.tokens import Tokens
 from tests.support.series import write_lists, write_series
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from newsletter.app import App
 from newsletter.clock import ManualClock, SystemClock
 from newsletter.db.models import Broadcast, Delivery
-from newsletter.schedule import staff
+from newsletter.schedule import broadcasts_admin
 from tests.support.schedule import add_active, sync_lists_now, write_project
 
 REPO = Path(__file__).resolve().parents[2]
@@ -85,7 +85,7 @@ def due_world(app: App, project: Path, clock: ManualClock) -> App:
         add_active(app, f"p{i}@example.com", confirmed_at=clock.now())
     due = (real_now - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")
     for position in range(1, ISSUES + 1):
-        staff.schedule_issue(app, "care", position, due, "UTC")
+        broadcasts_admin.schedule_issue(app, "care", position, due, "UTC")
     return app
 
 

@@ -14,9 +14,10 @@ import pytest
 
 from newsletter.app import App, create_app
 from newsletter.config import load_settings
-from newsletter.delivery.service import send_issue_now
+from newsletter.delivery.outbox import send_issue_now
 from newsletter.web.app import create_web_app
 from tests.support.audience import seed
+from tests.support.cli import Cli
 from tests.support.signup import LiveServer
 
 AUDIENCE = 25
@@ -73,9 +74,10 @@ def test_send_with_a_limit_sends_only_that_many(
 
 def test_a_bad_issue_argument_is_a_clear_error_without_a_traceback(
         cli_app: App, project: Path, environment: dict[str, str]) -> None:
-    for argument in ("pain-care", "no-such-series/1", "pain-care/99"):
+    # A malformed value is a usage error (click's exit status 2); an unknown issue is not found.
+    for argument, status in (("pain-care", 2), ("no-such-series/1", 1), ("pain-care/99", 1)):
         result = run(project, environment, "send", "--issue", argument)
-        assert result.returncode == 1
+        assert result.returncode == status
         assert "Traceback" not in result.stderr
         assert "Error:" in result.stderr
 
@@ -101,7 +103,7 @@ def test_the_worker_process_sends_queued_mail_and_stops_cleanly_on_sigterm(
     import signal
     import time
 
-    from newsletter.delivery.service import send_issue_now
+    from newsletter.delivery.outbox import send_issue_now
     from tests.support.audience import counts
 
     worker = subprocess.Popen([sys.executable, "-m", "newsletter", "worker", "--idle", "0.2"],
@@ -143,18 +145,32 @@ def test_a_locked_database_is_a_clear_error_and_the_next_send_loses_nobody(
     assert len(list((project / "var" / "mailcatcher").glob("*.eml"))) == AUDIENCE
 
 
+def test_resume_names_an_unknown_issue_and_refuses_a_malformed_one(
+        cli_app: App, project: Path, environment: dict[str, str]) -> None:
+    cli = Cli(cli_app.settings, cli_app.clock)
+    unknown = cli.invoke("resume", "--issue", "pain-care/9")
+    assert unknown.exit_code == 1
+    assert "no issue pain-care/9 in the database" in unknown.output
+    malformed = cli.invoke("resume", "--issue", "pain-care")
+    assert malformed.exit_code == 2
+    assert "expected SERIES/N" in malformed.output
+    assert cli.run("resume").output == "Lifted 0 pauses.\n"
+
+
 def test_counts_of_one_read_as_singular(
         project: Path, environment: dict[str, str]) -> None:
     # "Queued pacing/1: 1 new recipients." (issue 13, item 18)
     application = create_app(load_settings(project, environ=environment))
-    seed(application, project, 1)
-    dry = run(project, environment, "send", "--issue", "pain-care/1", "--dry-run")
-    assert "Would queue pain-care/1: 1 new recipient (dry run)." in dry.stdout
-    sent = run(project, environment, "send", "--issue", "pain-care/1")
-    assert "Queued pain-care/1: 1 new recipient." in sent.stdout
-    send_issue_now(application, "pain-care", 2)
-    application.close()
-    due = run(project, environment, "send", "--dry-run")
-    assert "1 message is due now; nothing was sent" in due.stdout
-    resumed = run(project, environment, "resume")
-    assert "Lifted 0 pauses." in resumed.stdout
+    try:
+        seed(application, project, 1)
+        cli = Cli(application.settings, application.clock)
+        dry = cli.run("send", "--issue", "pain-care/1", "--dry-run")
+        assert "Would queue pain-care/1: 1 new recipient (dry run)." in dry.output
+        sent = cli.run("send", "--issue", "pain-care/1")
+        assert "Queued pain-care/1: 1 new recipient." in sent.output
+        send_issue_now(application, "pain-care", 2)
+        due = cli.run("send", "--dry-run")
+        assert "1 message is due now; nothing was sent" in due.output
+        assert cli.run("resume").output == "Lifted 0 pauses.\n"
+    finally:
+        application.close()

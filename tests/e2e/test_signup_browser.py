@@ -20,10 +20,10 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from newsletter.app import App
+from newsletter.audience.form import form_snippet
+from newsletter.content.lists import read_lists
 from newsletter.db.models import ConsentRecord
-from newsletter.delivery.service import drain
-from newsletter.lists import read_lists
-from newsletter.snippet import form_snippet
+from newsletter.delivery.sender import drain
 from newsletter.web.app import create_web_app
 from tests.support import signup as support
 from tests.support.browser import screenshot_path

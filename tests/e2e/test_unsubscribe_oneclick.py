@@ -16,7 +16,7 @@ from newsletter.config import load_settings
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import ConsentRecord, Issue, SeriesOptOut, Subscription
 from newsletter.delivery.outbox import fan_out
-from newsletter.delivery.service import drain
+from newsletter.delivery.sender import drain
 from newsletter.web.app import create_web_app
 from tests.support.audience import Seeded, address, counts, seed
 from tests.support.net import free_port

@@ -14,7 +14,7 @@ from newsletter.content.issuefile import read_series
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import Delivery, Issue
 from newsletter.render.compiled import PersonalFields
-from newsletter.schedule.staff import schedule_issue
+from newsletter.schedule.broadcasts_admin import schedule_issue
 from tests.support import signup as support
 from tests.support.archive import publish_first_issue
 

@@ -17,12 +17,11 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import delete, select
 
 from newsletter.app import App
+from newsletter.audience.tokens import TokenData, Tokens
 from newsletter.clock import ManualClock
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import Issue, MailingList, Series, Subscriber
 from newsletter.delivery.outbox import fan_out
-from newsletter.subscriber_mail import unsubscribe_url
-from newsletter.tokens import TokenData, Tokens
 from tests.support import signup as support
 from tests.support.signup import (
     LIST_SLUG,
@@ -152,7 +151,7 @@ def test_an_unsubscribe_token_is_refused_by_the_confirm_page(served: Served) -> 
     sign_up(served)
     with app.sessions() as session:
         public_id = session.scalars(select(Subscriber.public_id)).one()
-    wrong = unsubscribe_url(app, public_id, LIST_SLUG).rsplit("/", 1)[1]
+    wrong = app.links.unsubscribe_url(public_id, LIST_SLUG).rsplit("/", 1)[1]
     before = table_counts(app)
     assert client.post(f"/confirm/{wrong}").status_code == 400
     assert table_counts(app) == before
@@ -195,7 +194,7 @@ def test_an_old_link_does_not_resubscribe_after_a_one_click_unsubscribe(served: 
     client.post(path)
     with app.sessions() as session:
         public_id = session.scalars(select(Subscriber.public_id)).one()
-    leave = unsubscribe_url(app, public_id, LIST_SLUG).removeprefix(app.settings.base_url)
+    leave = app.links.unsubscribe_url(public_id, LIST_SLUG).removeprefix(app.settings.base_url)
     assert client.post(leave, data={"List-Unsubscribe": "One-Click"}).status_code == 200
     assert state(app, "ana@example.com")["statuses"] == ["unsubscribed"]
     response = client.post(path)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from newsletter.cli import main
+from newsletter.config import load_settings
 from newsletter.content.issuefile import format_issue, write_series_config
+from tests.support.cli import Cli
 
 LONG_NAMES = [
     "01-what-is-chronic-pain.md",
@@ -19,7 +19,7 @@ LONG_NAMES = [
 
 
 @pytest.fixture
-def series_folder(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def series_folder(project: Path) -> Path:
     folder = project / "issues" / "back-physio"
     folder.mkdir(parents=True)
     write_series_config(folder, {"title": "Back pain and physiotherapy", "list": "clinic-news"})
@@ -28,13 +28,15 @@ def series_folder(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         front = {"title": title, "subject": f"{title} (part {position} of 4)",
                  "position": position}
         (folder / name).write_text(format_issue(front, "Some text."), encoding="utf-8")
-    monkeypatch.chdir(project)
     return folder
 
 
 @pytest.mark.parametrize("columns", ["80", "100", "150"])
-def test_issues_list_never_breaks_a_file_name(series_folder: Path, columns: str) -> None:
-    result = CliRunner(env={"COLUMNS": columns}).invoke(main, ["issues", "list"])
+def test_issues_list_never_breaks_a_file_name(
+    project: Path, series_folder: Path, columns: str
+) -> None:
+    cli = Cli(load_settings(project, environ={}))
+    result = cli.invoke("issues", "list", terminal={"COLUMNS": columns})
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     for name in LONG_NAMES:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
-from newsletter.addresses import address_hash
 from newsletter.app import App
+from newsletter.audience.addresses import address_hash
 from newsletter.clock import ManualClock
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import (

@@ -11,7 +11,7 @@ from newsletter.config import load_settings
 from newsletter.db.engine import write_transaction
 from newsletter.delivery.catcher import CATCHER_DIR, MailStore
 from newsletter.delivery.outbox import fan_out
-from newsletter.delivery.service import SendSummary
+from newsletter.delivery.sender import SendSummary
 from newsletter.delivery.worker import run_worker
 from tests.support.audience import counts, seed
 

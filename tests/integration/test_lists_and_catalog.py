@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from newsletter.app import App
-from newsletter.catalog import sync_series
+from newsletter.catalog import sync_lists, sync_series
+from newsletter.clock import ManualClock
 from newsletter.content.issuefile import format_issue, read_series, write_series_config
-from newsletter.db.models import Issue, MailingList
+from newsletter.content.lists import read_lists
+from newsletter.db.models import Issue, MailingList, Series
 from newsletter.errors import ContentError, NotFoundError
-from newsletter.lists import read_lists, sync_lists
+from newsletter.schedule.tick import run_due
+from tests.support.schedule import sync_lists_now, write_project
 
 LISTS = """
 [[list]]
@@ -89,3 +93,32 @@ def test_a_series_on_an_undeclared_list_is_refused_by_name(app: App, project: Pa
     folder = _series(project)
     with app.sessions() as session, pytest.raises(NotFoundError, match="'clinic-news'"):
         sync_series(session, read_series(folder), app.clock.now())
+
+
+def test_the_scheduler_tick_rewrites_a_series_only_when_its_files_changed(
+    app: App, project: Path, clock: ManualClock
+) -> None:
+    folder = write_project(project, issues=2)
+    sync_lists_now(app)
+
+    def mirrored() -> tuple[datetime, dict[int, str]]:
+        with app.sessions() as session:
+            series = session.scalars(select(Series)).one()
+            hashes = {i.position: i.content_hash for i in session.scalars(select(Issue))}
+            return series.updated_at, hashes
+
+    first_tick = clock.now()
+    run_due(app, first_tick, drain=False)
+    assert mirrored()[0] == first_tick
+    clock.advance(timedelta(hours=1))
+    run_due(app, clock.now(), drain=False)  # nothing changed on disk: no write
+    assert mirrored()[0] == first_tick
+    before = mirrored()[1]
+    edited = folder / "02-part-2.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\nAn edit.\n", encoding="utf-8")
+    clock.advance(timedelta(hours=1))
+    run_due(app, clock.now(), drain=False)
+    updated_at, after = mirrored()
+    assert updated_at == clock.now()
+    assert after[1] == before[1]
+    assert after[2] != before[2]

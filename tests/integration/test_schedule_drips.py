@@ -13,10 +13,10 @@ from sqlalchemy import select
 from newsletter.app import App
 from newsletter.clock import ManualClock
 from newsletter.db.models import DripProgress
-from newsletter.schedule import staff
+from newsletter.delivery.outbox import enqueue_drip_issue
+from newsletter.schedule import broadcasts_admin
 from newsletter.schedule.calendar import zone
-from newsletter.schedule.enqueue import enqueue_drip_issue
-from newsletter.schedule.service import run_due
+from newsletter.schedule.tick import run_due
 from tests.support.schedule import (
     add_active,
     issue_deliveries,
@@ -186,7 +186,7 @@ def test_a_broadcast_during_a_drip_reaches_the_subscriber_once_and_the_drip_skip
 ) -> None:
     add_active(drip_app, "ann@example.com", confirmed_at=utc(2026, 12, 1, 6, 0),
                time_zone="Europe/Berlin")
-    staff.schedule_issue(drip_app, "care", 4, "2026-12-02 12:00", "Europe/Berlin")
+    broadcasts_admin.schedule_issue(drip_app, "care", 4, "2026-12-02 12:00", "Europe/Berlin")
     clock.set(utc(2026, 12, 1, 6, 0))
     walk(drip_app, clock, utc(2026, 12, 12), HOUR)
     rows = _of(drip_app, "ann@example.com")
@@ -203,7 +203,7 @@ def test_late_joiners_live_start_at_the_newest_broadcast_issue(
     clock.set(utc(2026, 11, 1))
     sync_lists_now(app)
     add_active(app, "early@example.com", confirmed_at=clock.now())
-    staff.schedule_issue(app, "care", 3, "2026-12-01 12:00")
+    broadcasts_admin.schedule_issue(app, "care", 3, "2026-12-01 12:00")
     ticks(app, clock, [utc(2026, 12, 1, 11, 0)])  # the broadcast goes out
     add_active(app, "late@example.com", confirmed_at=utc(2026, 12, 2, 6, 0))
     clock.set(utc(2026, 12, 2, 6, 0))
@@ -235,9 +235,9 @@ def test_the_drip_enqueue_adds_nothing_when_the_issue_is_already_queued(
 def test_the_preview_predicts_what_the_scheduler_then_does(
     drip_app: App, clock: ManualClock
 ) -> None:
-    staff.schedule_issue(drip_app, "care", 4, "2026-12-02 12:00", "Europe/Berlin")
-    staff.schedule_issue(drip_app, "care", 1, "2026-12-04 12:00", "Europe/Berlin")
-    predicted = staff.preview(drip_app, "care", "2026-12-01 07:00", "Asia/Tokyo")
+    broadcasts_admin.schedule_issue(drip_app, "care", 4, "2026-12-02 12:00", "Europe/Berlin")
+    broadcasts_admin.schedule_issue(drip_app, "care", 1, "2026-12-04 12:00", "Europe/Berlin")
+    predicted = broadcasts_admin.preview(drip_app, "care", "2026-12-01 07:00", "Asia/Tokyo")
     confirmed = datetime(2026, 12, 1, 7, 0, tzinfo=zone("Asia/Tokyo"))
     add_active(drip_app, "ann@example.com", confirmed_at=confirmed, time_zone="Asia/Tokyo")
     clock.set(confirmed)

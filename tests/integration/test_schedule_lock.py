@@ -15,27 +15,27 @@ T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
 def test_one_holder_at_a_time_and_the_holder_can_renew(app: App) -> None:
-    assert lock.acquire(app.sessions, "a", T0, LEASE)
-    assert not lock.acquire(app.sessions, "b", T0 + timedelta(seconds=30), LEASE)
-    assert lock.acquire(app.sessions, "a", T0 + timedelta(seconds=60), LEASE)  # renewal
+    assert lock.acquire(app.db, "a", T0, LEASE)
+    assert not lock.acquire(app.db, "b", T0 + timedelta(seconds=30), LEASE)
+    assert lock.acquire(app.db, "a", T0 + timedelta(seconds=60), LEASE)  # renewal
     # b is still refused after a's first lease would have run out: it was renewed.
-    assert not lock.acquire(app.sessions, "b", T0 + timedelta(seconds=120), LEASE)
-    held = lock.state(app.sessions)
+    assert not lock.acquire(app.db, "b", T0 + timedelta(seconds=120), LEASE)
+    held = lock.state(app.db)
     assert (held.holder, held.lease_until) == ("a", T0 + timedelta(seconds=150))
 
 
 def test_a_dead_holder_is_replaced_once_its_lease_runs_out(app: App) -> None:
-    assert lock.acquire(app.sessions, "a", T0, LEASE)
-    assert not lock.acquire(app.sessions, "b", T0 + LEASE, LEASE)
-    assert lock.acquire(app.sessions, "b", T0 + LEASE + timedelta(seconds=1), LEASE)
-    assert not lock.acquire(app.sessions, "a", T0 + LEASE + timedelta(seconds=2), LEASE)
+    assert lock.acquire(app.db, "a", T0, LEASE)
+    assert not lock.acquire(app.db, "b", T0 + LEASE, LEASE)
+    assert lock.acquire(app.db, "b", T0 + LEASE + timedelta(seconds=1), LEASE)
+    assert not lock.acquire(app.db, "a", T0 + LEASE + timedelta(seconds=2), LEASE)
 
 
 def test_releasing_lets_the_next_scheduler_in_at_once(app: App) -> None:
-    assert lock.acquire(app.sessions, "a", T0, LEASE)
-    assert not lock.release(app.sessions, "b")
-    assert lock.release(app.sessions, "a")
-    assert lock.acquire(app.sessions, "b", T0, LEASE)
+    assert lock.acquire(app.db, "a", T0, LEASE)
+    assert not lock.release(app.db, "b")
+    assert lock.release(app.db, "a")
+    assert lock.acquire(app.db, "b", T0, LEASE)
 
 
 def test_a_second_runner_waits_and_says_for_whom(
@@ -68,8 +68,8 @@ def test_a_long_send_keeps_the_lease_alive(app: App, clock: ManualClock) -> None
     renew = runner._renewer()
     clock.advance(LEASE / 6)
     renew(10)  # too soon to bother the database
-    assert lock.state(app.sessions).lease_until == started + LEASE
+    assert lock.state(app.db).lease_until == started + LEASE
     clock.advance(LEASE / 2)
     renew(10)
-    assert lock.state(app.sessions).lease_until == clock.now() + LEASE
-    assert not lock.acquire(app.sessions, "other", started + LEASE + timedelta(seconds=1), LEASE)
+    assert lock.state(app.db).lease_until == clock.now() + LEASE
+    assert not lock.acquire(app.db, "other", started + LEASE + timedelta(seconds=1), LEASE)

@@ -15,7 +15,7 @@ import pytest
 from newsletter.app import App, create_app
 from newsletter.clock import ManualClock
 from newsletter.config import load_settings
-from newsletter.schedule import staff
+from newsletter.schedule import broadcasts_admin
 from newsletter.schedule.journal import JOURNAL_FILE
 from tests.support.schedule import (
     add_active,
@@ -68,7 +68,7 @@ def test_a_broadcast_is_not_fanned_out_again_after_restoring_an_older_backup(
 ) -> None:
     app, clock = world
     write_project(project, mode="broadcast")
-    staff.schedule_issue(app, "care", 1, "2026-12-01 09:00", "Europe/Berlin")
+    broadcasts_admin.schedule_issue(app, "care", 1, "2026-12-01 09:00", "Europe/Berlin")
     ticks(app, clock, [utc(2026, 12, 1, 7, 0)])
     backup = tmp_path / "backup.db"
     copy_database(db_file, backup)  # the nightly backup, taken before the fan-out
@@ -84,7 +84,7 @@ def test_a_broadcast_is_not_fanned_out_again_after_restoring_an_older_backup(
         assert summary.fanned_out == []
         assert "fan-out journal" in summary.problems[0]
         assert issue_deliveries(restored) == []
-        [view] = staff.list_broadcasts(restored)
+        [view] = broadcasts_admin.list_broadcasts(restored)
         assert view.status == "fanned_out"
         assert view.note is not None
         assert "not sent again" in view.note

@@ -21,7 +21,7 @@ from newsletter.config import load_settings
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import Delivery, SendPause, Subscription, Suppression
 from newsletter.delivery.outbox import fan_out
-from newsletter.delivery.service import drain
+from newsletter.delivery.sender import drain
 from newsletter.delivery.status import resume
 from tests.support.audience import Seeded, address, counts, seed
 from tests.support.smtpd import SMTPRecorder

@@ -16,7 +16,7 @@ from newsletter.config import load_settings
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import SendPause
 from newsletter.delivery.outbox import fan_out
-from newsletter.delivery.service import drain
+from newsletter.delivery.sender import drain
 from newsletter.delivery.transport import SMTPTransport, smtp_config
 from tests.support.audience import counts, seed
 from tests.support.smtpd import SMTPRecorder

@@ -8,32 +8,28 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from sqlalchemy import func, select
 
-from newsletter.addresses import address_hash
 from newsletter.app import App
-from newsletter.cli import main
-from newsletter.consent import consent_text_hash
+from newsletter.audience.addresses import address_hash
+from newsletter.audience.form import consent_text_hash
+from newsletter.audience.signup import SignupOutcome, SignupRequest, subscribe
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import ConsentRecord, Subscriber, Subscription, Suppression
-from newsletter.subscriptions import SignupOutcome, SignupRequest, subscribe
+from tests.support.cli import Cli
 from tests.support.signup import CONSENT, LIST_SLUG, mail_of, outbox, state, write_lists
 
 
 @pytest.fixture
-def cli(
-    project: Path, database_url: str, app: App, monkeypatch: pytest.MonkeyPatch
-) -> CliRunner:
-    """A runner whose commands use the test project and database (app built first)."""
+def cli(project: Path, app: App) -> Cli:
+    """The command on the test project and database, with the test's clock (app built first)."""
     write_lists(project, extra='[[list]]\nslug = "other"\nname = "Other"\n')
-    monkeypatch.chdir(project)
-    monkeypatch.setenv("NEWSLETTER_DATABASE_URL", database_url)
-    return CliRunner()
+    return Cli(app.settings, app.clock)
 
 
-def run(cli: CliRunner, *args: str) -> Result:
-    return cli.invoke(main, list(args), catch_exceptions=False)
+def run(cli: Cli, *args: str) -> Result:
+    return cli.run(*args)
 
 
 def write_csv(path: Path, text: str) -> Path:
@@ -50,7 +46,7 @@ def unsubscribe(app: App, email: str) -> None:
 
 
 def test_import_reports_bad_rows_by_line_dedupes_and_keeps_leavers_out(
-    cli: CliRunner, app: App, project: Path
+    cli: Cli, app: App, project: Path
 ) -> None:
     run(cli, "subscribers", "add", "left@example.com", "--list", LIST_SLUG, "--confirmed")
     unsubscribe(app, "left@example.com")
@@ -84,16 +80,16 @@ def test_import_reports_bad_rows_by_line_dedupes_and_keeps_leavers_out(
 
 
 def test_import_of_a_file_without_an_email_column_fails_with_its_name(
-    cli: CliRunner, project: Path
+    cli: Cli, project: Path
 ) -> None:
     source = write_csv(project / "bad.csv", "mail,name\nana@example.com,Ana\n")
-    result = cli.invoke(main, ["subscribers", "import", str(source), "--list", LIST_SLUG])
+    result = cli.invoke("subscribers", "import", str(source), "--list", LIST_SLUG)
     assert result.exit_code == 1
     assert "bad.csv:1: the header row has no 'email' column" in result.output
 
 
 def test_export_guards_formulas_and_round_trips_through_import(
-    cli: CliRunner, app: App, project: Path
+    cli: Cli, app: App, project: Path
 ) -> None:
     run(cli, "subscribers", "add", "ana@example.com", "--list", LIST_SLUG, "--confirmed",
         "--name", '=HYPERLINK("http://evil.example","click")')
@@ -116,7 +112,7 @@ def test_export_guards_formulas_and_round_trips_through_import(
     assert state(app, "ana@example.com")["subscriber"].name.startswith("=HYPERLINK")
 
 
-def test_show_json_is_the_full_record_of_one_person(cli: CliRunner, app: App) -> None:
+def test_show_json_is_the_full_record_of_one_person(cli: Cli, app: App) -> None:
     subscribe(app, SignupRequest(email="ana@example.com", list_slug=LIST_SLUG, name="Ana"))
     result = run(cli, "subscribers", "show", "Ana@Example.com", "--json")
     data = json.loads(result.output)
@@ -130,7 +126,7 @@ def test_show_json_is_the_full_record_of_one_person(cli: CliRunner, app: App) ->
     assert data["consent_records"][1]["delivery_id"] == data["messages"][0]["id"]
 
 
-def test_erase_leaves_only_a_hash_that_blocks_every_way_back(cli: CliRunner, app: App) -> None:
+def test_erase_leaves_only_a_hash_that_blocks_every_way_back(cli: Cli, app: App) -> None:
     subscribe(app, SignupRequest(email="ana@example.com", list_slug=LIST_SLUG, name="Ana"))
     result = run(cli, "subscribers", "erase", "ana@example.com", "--yes")
     assert "erased" in result.output
@@ -145,13 +141,13 @@ def test_erase_leaves_only_a_hash_that_blocks_every_way_back(cli: CliRunner, app
     assert "ana" not in json.dumps(shown).replace("ana@example.com", "")
     outcome = subscribe(app, SignupRequest(email="ANA@example.com", list_slug=LIST_SLUG))
     assert outcome is SignupOutcome.SUPPRESSED
-    refused = cli.invoke(main, ["subscribers", "add", "ana@example.com", "--list", LIST_SLUG,
-                                "--confirmed"])
+    refused = cli.invoke("subscribers", "add", "ana@example.com", "--list", LIST_SLUG,
+                         "--confirmed")
     assert refused.exit_code == 1
     assert "cannot resubscribe" in refused.output
 
 
-def test_add_sends_a_confirmation_unless_staff_confirm(cli: CliRunner, app: App) -> None:
+def test_add_sends_a_confirmation_unless_staff_confirm(cli: Cli, app: App) -> None:
     result = run(cli, "subscribers", "add", "ana@example.com", "--list", LIST_SLUG)
     assert "confirmation email queued" in result.output
     assert state(app, "ana@example.com")["statuses"] == ["pending"]
@@ -164,15 +160,15 @@ def test_add_sends_a_confirmation_unless_staff_confirm(cli: CliRunner, app: App)
     assert "ana@example.com" not in listing.output
 
 
-def test_a_bad_address_from_staff_is_a_one_line_error(cli: CliRunner) -> None:
-    result = cli.invoke(main, ["subscribers", "add", "ana@@example", "--list", LIST_SLUG])
+def test_a_bad_address_from_staff_is_a_one_line_error(cli: Cli) -> None:
+    result = cli.invoke("subscribers", "add", "ana@@example", "--list", LIST_SLUG)
     assert result.exit_code == 1
     assert "Error: that email address is not valid" in result.output
     assert "Traceback" not in result.output
 
 
 def test_form_snippet_prints_a_plain_form_with_the_consent_text_and_a_hidden_honeypot(
-    cli: CliRunner,
+    cli: Cli,
 ) -> None:
     result = run(cli, "form-snippet", "--list", LIST_SLUG)
     html = result.output
@@ -186,12 +182,12 @@ def test_form_snippet_prints_a_plain_form_with_the_consent_text_and_a_hidden_hon
     assert "resolvedOptions().timeZone" in html
     plain = run(cli, "form-snippet", "--list", LIST_SLUG, "--no-script").output
     assert "<script>" not in plain
-    missing = cli.invoke(main, ["form-snippet", "--list", "nope"])
+    missing = cli.invoke("form-snippet", "--list", "nope")
     assert missing.exit_code == 1
     assert "no list 'nope'" in missing.output
 
 
-def test_lists_sync_prints_the_declared_lists(cli: CliRunner) -> None:
+def test_lists_sync_prints_the_declared_lists(cli: Cli) -> None:
     result = run(cli, "lists", "sync")
     assert "clinic-news: Riverside Clinic News (double opt-in)" in result.output
     assert io.StringIO(result.output).read().count("\n") == 2
@@ -212,7 +208,7 @@ def test_lists_sync_prints_the_declared_lists(cli: CliRunner) -> None:
     ],
 )
 def test_import_reads_semicolon_tab_bom_and_utf16_files(
-    cli: CliRunner, app: App, project: Path, name: str, data: bytes
+    cli: Cli, app: App, project: Path, name: str, data: bytes
 ) -> None:
     source = project / name
     source.write_bytes(data)
@@ -224,17 +220,17 @@ def test_import_reads_semicolon_tab_bom_and_utf16_files(
 
 
 def test_a_file_without_an_email_column_says_which_columns_it_found(
-    cli: CliRunner, project: Path
+    cli: Cli, project: Path
 ) -> None:
     source = write_csv(project / "bad.csv", "Mail;Name\nana@example.com;Ana\n")
-    result = cli.invoke(main, ["subscribers", "import", str(source), "--list", LIST_SLUG])
+    result = cli.invoke("subscribers", "import", str(source), "--list", LIST_SLUG)
     assert result.exit_code == 1
     assert "bad.csv:1: the header row has no 'email' column (it has 'Mail', 'Name';" in (
         result.output)
 
 
 def test_export_guards_a_formula_hidden_behind_an_invisible_character(
-    cli: CliRunner, app: App, project: Path
+    cli: Cli, app: App, project: Path
 ) -> None:
     # Names are cleaned on the way in now; a row stored before that still must not get out.
     run(cli, "subscribers", "add", "ana@example.com", "--list", LIST_SLUG, "--confirmed")
@@ -249,7 +245,7 @@ def test_export_guards_a_formula_hidden_behind_an_invisible_character(
 
 
 def test_a_person_added_by_staff_is_not_told_they_used_the_signup_form(
-    cli: CliRunner, app: App
+    cli: Cli, app: App
 ) -> None:
     run(cli, "subscribers", "add", "ana@example.com", "--list", LIST_SLUG)
     [row] = outbox(app, "confirmation")
@@ -261,7 +257,7 @@ def test_a_person_added_by_staff_is_not_told_they_used_the_signup_form(
 
 
 def test_a_visitor_confirmation_names_the_form_and_promises_no_single_click(
-    cli: CliRunner, app: App
+    cli: Cli, app: App
 ) -> None:
     subscribe(app, SignupRequest(email="ana@example.com", list_slug=LIST_SLUG))
     mail = mail_of(outbox(app, "confirmation")[0])
@@ -271,10 +267,10 @@ def test_a_visitor_confirmation_names_the_form_and_promises_no_single_click(
 
 
 def test_staff_cannot_add_or_import_an_address_that_could_never_be_mailed(
-    cli: CliRunner, app: App, project: Path
+    cli: Cli, app: App, project: Path
 ) -> None:
-    added = cli.invoke(main, ["subscribers", "add", "zoë@example.com", "--list", LIST_SLUG,
-                              "--confirmed"])
+    added = cli.invoke("subscribers", "add", "zoë@example.com", "--list", LIST_SLUG,
+                       "--confirmed")
     assert added.exit_code == 1
     assert "before the @" in added.output
     source = write_csv(project / "people.csv", "email\nzoë@example.com\nana@example.com\n")

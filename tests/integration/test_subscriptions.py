@@ -9,15 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
-from newsletter.addresses import address_hash
 from newsletter.app import App
-from newsletter.clock import ManualClock
-from newsletter.consent import RequestInfo, consent_text_hash
-from newsletter.db.engine import write_transaction
-from newsletter.db.models import ConsentRecord, Subscriber, Subscription, Suppression
-from newsletter.errors import NotFoundError
-from newsletter.subscriber_mail import confirm_url
-from newsletter.subscriptions import (
+from newsletter.audience.addresses import address_hash
+from newsletter.audience.consent import RequestInfo
+from newsletter.audience.form import consent_text_hash
+from newsletter.audience.signup import (
     ConfirmOutcome,
     ConfirmRefused,
     SignupOutcome,
@@ -26,7 +22,11 @@ from newsletter.subscriptions import (
     purge_expired_pending,
     subscribe,
 )
-from newsletter.tokens import TokenError
+from newsletter.audience.tokens import TokenError
+from newsletter.clock import ManualClock
+from newsletter.db.engine import write_transaction
+from newsletter.db.models import ConsentRecord, Subscriber, Subscription, Suppression
+from newsletter.errors import NotFoundError
 from tests.support.signup import (
     CONSENT,
     LIST_SLUG,
@@ -250,4 +250,4 @@ def test_a_confirm_link_of_an_erased_person_is_not_found(app: App) -> None:
 
 
 def test_confirm_links_point_at_the_base_url(app: App) -> None:
-    assert confirm_url(app, "abc", LIST_SLUG).startswith(app.settings.base_url + "/confirm/")
+    assert app.links.confirm_url("abc", LIST_SLUG).startswith(app.settings.base_url + "/confirm/")

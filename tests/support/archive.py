@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import select
 
 from newsletter.app import App
+from newsletter.audience.signup import SignupRequest, subscribe
 from newsletter.catalog import sync_series
 from newsletter.clock import ManualClock
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import Delivery, Issue, MailingList, Subscriber
-from newsletter.subscriptions import SignupRequest, subscribe
 from tests.support.series import write_series
 from tests.support.signup import LIST_SLUG
 

@@ -1,8 +1,14 @@
-"""Helpers for scheduling tests: a project with a list and a series, subscribers, and ticks."""
+"""Helpers for scheduling tests: a project with a list and a series, subscribers, and ticks.
+
+:func:`walk` moves the clock the way a scheduler beating every ``step`` would,
+but only runs the ticks that have something to do: from one due moment (a
+broadcast, a drip slot, a signup's expiry; see ``newsletter.schedule.tick.next_due``)
+to the next, each rounded up to the ``step`` grid. The ticks it leaves out
+would have found nothing due, so the outcome is the same as ticking every step.
+"""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,48 +17,43 @@ from typing import Any
 from sqlalchemy import select
 
 from newsletter.app import App
+from newsletter.catalog import sync_lists
 from newsletter.clock import ManualClock
-from newsletter.content.issuefile import format_issue, write_series_config
+from newsletter.content.lists import read_lists
 from newsletter.db.engine import write_transaction
-from newsletter.db.models import Delivery, Issue, Series, Subscriber, Subscription
-from newsletter.schedule.service import TickSummary, run_due
+from newsletter.db.models import Delivery, Issue, MailingList, Series, Subscriber, Subscription
+from newsletter.schedule.tick import TickSummary, next_due, run_due
+from tests.support import project as builder
+from tests.support.audience import NewPerson, insert_people
 
-LISTS_TOML = """
-[[list]]
-slug = "clinic-news"
-name = "Riverside Pain Clinic News"
-"""
+CLINIC_NEWS = builder.ListSpec(builder.CLINIC_LIST, "Riverside Pain Clinic News")
+
+
+def scheduled_issue(position: int) -> builder.IssueSpec:
+    """The small issue every scheduling test uses at ``position``."""
+    return builder.IssueSpec(
+        title=f"Part {position}",
+        subject=f"Pain care, part {position}",
+        preheader=f"The {position}th part",
+        body=f"Part {position} of the series, in a few words.\n",
+    )
 
 
 def write_issue(folder: Path, position: int) -> None:
     """One small issue file at ``position``."""
-    front = {
-        "title": f"Part {position}",
-        "subject": f"Pain care, part {position}",
-        "preheader": f"The {position}th part",
-        "position": position,
-    }
-    body = f"Part {position} of the series, in a few words.\n"
-    (folder / f"{position:02d}-part-{position}.md").write_text(
-        format_issue(front, body), encoding="utf-8"
-    )
+    builder.write_issue(folder, position, scheduled_issue(position))
 
 
 def write_project(project: Path, *, issues: int = 5, slug: str = "care", **raw: Any) -> Path:
     """Declare the list ``clinic-news`` and a series ``slug`` with ``issues`` issues."""
-    (project / "subscribers" / "lists.toml").write_text(LISTS_TOML, encoding="utf-8")
-    folder = project / "issues" / slug
-    folder.mkdir(parents=True, exist_ok=True)
-    write_series_config(folder, {"title": "Pain care", "list": "clinic-news", **raw})
-    for position in range(1, issues + 1):
-        write_issue(folder, position)
-    return folder
+    builder.write_lists(project, CLINIC_NEWS)
+    doc = builder.write_series(project, slug, "Pain care",
+                               [scheduled_issue(n) for n in range(1, issues + 1)], **raw)
+    return doc.path
 
 
 def sync_lists_now(app: App) -> None:
     """Mirror lists.toml into the database, as staff commands do."""
-    from newsletter.lists import read_lists, sync_lists
-
     with write_transaction(app.sessions) as session:
         sync_lists(session, read_lists(app.settings.subscribers_path), app.clock.now())
 
@@ -61,23 +62,12 @@ def add_active(
     app: App, email: str, *, confirmed_at: datetime, time_zone: str | None = None
 ) -> int:
     """An active, confirmed subscriber of clinic-news (the signup flow is tested elsewhere)."""
-    from newsletter.lists import get_list
-
     with write_transaction(app.sessions) as session:
-        mailing_list = get_list(session, "clinic-news")
-        person = Subscriber(
-            public_id=uuid.uuid4().hex, email=email, time_zone=time_zone,
-            created_at=confirmed_at,
-        )
-        session.add(person)
-        session.flush()
-        session.add(
-            Subscription(
-                subscriber_id=person.id, list_id=mailing_list.id, status="active",
-                created_at=confirmed_at, updated_at=confirmed_at, confirmed_at=confirmed_at,
-            )
-        )
-        return person.id
+        list_id = session.scalar(select(MailingList.id).where(MailingList.slug == "clinic-news"))
+        assert list_id is not None, "declare the list first (sync_lists_now)"
+        [person_id] = insert_people(session, list_id, [NewPerson(email, time_zone=time_zone)],
+                                    at=confirmed_at)
+        return person_id
 
 
 def set_status(app: App, email: str, status: str, at: datetime) -> None:
@@ -106,14 +96,30 @@ def issue_deliveries(app: App, slug: str = "care") -> list[tuple[str, int, datet
     return [(r[0], r[1], r[2]) for r in rows]
 
 
-def walk(
-    app: App, clock: ManualClock, until: datetime, step: timedelta, *, drain: bool = False
-) -> list[TickSummary]:
-    """Tick the scheduler service every ``step`` from the clock's time up to ``until``."""
+def next_beat(start: datetime, step: timedelta, beat: datetime, due: datetime) -> datetime:
+    """The first beat of the grid ``start + k × step`` at or after ``due`` and after ``beat``."""
+    beats = max(-((start - due) // step), (beat - start) // step + 1)
+    return start + beats * step
+
+
+def walk(app: App, clock: ManualClock, until: datetime, step: timedelta) -> list[TickSummary]:
+    """Run the scheduler as if it beat every ``step`` from the clock's time up to ``until``.
+
+    Only the beats with something due run; afterwards the clock stands where
+    the beating would have left it (the first beat after ``until``).
+    """
+    start = clock.now()
     summaries = []
-    while clock.now() <= until:
-        summaries.append(run_due(app, clock.now(), drain=drain))
-        clock.advance(step)
+    beat = start
+    while beat <= until:
+        clock.set(beat)
+        summaries.append(run_due(app, beat, drain=False))
+        due = next_due(app, beat)
+        if due is None or due > until:
+            break
+        beat = next_beat(start, step, beat, due)
+    if start <= until:
+        clock.set(start + ((until - start) // step + 1) * step)
     return summaries
 
 

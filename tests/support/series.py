@@ -1,4 +1,4 @@
-"""Build series folders and lists files in a test project (for rendering tests)."""
+"""The sample series of the rendering and delivery tests, written with the project builder."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from newsletter.config import Settings, load_settings
-from newsletter.content.issuefile import SeriesDoc, format_issue, read_series, write_series_config
+from newsletter.content.issuefile import SeriesDoc
+from tests.support import project as builder
 
 BODIES = [
     "Pain that outlasts healing by months is called *chronic*. It is common, and it is real.\n\n"
@@ -19,9 +20,7 @@ BODIES = [
 
 def write_lists(project: Path, entries: list[tuple[str, str]]) -> None:
     """Write ``subscribers/lists.toml`` with (slug, name) entries."""
-    lines = [f'[[list]]\nslug = "{slug}"\nname = "{name}"\n' for slug, name in entries]
-    (project / "subscribers").mkdir(parents=True, exist_ok=True)
-    (project / "subscribers" / "lists.toml").write_text("\n".join(lines), encoding="utf-8")
+    builder.write_lists(project, *(builder.ListSpec(slug, name) for slug, name in entries))
 
 
 def write_series(
@@ -34,23 +33,19 @@ def write_series(
     bodies: list[str] | None = None,
 ) -> SeriesDoc:
     """Write a series folder with one issue per title and read it back."""
-    folder = project / "issues" / slug
-    folder.mkdir(parents=True, exist_ok=True)
-    write_series_config(folder, {"title": "Living with chronic pain", "list": "clinic-news",
-                                 **(config or {})})
     texts = bodies or BODIES
-    for position, title in enumerate(titles, start=1):
-        fields: dict[str, Any] = {
-            "title": title,
-            "subject": f"Part {position}: {title}",
-            "preheader": f"Preview line for part {position}",
-            "position": position,
-            **((front or {}).get(position, {})),
-        }
-        name = f"{position:02d}-part-{position}.md"
-        body = texts[(position - 1) % len(texts)]
-        (folder / name).write_text(format_issue(fields, body), encoding="utf-8")
-    return read_series(folder)
+    issues = [
+        builder.IssueSpec(
+            title=title,
+            subject=f"Part {position}: {title}",
+            preheader=f"Preview line for part {position}",
+            body=texts[(position - 1) % len(texts)],
+            front=(front or {}).get(position, {}),
+        )
+        for position, title in enumerate(titles, start=1)
+    ]
+    return builder.write_series(project, slug, "Living with chronic pain", issues,
+                                **(config or {}))
 
 
 def render_settings(project: Path, **overrides: Any) -> Settings:

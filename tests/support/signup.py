@@ -20,7 +20,9 @@ from newsletter.clock import ManualClock
 from newsletter.config import load_settings
 from newsletter.db.models import ConsentRecord, Delivery, Subscriber, Subscription
 from newsletter.delivery.outbox import TransactionalMail
+from tests.support import project as builder
 from tests.support.net import free_port
+from tests.support.project import ListSpec
 
 LIST_SLUG = "clinic-news"
 CONSENT = "Yes, email me the clinic's articles. I can leave with one click at any time."
@@ -34,19 +36,10 @@ def write_lists(
     extra: str = "",
 ) -> None:
     """Declare the test list (and ``extra`` TOML) in ``subscribers/lists.toml``."""
-    lines = [
-        "[[list]]",
-        f'slug = "{LIST_SLUG}"',
-        'name = "Riverside Clinic News"',
-        'description = "Articles on living with chronic pain"',
-        f"double_opt_in = {'true' if double_opt_in else 'false'}",
-        f'consent_text = "{CONSENT}"',
-    ]
-    if thank_you_url:
-        lines.append(f'thank_you_url = "{thank_you_url}"')
-    (project / "subscribers" / "lists.toml").write_text(
-        "\n".join(lines) + "\n" + extra, encoding="utf-8"
-    )
+    builder.write_lists(project, ListSpec(
+        LIST_SLUG, "Riverside Clinic News", description="Articles on living with chronic pain",
+        double_opt_in=double_opt_in, consent_text=CONSENT, thank_you_url=thank_you_url,
+    ), extra=extra)
 
 
 class LiveServer:

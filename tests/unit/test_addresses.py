@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsletter.addresses import (
+from newsletter.audience.addresses import (
     AddressError,
     address_hash,
     clean_name,

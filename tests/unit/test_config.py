@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from newsletter.config import load_settings
+from newsletter.db.engine import make_engine
 from newsletter.errors import ConfigError
 
 
@@ -96,3 +97,19 @@ def test_a_relay_needs_https_links_for_one_click_unsubscribe(tmp_path: Path) -> 
 def test_plain_http_links_are_fine_while_they_point_at_this_machine(tmp_path: Path) -> None:
     environ = {"NEWSLETTER_TRANSPORT": "smtp", "NEWSLETTER_BASE_URL": "http://127.0.0.1:8000"}
     assert load_settings(tmp_path, environ=environ).transport == "smtp"
+
+
+def test_a_bad_database_url_is_named_without_its_password() -> None:
+    with pytest.raises(ConfigError) as caught:
+        make_engine("nosuchscheme://ana:s3cret@db.example.org/news")
+    message = str(caught.value)
+    assert message.startswith("database_url='nosuchscheme://ana:***@db.example.org/news'")
+    assert "s3cret" not in message
+
+
+def test_the_organisation_name_is_the_senders_display_name_else_its_address(
+    tmp_path: Path,
+) -> None:
+    named = load_settings(tmp_path, environ={}, overrides={"sender": "Clinic <news@c.example>"})
+    bare = load_settings(tmp_path, environ={}, overrides={"sender": "news@c.example"})
+    assert (named.org_name, bare.org_name) == ("Clinic", "news@c.example")

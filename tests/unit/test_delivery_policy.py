@@ -8,7 +8,7 @@ import pytest
 
 from newsletter.delivery.backoff import BackoffPolicy
 from newsletter.delivery.outcome import Step, Verdict, classify_reply, connection_lost
-from newsletter.delivery.ratelimit import RateLimiter
+from newsletter.delivery.pacing import SendPacer
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -63,7 +63,7 @@ class FakeTime:
 
 def test_the_rate_limiter_spaces_messages_per_second() -> None:
     fake = FakeTime()
-    limiter = RateLimiter(10, monotonic=fake.monotonic, sleep=fake.sleep)
+    limiter = SendPacer(10, monotonic=fake.monotonic, sleep=fake.sleep)
     for _ in range(11):
         limiter.acquire()
     assert fake.now == pytest.approx(1.0)
@@ -71,7 +71,7 @@ def test_the_rate_limiter_spaces_messages_per_second() -> None:
 
 def test_the_hourly_window_blocks_until_the_oldest_send_leaves_it() -> None:
     fake = FakeTime()
-    limiter = RateLimiter(0, 3, monotonic=fake.monotonic, sleep=fake.sleep)
+    limiter = SendPacer(0, 3, monotonic=fake.monotonic, sleep=fake.sleep)
     for _ in range(3):
         limiter.acquire()
     assert fake.now == 0
@@ -81,7 +81,7 @@ def test_the_hourly_window_blocks_until_the_oldest_send_leaves_it() -> None:
 
 def test_throttling_slows_an_unlimited_sender_for_a_while() -> None:
     fake = FakeTime()
-    limiter = RateLimiter(monotonic=fake.monotonic, sleep=fake.sleep)
+    limiter = SendPacer(monotonic=fake.monotonic, sleep=fake.sleep)
     limiter.slow_down(60)
     limiter.acquire()
     limiter.acquire()

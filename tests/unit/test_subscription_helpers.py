@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
-from newsletter.lists import ListConfig
-from newsletter.ratelimit import RateLimiter
-from newsletter.snippet import form_snippet
-from newsletter.subscriber_csv import guard, unguard
+from newsletter.audience.csv_files import guard, unguard
+from newsletter.audience.form import form_snippet
+from newsletter.content.lists import ListConfig
+from newsletter.web.limits import SignupLimiter
 
 T0 = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 def test_the_rate_limiter_allows_the_limit_then_says_how_long_to_wait() -> None:
-    limiter = RateLimiter(3, timedelta(minutes=10))
+    limiter = SignupLimiter(3, timedelta(minutes=10))
     assert [limiter.hit("1.2.3.4", T0 + timedelta(seconds=n)) for n in range(3)] == [None] * 3
     assert limiter.hit("1.2.3.4", T0 + timedelta(seconds=5)) == 595
     assert limiter.hit("5.6.7.8", T0 + timedelta(seconds=5)) is None
@@ -22,12 +22,12 @@ def test_the_rate_limiter_allows_the_limit_then_says_how_long_to_wait() -> None:
 
 
 def test_a_limit_of_zero_turns_the_limiter_off() -> None:
-    limiter = RateLimiter(0, timedelta(minutes=1))
+    limiter = SignupLimiter(0, timedelta(minutes=1))
     assert all(limiter.hit("x", T0) is None for _ in range(1000))
 
 
 def test_the_limiter_forgets_idle_keys_under_a_flood_of_addresses() -> None:
-    limiter = RateLimiter(1, timedelta(seconds=10), max_keys=100)
+    limiter = SignupLimiter(1, timedelta(seconds=10), max_keys=100)
     for n in range(1000):
         limiter.hit(f"10.0.{n // 256}.{n % 256}", T0 + timedelta(seconds=n * 11))
     assert len(limiter._hits) <= 100

@@ -8,24 +8,25 @@ people come back only by signing up themselves, with double opt-in.
 from __future__ import annotations
 
 import enum
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from newsletter.addresses import (
-    address_hash,
+from newsletter.audience import people
+from newsletter.audience.addresses import (
     clean_name,
-    clean_time_zone,
+    known_time_zone,
     normalise_address,
     require_mailable,
 )
-from newsletter.app import App
-from newsletter.consent import RequestInfo, record_consent
+from newsletter.audience.consent import RequestInfo, record_consent
+from newsletter.audience.signup import SignupOutcome, SignupRequest, subscribe
+from newsletter.catalog import KnownList
 from newsletter.db.models import (
+    BLOCKED_STATES,
     ConsentRecord,
     Delivery,
     Issue,
@@ -34,17 +35,11 @@ from newsletter.db.models import (
     Subscriber,
     Subscription,
     SubscriptionStatus,
-    Suppression,
 )
 from newsletter.errors import NotFoundError, SubscriptionError
-from newsletter.subscriptions import (
-    KnownList,
-    SignupOutcome,
-    SignupRequest,
-    find_list,
-    in_transaction,
-    subscribe,
-)
+
+if TYPE_CHECKING:
+    from newsletter.app import App
 
 
 class StaffOutcome(enum.StrEnum):
@@ -72,34 +67,18 @@ def activate_by_staff(
 
     Runs in the caller's transaction; ``address`` must be normalised already.
     """
-    suppressed = session.scalar(
-        select(Suppression.id).where(Suppression.email_hash == address_hash(address))
-    )
-    if suppressed is not None:
+    if people.is_suppressed(session, address):
         return StaffOutcome.SUPPRESSED
-    person = session.scalar(select(Subscriber).where(Subscriber.email == address))
-    if person is None:
-        person = Subscriber(public_id=secrets.token_urlsafe(16), email=address, name=name,
-                            time_zone=time_zone, created_at=now)
-        session.add(person)
-        session.flush()
-    subscription = session.scalar(
-        select(Subscription).where(
-            Subscription.subscriber_id == person.id, Subscription.list_id == known.id
-        )
-    )
-    if subscription is not None:
+    person = people.find_or_create(session, address, now=now, name=name, time_zone=time_zone)
+    subscription, existed = people.find_or_create_subscription(session, person.id, known.id, now)
+    if existed:
         status = subscription.status
         if status == SubscriptionStatus.UNSUBSCRIBED:
             return StaffOutcome.UNSUBSCRIBED
-        if status in (SubscriptionStatus.BOUNCED, SubscriptionStatus.COMPLAINED):
+        if status in BLOCKED_STATES:
             return StaffOutcome.BLOCKED
         if status == SubscriptionStatus.ACTIVE:
             return StaffOutcome.EXISTING
-    else:
-        subscription = Subscription(subscriber_id=person.id, list_id=known.id, created_at=now,
-                                    updated_at=now)
-        session.add(subscription)
     subscription.status = SubscriptionStatus.ACTIVE
     subscription.confirmed_at = now
     subscription.updated_at = now
@@ -140,12 +119,12 @@ def add_subscriber(
         }[outcome]
     address = require_mailable(normalise_address(email), smtp_utf8=app.settings.smtp_utf8)
     clean = clean_name(name)
-    zone = _zone(time_zone)
-    known = find_list(app, list_slug)
-    outcome_staff = in_transaction(app, lambda session: activate_by_staff(
+    zone = known_time_zone(time_zone)
+    known = app.catalog.find_list(list_slug)
+    outcome_staff = app.db.run(lambda session: activate_by_staff(
         session, address=address, name=clean, time_zone=zone, known=known,
         now=app.clock.now(), method="staff", form="cli",
-    ))
+    ), doing="adding the subscriber")
     if outcome_staff in (StaffOutcome.UNSUBSCRIBED, StaffOutcome.SUPPRESSED,
                          StaffOutcome.BLOCKED):
         raise SubscriptionError(
@@ -153,13 +132,6 @@ def add_subscriber(
             "they can sign up again themselves"
         )
     return "subscribed" if outcome_staff is StaffOutcome.ADDED else "already subscribed"
-
-
-def _zone(raw: str | None) -> str | None:
-    zone = clean_time_zone(raw)
-    if raw and zone is None:
-        raise SubscriptionError(f"time zone {raw!r} is not a known IANA zone (e.g. Europe/Berlin)")
-    return zone
 
 
 @dataclass(frozen=True)
@@ -175,33 +147,30 @@ class SubscriberRow:
 
 
 def list_subscribers(
-    session: Session, *, list_slug: str | None = None, status: str | None = None
+    app: App, *, list_slug: str | None = None, status: str | None = None
 ) -> list[SubscriberRow]:
     """Subscriptions, newest first, optionally of one list and one status."""
-    query = (
-        select(Subscriber.email, Subscriber.name, MailingList.slug, Subscription.status,
-               Subscription.created_at, Subscription.confirmed_at)
-        .join(Subscription, Subscription.subscriber_id == Subscriber.id)
-        .join(MailingList, MailingList.id == Subscription.list_id)
-        .order_by(Subscription.created_at.desc(), Subscriber.email)
-    )
-    if list_slug:
-        query = query.where(MailingList.slug == list_slug)
-    if status:
-        query = query.where(Subscription.status == status)
-    return [SubscriberRow(*row) for row in session.execute(query)]
+    with app.db.read("listing subscribers") as session:
+        return [SubscriberRow(person.email, person.name, slug, sub.status, sub.created_at,
+                              sub.confirmed_at)
+                for person, sub, slug in people.subscriptions_of(
+                    session, Subscription.created_at.desc(), Subscriber.email,
+                    list_slug=list_slug, status=status)]
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def person_export(session: Session, email: str) -> dict[str, Any]:
+def person_export(app: App, email: str) -> dict[str, Any]:
     """Everything held about one person (GDPR Art. 15): profile, lists, consent, messages."""
     address = normalise_address(email)
-    suppressed = session.scalar(
-        select(Suppression).where(Suppression.email_hash == address_hash(address))
-    )
+    with app.db.read("reading the subscriber") as session:
+        return _export(session, address)
+
+
+def _export(session: Session, address: str) -> dict[str, Any]:
+    suppressed = people.suppression(session, address)
     person = session.scalar(select(Subscriber).where(Subscriber.email == address))
     if person is None:
         if suppressed is not None:
@@ -262,19 +231,13 @@ def erase_subscriber(app: App, email: str) -> bool:
     so the address is never mailed or imported later).
     """
     address = normalise_address(email)
-    digest = address_hash(address)
 
     def work(session: Session) -> bool:
-        now = app.clock.now()
         found = session.scalar(select(Subscriber.id).where(Subscriber.email == address))
         if found is not None:
             # Foreign keys cascade: subscriptions, consent records, deliveries, opt-outs.
             session.execute(delete(Subscriber).where(Subscriber.id == found))
-        existing = session.scalar(select(Suppression).where(Suppression.email_hash == digest))
-        if existing is None:
-            session.add(Suppression(email_hash=digest, reason="erased", created_at=now))
-        else:
-            existing.reason = "erased"
+        people.suppress(session, address, people.ERASED, app.clock.now())
         return found is not None
 
-    return in_transaction(app, work)
+    return app.db.run(work, doing="erasing the subscriber")

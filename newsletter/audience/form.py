@@ -9,12 +9,18 @@ record names the exact version the visitor saw. Pure: no I/O.
 
 from __future__ import annotations
 
+import hashlib
 from html import escape
 
-from newsletter.consent import consent_text_hash
-from newsletter.lists import ListConfig
+from newsletter.content.lists import ListConfig
 
 FORM_VERSION = "snippet-v1"
+
+
+def consent_text_hash(text: str) -> str:
+    """The sha256 hex of a consent text: the version the form showed (kept in consent records)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
 
 _SCRIPT = """<script>
 (function () {

@@ -19,16 +19,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from newsletter.app import App
 from newsletter.content.issuefile import read_series_config
 from newsletter.db.models import Broadcast, BroadcastStatus, Issue, Series
 from newsletter.errors import NewsletterError
 from newsletter.schedule.calendar import zone
 from newsletter.schedule.rules import ALL_WEEKDAYS, SeriesRules, rules_from_raw
+
+if TYPE_CHECKING:
+    from newsletter.app import App
 
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -42,23 +44,24 @@ class ComingPart:
     when: str
 
 
-def coming_part(app: App, session: Session, series_slug: str, position: int,
-                now: datetime) -> ComingPart | None:
+def coming_part(app: App, series_slug: str, position: int) -> ComingPart | None:
     """The part at ``position`` with a sentence on when it arrives, or None when there is none."""
-    row = session.execute(
-        select(Issue.id, Issue.title)
-        .join(Series, Series.id == Issue.series_id)
-        .where(Series.slug == series_slug, Issue.position == position)
-    ).one_or_none()
-    if row is None:
-        return None
-    broadcast = session.scalar(
-        select(Broadcast).where(
-            Broadcast.issue_id == row.id,
-            Broadcast.status == BroadcastStatus.SCHEDULED,
-            Broadcast.due_at > now,
-        )
-    )
+    now = app.clock.now()
+    with app.db.read("reading the next part of a series") as session:
+        row = session.execute(
+            select(Issue.id, Issue.title)
+            .join(Series, Series.id == Issue.series_id)
+            .where(Series.slug == series_slug, Issue.position == position)
+        ).one_or_none()
+        if row is None:
+            return None
+        broadcast = session.execute(
+            select(Broadcast.due_at, Broadcast.time_zone).where(
+                Broadcast.issue_id == row.id,
+                Broadcast.status == BroadcastStatus.SCHEDULED,
+                Broadcast.due_at > now,
+            )
+        ).first()
     if broadcast is not None:
         local = broadcast.due_at.astimezone(zone(broadcast.time_zone))
         when = (f"It goes out by email on {_date(local)} at {local:%H:%M} "

@@ -26,8 +26,9 @@ from newsletter.db.models import (
     Subscription,
     SubscriptionStatus,
 )
+from newsletter.db.transactions import rowcount
+from newsletter.delivery.outbox import enqueue_drip_issue
 from newsletter.schedule import drip
-from newsletter.schedule.enqueue import enqueue_drip_issue
 from newsletter.schedule.rules import SeriesRules
 
 
@@ -130,7 +131,7 @@ def _resume_resubscribed(
             .values(next_due_at=due, confirmed_at=confirmed_at, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        resumed += int(getattr(result, "rowcount", 0) or 0)
+        resumed += rowcount(result)
     return resumed
 
 
@@ -245,7 +246,7 @@ def advance_series(
             )
             .execution_options(synchronize_session=False)
         )
-        if not getattr(result, "rowcount", 0):
+        if not rowcount(result):
             continue  # someone else advanced this subscriber in the meantime
         added = enqueue_drip_issue(
             session,

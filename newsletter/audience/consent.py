@@ -3,7 +3,8 @@
 Events written here:
 
 ``signup``             a form submission: address, time, IP, user agent, page, origin,
-                       form id, list, the consent text shown (exact text and its sha256)
+                       form id, list, the consent text shown (exact text and its sha256,
+                       :func:`newsletter.audience.form.consent_text_hash`)
 ``confirmation_sent``  the confirmation email was queued; ``delivery_id`` names its outbox
                        row, whose ``message_id`` and ``sent_at`` tell when it left
 ``confirmed``          the confirm button was pressed: time, IP, user agent
@@ -18,7 +19,6 @@ only the suppression hash stays.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,11 +36,6 @@ class RequestInfo:
     page_url: str | None = None
     origin: str | None = None
     form: str | None = None
-
-
-def consent_text_hash(text: str) -> str:
-    """The sha256 hex of a consent text: the version the form showed."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _cut(value: str | None, size: int) -> str | None:

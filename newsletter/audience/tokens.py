@@ -4,7 +4,8 @@ Tokens carry opaque ids (a subscriber's ``public_id``, a list slug), never an
 address or a database id. Each purpose has its own salt, so a confirm token is
 refused where an unsubscribe token is expected. Keys rotate: the newest key
 (last in the list) signs, every listed key verifies. Confirm tokens expire;
-unsubscribe tokens never do.
+unsubscribe tokens never do. :class:`Links` turns tokens into the confirm
+and unsubscribe URLs every email and page uses; the App holds one of each.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from itsdangerous import BadData, SignatureExpired, URLSafeSerializer, URLSafeTi
 from newsletter.errors import SubscriptionError
 
 CONFIRM_MAX_AGE_SECONDS = 48 * 3600
+MAX_TOKEN_CHARS = 512  # ours are far shorter: a longer one is refused before any work
 
 
 class Purpose(enum.StrEnum):
@@ -46,18 +48,31 @@ class TokenData:
 
 
 class Tokens:
-    """Makes and reads tokens with rotating keys; time comes from the caller for expiry."""
+    """Makes and reads tokens with rotating keys; time comes from the caller for expiry.
+
+    The serializers are built once per purpose: a send makes one token per message.
+    """
 
     def __init__(self, secret_keys: Sequence[str]) -> None:
         if not secret_keys:
             raise ValueError("Tokens needs at least one secret key")
         self._keys = list(secret_keys)
+        self._plains: dict[Purpose, URLSafeSerializer] = {}
+        self._timeds: dict[Purpose, URLSafeTimedSerializer] = {}
 
     def _plain(self, purpose: Purpose) -> URLSafeSerializer:
-        return URLSafeSerializer(self._keys, salt=f"newsletter.{purpose}")
+        found = self._plains.get(purpose)
+        if found is None:
+            found = self._plains[purpose] = URLSafeSerializer(
+                self._keys, salt=f"newsletter.{purpose}")
+        return found
 
     def _timed(self, purpose: Purpose) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(self._keys, salt=f"newsletter.{purpose}")
+        found = self._timeds.get(purpose)
+        if found is None:
+            found = self._timeds[purpose] = URLSafeTimedSerializer(
+                self._keys, salt=f"newsletter.{purpose}")
+        return found
 
     @staticmethod
     def _payload(data: TokenData) -> list[Any]:
@@ -85,6 +100,8 @@ class Tokens:
 
     def read_unsubscribe(self, token: str) -> TokenData:
         """The data of a valid unsubscribe token, or TokenError."""
+        if len(token) > MAX_TOKEN_CHARS:
+            raise TokenError("the unsubscribe link is damaged or not one of ours")
         try:
             return self._data(self._plain(Purpose.UNSUBSCRIBE).loads(token))
         except BadData as err:
@@ -92,9 +109,29 @@ class Tokens:
 
     def read_confirm(self, token: str, max_age: int = CONFIRM_MAX_AGE_SECONDS) -> TokenData:
         """The data of a valid, unexpired confirm token, or TokenError."""
+        if len(token) > MAX_TOKEN_CHARS:
+            raise TokenError("the confirmation link is damaged or not one of ours")
         try:
             return self._data(self._timed(Purpose.CONFIRM).loads(token, max_age=max_age))
         except SignatureExpired as err:
             raise TokenError("the confirmation link has expired", expired=True) from err
         except BadData as err:
             raise TokenError("the confirmation link is damaged or not one of ours") from err
+
+
+class Links:
+    """The public URLs that carry tokens: confirm (expires) and one-click unsubscribe (never)."""
+
+    def __init__(self, base_url: str, tokens: Tokens) -> None:
+        self.base_url = base_url
+        self.tokens = tokens
+
+    def confirm_url(self, public_id: str, list_slug: str) -> str:
+        """The double opt-in link for one subscriber and list."""
+        token = self.tokens.confirm(TokenData(subscriber=public_id, list_slug=list_slug))
+        return f"{self.base_url}/confirm/{token}"
+
+    def unsubscribe_url(self, public_id: str, list_slug: str, series: str | None = None) -> str:
+        """The one-click unsubscribe link for one subscriber, list and (for issues) series."""
+        token = self.tokens.unsubscribe(TokenData(public_id, list_slug, series))
+        return f"{self.base_url}/unsubscribe/{token}"

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.app import App
-from newsletter.catalog import sync_series
-from newsletter.content.issuefile import SeriesDoc, find_series
-from newsletter.db.engine import write_transaction
+from newsletter.content.issuefile import find_series
 from newsletter.db.models import Broadcast, BroadcastStatus, Issue, Series
 from newsletter.errors import NotFoundError, ScheduleError
-from newsletter.lists import read_lists, sync_lists
 from newsletter.schedule import drip
 from newsletter.schedule.calendar import describe_local, format_local, parse_local, to_utc, zone
-from newsletter.schedule.catalogue import series_rules
-from newsletter.schedule.dripper import live_position
+from newsletter.schedule.drip_progress import live_position
+from newsletter.schedule.rules import series_rules
+
+if TYPE_CHECKING:
+    from newsletter.app import App
+
+SCHEDULING = "scheduling"  # what the database was doing, for its error message
 
 
 @dataclass(frozen=True)
@@ -34,12 +36,6 @@ class BroadcastView:
     status: str
     recipients: int | None
     note: str | None
-
-
-def _sync(app: App, session: Session, doc: SeriesDoc, now: datetime) -> Series:
-    # Lists first, so a series whose list was just declared can be mirrored.
-    sync_lists(session, read_lists(app.settings.subscribers_path), now)
-    return sync_series(session, doc, now)
 
 
 def _issue_row(session: Session, series: Series, position: int) -> Issue:
@@ -91,8 +87,8 @@ def schedule_issue(
             f"{format_local(now.astimezone(tz).replace(tzinfo=None))} {tz.key})"
         )
     note = describe_local(local, tz) or None
-    with write_transaction(app.sessions) as session:
-        series = _sync(app, session, doc, now)
+    with app.db.write(SCHEDULING) as session:
+        series = app.catalog.mirror_series(session, doc, now)
         issue = _issue_row(session, series, position)
         broadcast = session.scalar(select(Broadcast).where(Broadcast.issue_id == issue.id))
         if broadcast is None:
@@ -121,7 +117,7 @@ def schedule_issue(
 def cancel_issue(app: App, series_slug: str, position: int) -> BroadcastView:
     """Cancel the broadcast of one issue (scheduled or held); one already sent cannot be."""
     now = app.clock.now()
-    with write_transaction(app.sessions) as session:
+    with app.db.write(SCHEDULING) as session:
         series = session.scalar(select(Series).where(Series.slug == series_slug))
         if series is None:
             raise NotFoundError(f"series {series_slug!r} has nothing scheduled")
@@ -141,7 +137,7 @@ def cancel_issue(app: App, series_slug: str, position: int) -> BroadcastView:
 
 def list_broadcasts(app: App) -> list[BroadcastView]:
     """Every broadcast, soonest first."""
-    with app.sessions() as session:
+    with app.db.read(SCHEDULING) as session:
         rows = session.execute(
             select(Broadcast, Issue, Series.slug)
             .join(Issue, Issue.id == Broadcast.issue_id)
@@ -171,12 +167,12 @@ def preview(
     scheduled after the signup. Nothing is written.
     """
     doc = find_series(app.settings.issues_path, series_slug)
-    rules = series_rules(app, doc)
+    rules = series_rules(doc, app.settings.time_zone)
     tz = rules.zone_for(tz_name) if tz_name is None else zone(tz_name)
     confirmed = to_utc(parse_local(signup), tz)
     broadcasts: dict[int, Broadcast] = {}
     live: int | None = None
-    with app.sessions() as session:
+    with app.db.read(SCHEDULING) as session:
         series = session.scalar(select(Series).where(Series.slug == series_slug))
         if series is not None:
             for broadcast, position in session.execute(

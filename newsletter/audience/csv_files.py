@@ -25,12 +25,12 @@ import csv
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from newsletter.addresses import (
+from newsletter.audience import people
+from newsletter.audience.addresses import (
     AddressError,
     clean_name,
     clean_time_zone,
@@ -38,11 +38,12 @@ from newsletter.addresses import (
     require_mailable,
     strip_invisible,
 )
-from newsletter.app import App
-from newsletter.db.models import MailingList, Subscriber, Subscription
+from newsletter.audience.staff import StaffOutcome, activate_by_staff
+from newsletter.db.models import MailingList, Subscriber
 from newsletter.errors import ContentError
-from newsletter.subscriber_admin import StaffOutcome, activate_by_staff
-from newsletter.subscriptions import find_list, in_transaction
+
+if TYPE_CHECKING:
+    from newsletter.app import App
 
 BATCH = 500
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -168,7 +169,7 @@ def import_csv(
 
     ``progress(done, total)`` is called after each batch of valid rows.
     """
-    known = find_list(app, list_slug)
+    known = app.catalog.find_list(list_slug)
     report = ImportReport()
     rows = _read_rows(path, report, smtp_utf8=app.settings.smtp_utf8)
     for start in range(0, len(rows), BATCH):
@@ -184,7 +185,7 @@ def import_csv(
                 for row in batch
             ]
 
-        for outcome in in_transaction(app, work):
+        for outcome in app.db.run(work, doing="importing subscribers"):
             counter = outcome.value
             setattr(report, counter, getattr(report, counter) + 1)
         if progress is not None:
@@ -202,17 +203,8 @@ def export_rows(
     session: Session, *, list_slug: str | None = None, status: str | None = None
 ) -> Iterable[list[str]]:
     """Rows for the export, every cell guarded."""
-    query = (
-        select(Subscriber, Subscription, MailingList.slug)
-        .join(Subscription, Subscription.subscriber_id == Subscriber.id)
-        .join(MailingList, MailingList.id == Subscription.list_id)
-        .order_by(MailingList.slug, Subscriber.email)
-    )
-    if list_slug:
-        query = query.where(MailingList.slug == list_slug)
-    if status:
-        query = query.where(Subscription.status == status)
-    for person, sub, slug in session.execute(query):
+    for person, sub, slug in people.subscriptions_of(
+            session, MailingList.slug, Subscriber.email, list_slug=list_slug, status=status):
         yield [guard(cell) for cell in (
             person.email, person.name, person.time_zone, slug, sub.status,
             sub.created_at.isoformat(),
@@ -222,13 +214,14 @@ def export_rows(
 
 
 def export_csv(
-    session: Session, out: TextIO, *, list_slug: str | None = None, status: str | None = None
+    app: App, out: TextIO, *, list_slug: str | None = None, status: str | None = None
 ) -> int:
     """Write the subscriptions as CSV to ``out``; returns the number of data rows."""
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     count = 0
-    for row in export_rows(session, list_slug=list_slug, status=status):
-        writer.writerow(row)
-        count += 1
+    with app.db.read("exporting subscribers") as session:
+        for row in export_rows(session, list_slug=list_slug, status=status):
+            writer.writerow(row)
+            count += 1
     return count

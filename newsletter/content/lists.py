@@ -1,4 +1,4 @@
-"""Mailing lists declared in ``subscribers/lists.toml`` and mirrored into the database.
+"""The ``subscribers/lists.toml`` format: the mailing lists staff declare (read only, no database).
 
 ::
 
@@ -9,6 +9,8 @@
     double_opt_in = true
     thank_you_url = "https://clinic.example.com/thanks"   # optional
     consent_text = "Yes, email me ..."                     # shown beside the form
+
+:mod:`newsletter.catalog` mirrors the declared lists into the database.
 """
 
 from __future__ import annotations
@@ -16,14 +18,9 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from newsletter.db.models import MailingList
-from newsletter.errors import ContentError, NotFoundError
+from newsletter.errors import ContentError
 
 LISTS_FILE = "lists.toml"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -81,25 +78,3 @@ def read_lists(folder: Path) -> list[ListConfig]:
         raise ContentError(f"{path}: list {sorted(duplicates)[0]!r} is declared twice")
     return configs
 
-
-def sync_lists(session: Session, configs: list[ListConfig], now: datetime) -> None:
-    """Create or update a row per declared list (lists are never deleted here)."""
-    existing = {row.slug: row for row in session.scalars(select(MailingList))}
-    for config in configs:
-        row = existing.get(config.slug)
-        if row is None:
-            row = MailingList(slug=config.slug, created_at=now)
-            session.add(row)
-        row.name = config.name
-        row.description = config.description
-        row.double_opt_in = config.double_opt_in
-        row.thank_you_url = config.thank_you_url
-    session.flush()
-
-
-def get_list(session: Session, slug: str) -> MailingList:
-    """The list ``slug``, or NotFoundError naming it."""
-    row = session.scalar(select(MailingList).where(MailingList.slug == slug))
-    if row is None:
-        raise NotFoundError(f"no list {slug!r} (declare it in subscribers/{LISTS_FILE})")
-    return row

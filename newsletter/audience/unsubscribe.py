@@ -13,15 +13,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from newsletter.app import App
-from newsletter.consent import RequestInfo, record_withdrawal
-from newsletter.db.engine import write_transaction
+from newsletter.audience.consent import RequestInfo, record_withdrawal
+from newsletter.audience.tokens import TokenData
 from newsletter.db.models import (
+    SUBSCRIBED_STATES,
     MailingList,
     Series,
     SeriesOptOut,
@@ -29,10 +29,10 @@ from newsletter.db.models import (
     Subscription,
     SubscriptionStatus,
 )
-from newsletter.errors import DatabaseError, NotFoundError
-from newsletter.tokens import TokenData, TokenError, Tokens
+from newsletter.errors import NotFoundError
 
-LEAVING = (SubscriptionStatus.ACTIVE, SubscriptionStatus.PENDING)
+if TYPE_CHECKING:
+    from newsletter.app import App
 
 
 class Scope(enum.StrEnum):
@@ -64,10 +64,7 @@ class UnsubscribeResult:
 
 def read_token(app: App, token: str) -> TokenData:
     """The data of an unsubscribe token, or TokenError (never a state change)."""
-    if len(token) > 512:
-        raise TokenError("the unsubscribe link is damaged or not one of ours")
-    keys = [key.get_secret_value() for key in app.settings.secret_keys]
-    return Tokens(keys).read_unsubscribe(token)
+    return app.tokens.read_unsubscribe(token)
 
 
 def _load(session: Session, data: TokenData) -> tuple[Subscriber, MailingList, Series | None]:
@@ -82,15 +79,15 @@ def _load(session: Session, data: TokenData) -> tuple[Subscriber, MailingList, S
     return person, mailing_list, series
 
 
-def inspect(app: App, token: str) -> UnsubscribeView:
+def unsubscribe_view(app: App, token: str) -> UnsubscribeView:
     """What the GET page shows; reads only."""
     data = read_token(app, token)
-    with app.sessions() as session:
+    with app.db.read("reading the subscription") as session:
         person, mailing_list, series = _load(session, data)
         status = session.scalar(select(Subscription.status).where(
             Subscription.subscriber_id == person.id, Subscription.list_id == mailing_list.id))
         return UnsubscribeView(mailing_list.name, series.title if series else None,
-                               status in LEAVING)
+                               status in SUBSCRIBED_STATES)
 
 
 def unsubscribe(app: App, token: str, scope: Scope, *, method: str,
@@ -98,15 +95,12 @@ def unsubscribe(app: App, token: str, scope: Scope, *, method: str,
     """Apply an unsubscribe of ``scope`` for the token's subscriber, in one transaction."""
     data = read_token(app, token)
     now = app.clock.now()
-    try:
-        with write_transaction(app.sessions) as session:
-            return apply(session, data, scope, method=method, now=now, source=source)
-    except OperationalError as err:
-        raise DatabaseError("the database is busy; try again in a few seconds") from err
+    with app.db.write("unsubscribing") as session:
+        return apply_unsubscribe(session, data, scope, method=method, now=now, source=source)
 
 
-def apply(session: Session, data: TokenData, scope: Scope, *, method: str, now: datetime,
-          source: RequestInfo | None = None) -> UnsubscribeResult:
+def apply_unsubscribe(session: Session, data: TokenData, scope: Scope, *, method: str,
+                      now: datetime, source: RequestInfo | None = None) -> UnsubscribeResult:
     """The unsubscribe itself, in the caller's transaction."""
     person, mailing_list, series = _load(session, data)
     if scope == Scope.SERIES and series is None:
@@ -124,7 +118,7 @@ def apply(session: Session, data: TokenData, scope: Scope, *, method: str, now: 
         query = select(Subscription, MailingList.slug).join(
             MailingList, MailingList.id == Subscription.list_id).where(
             Subscription.subscriber_id == person.id,
-            Subscription.status.in_(LEAVING))
+            Subscription.status.in_(SUBSCRIBED_STATES))
         if scope == Scope.LIST:
             query = query.where(Subscription.list_id == mailing_list.id)
         for subscription, slug in session.execute(query):

@@ -3,7 +3,8 @@
 Per key (a client IP, or "*" for the global cap) a fixed-size sliding log of
 recent hits. State lives in one process: with several web workers each keeps
 its own count, so the effective limit is ``limit × workers`` (documented in
-the README's deployment notes). Time comes from the caller.
+docs/subscribers.md). Time comes from the caller. Not to be confused with
+:mod:`newsletter.delivery.pacing`, which paces sending.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from collections import deque
 from datetime import datetime, timedelta
 
 
-class RateLimiter:
-    """At most ``limit`` hits per ``window`` per key; ``limit == 0`` turns the limiter off."""
+class SignupLimiter:
+    """At most ``limit`` signups per ``window`` per key; ``limit == 0`` turns the limiter off."""
 
     def __init__(self, limit: int, window: timedelta, *, max_keys: int = 100_000) -> None:
         self.limit = limit

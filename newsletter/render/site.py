@@ -2,28 +2,36 @@
 
 The folder holds ``index.html`` (series and issues), and per issue the email
 HTML and text as a sample subscriber receives them, plus the public web
-version. Nothing here sends mail or touches the database.
+version. Nothing here sends mail or touches the database; the caller passes
+the App's links, so the sample's unsubscribe URL is really signed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parseaddr
 from pathlib import Path
+from typing import Protocol
 
 from newsletter.config import Settings
 from newsletter.content.issuefile import SeriesDoc, find_series, list_series
+from newsletter.content.lists import read_lists
 from newsletter.errors import RenderError
-from newsletter.lists import read_lists
 from newsletter.render.compiled import PersonalFields
 from newsletter.render.renderer import Renderer
 from newsletter.render.templates import build_environment
-from newsletter.tokens import TokenData, Tokens
 
 SAMPLE_NAME = "Ada Example"
 SAMPLE_EMAIL = "ada@example.com"
 SAMPLE_PUBLIC_ID = "sample-subscriber"
+
+
+class UnsubscribeLinks(Protocol):
+    """Makes one-click unsubscribe URLs (``App.links``)."""
+
+    def unsubscribe_url(self, public_id: str, list_slug: str, series: str | None = None) -> str:
+        """The signed unsubscribe URL of one subscriber and list."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -34,14 +42,12 @@ class PreviewFiles:
     text: Path
 
 
-def sample_fields(settings: Settings, list_slug: str) -> PersonalFields:
+def sample_fields(links: UnsubscribeLinks, list_slug: str) -> PersonalFields:
     """The sample subscriber's fields, with a real signed unsubscribe URL."""
-    tokens = Tokens([key.get_secret_value() for key in settings.secret_keys])
-    token = tokens.unsubscribe(TokenData(subscriber=SAMPLE_PUBLIC_ID, list_slug=list_slug))
     return PersonalFields(
         email=SAMPLE_EMAIL,
         name=SAMPLE_NAME,
-        unsubscribe_url=f"{settings.base_url}/unsubscribe/{token}",
+        unsubscribe_url=links.unsubscribe_url(SAMPLE_PUBLIC_ID, list_slug),
     )
 
 
@@ -54,29 +60,32 @@ def _write(path: Path, text: str) -> None:
 
 
 def write_issue(
-    renderer: Renderer, settings: Settings, series: SeriesDoc, position: int, html: Path, text: Path
+    renderer: Renderer, links: UnsubscribeLinks, series: SeriesDoc, position: int, html: Path,
+    text: Path,
 ) -> PreviewFiles:
     """Render issue ``position`` for the sample subscriber into ``html`` and ``text``."""
     compiled = renderer.compile_issue(series, position)
-    rendered = compiled.personalize(sample_fields(settings, series.config.list))
+    rendered = compiled.personalize(sample_fields(links, series.config.list))
     _write(html, rendered.html)
     _write(text, rendered.text)
     return PreviewFiles(html=html, text=text)
 
 
 def preview_issue(
-    renderer: Renderer, settings: Settings, slug: str, position: int, out_dir: Path
+    renderer: Renderer, links: UnsubscribeLinks, settings: Settings, slug: str, position: int,
+    out_dir: Path,
 ) -> PreviewFiles:
     """Write ``<out>/<series>-NN.html`` and ``.txt`` for the sample subscriber."""
     series = find_series(settings.issues_path, slug)
     stem = f"{slug}-{position:02d}"
     return write_issue(
-        renderer, settings, series, position, out_dir / f"{stem}.html", out_dir / f"{stem}.txt"
+        renderer, links, series, position, out_dir / f"{stem}.html", out_dir / f"{stem}.txt"
     )
 
 
 def render_site(
     renderer: Renderer,
+    links: UnsubscribeLinks,
     settings: Settings,
     out_dir: Path,
     progress: Callable[[str], None] | None = None,
@@ -89,7 +98,7 @@ def render_site(
         pages: list[dict[str, object]] = []
         for issue in series.issues:
             stem = f"{slug}/{issue.position:02d}-{issue.slug}"
-            write_issue(renderer, settings, series, issue.position,
+            write_issue(renderer, links, series, issue.position,
                         out_dir / f"{stem}.html", out_dir / f"{stem}.txt")
             _write(out_dir / f"{stem}.web.html", renderer.archive_html(series, issue.position))
             pages.append({
@@ -102,9 +111,9 @@ def render_site(
             "slug": slug, "title": series.config.title, "mode": series.config.mode,
             "list_name": list_names.get(series.config.list, series.config.list), "pages": pages,
         })
-    sample = sample_fields(settings, "sample")
+    sample = sample_fields(links, "sample")
     index = build_environment().get_template("site/index.html.j2").render(
-        org_name=_org_name(settings), series=entries, sample=sample
+        org_name=settings.org_name, series=entries, sample=sample
     )
     path = out_dir / "index.html"
     _write(path, index)
@@ -117,7 +126,3 @@ def count_issues(settings: Settings) -> int:
         len(find_series(settings.issues_path, slug).issues)
         for slug in list_series(settings.issues_path)
     )
-
-
-def _org_name(settings: Settings) -> str:
-    return parseaddr(settings.sender)[0] or settings.sender

@@ -3,7 +3,9 @@
 ``run_due(app, now)`` is everything the scheduler process does; the APScheduler
 job only calls it. The schedule's truth lives in our tables (``broadcasts``,
 ``drip_progress``), so a tick after an outage computes what is due from them,
-once, whatever APScheduler missed.
+once, whatever APScheduler missed. Series folders are mirrored through the
+catalog, which writes only those whose files changed. :func:`next_due` says
+when a tick next has something to do.
 """
 
 from __future__ import annotations
@@ -11,23 +13,38 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from newsletter.app import App
-from newsletter.db.engine import write_transaction
-from newsletter.db.models import Broadcast, BroadcastStatus, Issue, Series
+from newsletter.audience.signup import purge_expired_pending
+from newsletter.content.issuefile import SeriesDoc
+from newsletter.db.models import (
+    DUE_STATES,
+    Broadcast,
+    BroadcastStatus,
+    Delivery,
+    DeliveryStatus,
+    DripProgress,
+    Issue,
+    Series,
+    Subscription,
+    SubscriptionStatus,
+)
+from newsletter.db.transactions import rowcount
 from newsletter.delivery.outbox import fan_out
-from newsletter.delivery.service import SendSummary
-from newsletter.delivery.service import drain as drain_outbox
+from newsletter.delivery.sender import SendSummary
+from newsletter.delivery.sender import drain as drain_outbox
 from newsletter.schedule.broadcasts import Action, decide, hold_note
-from newsletter.schedule.catalogue import load_catalogue
-from newsletter.schedule.dripper import DripCounts, advance_series
+from newsletter.schedule.drip_progress import DripCounts, advance_series
 from newsletter.schedule.journal import Journal, JournalView
-from newsletter.schedule.rules import SeriesRules
-from newsletter.subscriptions import purge_expired_pending
+from newsletter.schedule.rules import SeriesRules, broadcast_rules, series_rules
+
+if TYPE_CHECKING:
+    from newsletter.app import App
+
+TICKING = "running the scheduler"  # what the database was doing, for its error message
 
 
 @dataclass
@@ -128,7 +145,7 @@ def _settle(
         .values(status=BroadcastStatus.FANNED_OUT.value, fanned_out_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if not getattr(claimed, "rowcount", 0):
+    if not rowcount(claimed):
         return False
     added = fan_out(session, issue_id, list_id, now)
     session.execute(
@@ -154,7 +171,7 @@ def fan_out_due(
     A broadcast the journal says already went out (the database was restored
     from an older backup) is marked fanned out and not sent again.
     """
-    with app.sessions() as session:
+    with app.db.read(TICKING) as session:
         due = session.execute(
             select(Broadcast.id, Broadcast.due_at, Issue.id, Issue.position, Series.slug,
                    Series.list_id)
@@ -165,7 +182,7 @@ def fan_out_due(
         ).all()
     for found in due:
         row = _Due(*found)
-        with write_transaction(app.sessions) as session:
+        with app.db.write(TICKING) as session:
             fanned = _settle(session, row, now, max_late[row.slug], gone, summary)
         if fanned:
             journal.broadcast(row.issue_id, now)  # after the commit: see journal.py
@@ -180,14 +197,14 @@ def advance_drips(
     gone: JournalView,
 ) -> None:
     """Advance every drip-mode series by one tick (one transaction per series)."""
-    for slug, series_rules in rules.items():
-        if series_rules.mode != "drip":
+    for slug, rule in rules.items():
+        if rule.mode != "drip":
             continue
-        with write_transaction(app.sessions) as session:
+        with app.db.write(TICKING) as session:
             series = session.scalar(select(Series).where(Series.slug == slug))
             if series is None:
                 continue
-            counts = advance_series(session, series, series_rules, now, gone.drips)
+            counts = advance_series(session, series, rule, now, gone.drips)
         journal.drips(counts.pairs, now)  # after the commit: see journal.py
         summary.drip.started += counts.started
         summary.drip.resumed += counts.resumed
@@ -198,7 +215,7 @@ def advance_drips(
 
 def expire_pending(app: App, now: datetime) -> int:
     """Purge pending signups past their expiry (the subscriptions service does the work)."""
-    with write_transaction(app.sessions) as session:
+    with app.db.write(TICKING) as session:
         return purge_expired_pending(session, now)
 
 
@@ -212,11 +229,19 @@ def run_due(
     ``progress`` is handed to the drain (the scheduler renews its lock there).
     """
     summary = TickSummary(now=now)
-    catalogue = load_catalogue(app, now)
-    summary.problems.extend(catalogue.problems)
-    with app.sessions() as session:
+    default_zone = app.settings.time_zone
+    read: dict[str, SeriesRules] = {}
+
+    def check(doc: SeriesDoc) -> None:  # a series with broken rules is not mirrored
+        read[doc.config.slug] = series_rules(doc, default_zone)
+
+    view = app.catalog.mirror_all(now, check=check)
+    summary.problems.extend(str(problem) for problem in view.problems)
+    with app.db.read(TICKING) as session:
         slugs = list(session.scalars(select(Series.slug)))
-    rules = {slug: catalogue.rules_for(slug, app.settings.time_zone) for slug in slugs}
+    # A series whose folder is gone or broken keeps going as a plain broadcast series.
+    rules = {slug: read[slug] if slug in view.docs else broadcast_rules(default_zone)
+             for slug in slugs}
     journal = Journal.in_folder(app.settings.var_path)
     gone = journal.read()
     fan_out_due(app, now, summary, {slug: r.max_late for slug, r in rules.items()}, journal, gone)
@@ -225,3 +250,33 @@ def run_due(
     if drain:
         summary.sent = drain_outbox(app, progress=progress)
     return summary
+
+
+def next_due(app: App, after: datetime, *, sending: bool = False) -> datetime | None:
+    """The first moment after ``after`` at which a tick has something to do, if any is known.
+
+    A scheduled broadcast's time, a drip issue's slot, or a pending signup's
+    expiry; with ``sending`` (a tick that drains) also mail waiting in the
+    outbox, which is due at once (``after``) or at its next attempt. Files
+    staff edit and people who sign up are news only at the next tick, so a
+    scheduler sleeping until then must still beat now and again.
+    """
+    with app.db.read(TICKING) as session:
+        waiting = [
+            session.scalar(select(func.min(Delivery.next_attempt_at)).where(
+                Delivery.status.in_(DUE_STATES))),
+            session.scalar(select(func.min(Delivery.lease_until)).where(
+                Delivery.status == DeliveryStatus.SENDING)),
+        ] if sending else []
+        moments = [
+            session.scalar(select(func.min(Broadcast.due_at)).where(
+                Broadcast.status == BroadcastStatus.SCHEDULED.value, Broadcast.due_at > after)),
+            session.scalar(select(func.min(DripProgress.next_due_at)).where(
+                DripProgress.next_due_at > after)),
+            session.scalar(select(func.min(Subscription.pending_expires_at)).where(
+                Subscription.status == SubscriptionStatus.PENDING,
+                Subscription.pending_expires_at > after)),
+        ]
+    found = [moment for moment in moments if moment is not None]
+    found += [max(moment, after) for moment in waiting if moment is not None]
+    return min(found) if found else None

@@ -20,47 +20,33 @@ Rules where the issue leaves the choice to us (also in docs/subscribers.md):
 
 from __future__ import annotations
 
-import contextlib
 import enum
-import secrets
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CursorResult, delete, exists, or_, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from newsletter.addresses import (
-    address_hash,
+from newsletter.audience import people
+from newsletter.audience.addresses import (
     clean_name,
     clean_time_zone,
     normalise_address,
     require_mailable,
 )
-from newsletter.app import App
-from newsletter.consent import RequestInfo, consent_text_hash, record_consent
-from newsletter.db.engine import is_sqlite, write_transaction
-from newsletter.db.models import (
-    MailingList,
-    Subscriber,
-    Subscription,
-    SubscriptionStatus,
-    Suppression,
-)
+from newsletter.audience.consent import RequestInfo, record_consent
+from newsletter.audience.form import consent_text_hash
+from newsletter.audience.mail import confirmation_mail, welcome_mail
+from newsletter.audience.tokens import TokenError
+from newsletter.catalog import KnownList
+from newsletter.db.models import BLOCKED_STATES, Subscriber, Subscription, SubscriptionStatus
+from newsletter.db.transactions import rowcount
 from newsletter.delivery.outbox import TransactionalMail, enqueue_transactional
-from newsletter.errors import DatabaseError, NotFoundError, SubscriptionError
-from newsletter.lists import LISTS_FILE, ListConfig, read_lists, sync_lists
-from newsletter.subscriber_mail import confirmation_mail, tokens_for, welcome_mail
-from newsletter.tokens import TokenError
+from newsletter.errors import NotFoundError, SubscriptionError
 
-T = TypeVar("T")
-_LISTS_KEY = "subscriptions.lists"
-_LISTS_LOCK = threading.Lock()
-_GATE_KEY = "subscriptions.sqlite_writer"
-RETRIES = 3
+if TYPE_CHECKING:
+    from newsletter.app import App
 
 
 class SignupOutcome(enum.StrEnum):
@@ -87,14 +73,6 @@ class ConfirmRefused(SubscriptionError):
     def __init__(self, message: str, *, expired: bool = False) -> None:
         super().__init__(message)
         self.expired = expired
-
-
-@dataclass(frozen=True)
-class KnownList:
-    """A declared list and its row id."""
-
-    config: ListConfig
-    id: int
 
 
 @dataclass(frozen=True)
@@ -126,73 +104,7 @@ class ConfirmView:
     already_confirmed: bool
 
 
-# --- lists --------------------------------------------------------------------------------
-
-
-def ensure_lists(app: App) -> dict[str, KnownList]:
-    """Declared lists by slug, synced to the database when ``lists.toml`` changed."""
-    path = app.settings.subscribers_path / LISTS_FILE
-    stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None
-    cached = app.extras.get(_LISTS_KEY)
-    if cached is not None and cached[0] == stamp:
-        return cast(dict[str, KnownList], cached[1])
-    with _LISTS_LOCK:
-        configs = read_lists(app.settings.subscribers_path)
-
-        def sync(session: Session) -> dict[str, KnownList]:
-            sync_lists(session, configs, app.clock.now())
-            rows = session.execute(select(MailingList.slug, MailingList.id))
-            ids = {row.slug: row.id for row in rows}
-            return {c.slug: KnownList(c, ids[c.slug]) for c in configs}
-
-        known = in_transaction(app, sync)
-        app.extras[_LISTS_KEY] = (stamp, known)
-        return known
-
-
-def find_list(app: App, slug: str) -> KnownList:
-    """The declared list ``slug``, or NotFoundError naming it."""
-    known = ensure_lists(app).get(slug)
-    if known is None:
-        raise NotFoundError(f"no list {slug!r} (declare it in subscribers/{LISTS_FILE})")
-    return known
-
-
-# --- transactions ----------------------------------------------------------------------------
-
-
-def _writer_gate(app: App) -> contextlib.AbstractContextManager[Any]:
-    """On SQLite, one writer per process at a time.
-
-    SQLite has one write lock per file anyway; queueing our own threads on a
-    mutex hands it over at once, where the busy handler would poll and sleep
-    (that polling made the p99 of signups under load over a second). Other
-    processes still meet the busy timeout.
-    """
-    if not is_sqlite(app.engine):
-        return contextlib.nullcontext()
-    gate = app.extras.get(_GATE_KEY)
-    if gate is None:
-        gate = app.extras.setdefault(_GATE_KEY, threading.Lock())
-    return cast(contextlib.AbstractContextManager[Any], gate)
-
-
-def in_transaction(app: App, work: Callable[[Session], T]) -> T:
-    """Run ``work`` in one write transaction; retry a lost insert race, map lock errors."""
-    for attempt in range(RETRIES):
-        try:
-            with _writer_gate(app), write_transaction(app.sessions) as session:
-                return work(session)
-        except IntegrityError as err:
-            # Two requests created the same subscriber at once (PostgreSQL): the loser retries
-            # and now finds the row.
-            if attempt == RETRIES - 1:
-                raise DatabaseError(f"could not store the change after {RETRIES} tries") from err
-        except OperationalError as err:
-            raise DatabaseError(
-                "the database is busy or unreachable; try again in a few seconds"
-            ) from err
-    raise AssertionError("unreachable")
+# --- signup ---------------------------------------------------------------------------------
 
 
 def _claim_cooldown(session: Session, subscriber_id: int, now: datetime, seconds: int) -> bool:
@@ -210,16 +122,7 @@ def _claim_cooldown(session: Session, subscriber_id: int, now: datetime, seconds
         .values(last_confirmation_at=now)
         .execution_options(synchronize_session=False)
     )
-    return cast(CursorResult[Any], result).rowcount == 1
-
-
-def _is_suppressed(session: Session, address: str) -> bool:
-    return session.scalar(
-        select(Suppression.id).where(Suppression.email_hash == address_hash(address))
-    ) is not None
-
-
-# --- signup -----------------------------------------------------------------------------------
+    return rowcount(result) == 1
 
 
 def subscribe(app: App, request: SignupRequest) -> SignupOutcome:
@@ -231,17 +134,17 @@ def subscribe(app: App, request: SignupRequest) -> SignupOutcome:
     address = require_mailable(normalise_address(request.email), smtp_utf8=app.settings.smtp_utf8)
     name = clean_name(request.name)
     zone = clean_time_zone(request.time_zone)
-    known = find_list(app, request.list_slug)
+    known = app.catalog.find_list(request.list_slug)
     config = known.config
     current_text_hash = consent_text_hash(config.consent_text)
     shown_hash = request.consent_hash if _is_hex64(request.consent_hash) else current_text_hash
     shown_text = config.consent_text if shown_hash == current_text_hash else None
 
-    with app.sessions() as reader:
+    with app.db.read("signing up") as reader:
         existing = reader.execute(
             select(Subscriber.public_id).where(Subscriber.email == address)
         ).scalar_one_or_none()
-    public_id = existing or secrets.token_urlsafe(16)
+    public_id = existing or people.new_public_id()
     # Rendered on every path (also when nothing will be sent) so every address costs the
     # same work and answers in similar time (RELIABILITY #25).
     prepared = {public_id: _signup_mail(app, known, address, public_id, request.by_staff)}
@@ -249,31 +152,17 @@ def subscribe(app: App, request: SignupRequest) -> SignupOutcome:
 
     def work(session: Session) -> SignupOutcome:
         now = app.clock.now()
-        if _is_suppressed(session, address):
+        if people.is_suppressed(session, address):
             return SignupOutcome.SUPPRESSED
-        person = session.scalar(select(Subscriber).where(Subscriber.email == address))
-        if person is None:
-            person = Subscriber(
-                public_id=public_id, email=address, name=name, time_zone=zone, created_at=now
-            )
-            session.add(person)
-            session.flush()
-        elif person.time_zone is None and zone is not None:
-            person.time_zone = zone
-        subscription = session.scalar(
-            select(Subscription).where(
-                Subscription.subscriber_id == person.id, Subscription.list_id == known.id
-            )
-        )
-        returning = subscription is not None
-        if subscription is None:
-            subscription = Subscription(
-                subscriber_id=person.id, list_id=known.id, created_at=now, updated_at=now
-            )
-            session.add(subscription)
-        elif subscription.status == SubscriptionStatus.ACTIVE:
+        person = people.find_or_create(session, address, now=now, name=name, time_zone=zone,
+                                       public_id=public_id)
+        if person.time_zone is None and zone is not None:
+            person.time_zone = zone  # the form may fill an empty zone, never change one
+        subscription, returning = people.find_or_create_subscription(
+            session, person.id, known.id, now)
+        if returning and subscription.status == SubscriptionStatus.ACTIVE:
             return SignupOutcome.ALREADY_ACTIVE
-        elif subscription.status in (SubscriptionStatus.BOUNCED, SubscriptionStatus.COMPLAINED):
+        if returning and subscription.status in BLOCKED_STATES:
             return SignupOutcome.BLOCKED
         single = not config.double_opt_in and not returning
         subscription.status = SubscriptionStatus.ACTIVE if single else SubscriptionStatus.PENDING
@@ -313,7 +202,7 @@ def subscribe(app: App, request: SignupRequest) -> SignupOutcome:
         )
         return SignupOutcome.CONFIRMATION_SENT
 
-    return in_transaction(app, work)
+    return app.db.run(work, doing="signing up")
 
 
 def _signup_mail(app: App, known: KnownList, address: str, public_id: str,
@@ -354,10 +243,10 @@ def _is_hex64(value: str | None) -> bool:
 
 
 def _token_target(app: App, token: str) -> tuple[KnownList, str]:
-    data = tokens_for(app).read_confirm(token, max_age=app.settings.pending_ttl_hours * 3600)
+    data = app.tokens.read_confirm(token, max_age=app.settings.pending_ttl_hours * 3600)
     if data.series is not None:
         raise TokenError("the confirmation link is damaged or not one of ours")
-    known = ensure_lists(app).get(data.list_slug)
+    known = app.catalog.lists().get(data.list_slug)
     if known is None:
         raise NotFoundError("this confirmation link belongs to a list that no longer exists")
     return known, data.subscriber
@@ -387,7 +276,7 @@ def _check_pending(subscription: Subscription, now: datetime) -> None:
 def inspect_confirm(app: App, token: str) -> ConfirmView:
     """What a confirm link would do, without changing anything (the GET of the link)."""
     known, public_id = _token_target(app, token)
-    with app.sessions() as session:
+    with app.db.read("reading the signup") as session:
         _person, subscription = _load(session, public_id, known.id)
         if subscription.status == SubscriptionStatus.ACTIVE:
             return ConfirmView(known.config.name, already_confirmed=True)
@@ -402,7 +291,7 @@ def confirm(app: App, token: str, source: RequestInfo | None = None) -> ConfirmR
     and changes nothing. TokenError, NotFoundError or ConfirmRefused otherwise.
     """
     known, public_id = _token_target(app, token)
-    with app.sessions() as reader:
+    with app.db.read("confirming") as reader:
         address = reader.scalar(select(Subscriber.email).where(Subscriber.public_id == public_id))
     if address is None:
         raise NotFoundError("this confirmation link belongs to no current signup")
@@ -429,7 +318,7 @@ def confirm(app: App, token: str, source: RequestInfo | None = None) -> ConfirmR
             )
             .execution_options(synchronize_session=False)
         )
-        if cast(CursorResult[Any], result).rowcount != 1:
+        if rowcount(result) != 1:
             return ConfirmOutcome.ALREADY_CONFIRMED
         record_consent(
             session, subscription_id=subscription.id, event="confirmed", email=person.email,
@@ -441,7 +330,7 @@ def confirm(app: App, token: str, source: RequestInfo | None = None) -> ConfirmR
         )
         return ConfirmOutcome.CONFIRMED
 
-    return ConfirmResult(in_transaction(app, work), known.config.name)
+    return ConfirmResult(app.db.run(work, doing="confirming"), known.config.name)
 
 
 # --- housekeeping -----------------------------------------------------------------------------

@@ -31,21 +31,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from newsletter.addresses import address_hash
-from newsletter.app import App
-from newsletter.db.engine import write_transaction
-from newsletter.db.models import (
-    DeliveryStatus,
-    SendPause,
-    Subscription,
-    SubscriptionStatus,
-    Suppression,
-)
+from newsletter.audience import people
+from newsletter.db.models import DeliveryStatus, SendPause, SubscriptionStatus
+from newsletter.db.transactions import database_error
 from newsletter.delivery.backoff import BackoffPolicy
 from newsletter.delivery.claims import (
     Claimed,
@@ -56,14 +50,16 @@ from newsletter.delivery.claims import (
     renew,
 )
 from newsletter.delivery.compose import Composer
+from newsletter.delivery.mime import wire_address
 from newsletter.delivery.outcome import Outcome, Verdict
-from newsletter.delivery.queueing import due_count, fan_out_preview, send_issue_now
-from newsletter.delivery.ratelimit import RateLimiter
-from newsletter.delivery.transport import Transport, transport_from_settings
-from newsletter.errors import DatabaseError, NewsletterError
+from newsletter.delivery.pacing import SendPacer
+from newsletter.delivery.transport import Transport
+from newsletter.errors import NewsletterError
 
-__all__ = ["SendSummary", "drain", "due_count", "fan_out_preview", "send_issue_now",
-           "suppress_address"]
+if TYPE_CHECKING:
+    from newsletter.app import App
+
+SENDING = "sending"  # what the database was doing, for its error message
 log = logging.getLogger("newsletter.delivery")
 Progress = Callable[[int], None]
 
@@ -87,15 +83,22 @@ class SendSummary:
         return ", ".join(parts) or "nothing was due"
 
 
-class _Run:
+class SendRun:
+    """One drain: ``transport.size`` threads claim batches, send them and record the results.
+
+    The threads share this object: the row budget (``limit``), the summary,
+    the failure counts that pause an issue, and the stop flag set by a
+    configuration error, an unreachable relay or a crash of one thread.
+    """
+
     def __init__(self, app: App, transport: Transport, limit: int | None,
-                 progress: Progress | None, limiter: RateLimiter) -> None:
+                 progress: Progress | None, limiter: SendPacer) -> None:
         settings = app.settings
         self.app = app
         self.transport = transport
         self.progress = progress
         self.limiter = limiter
-        self.composer = Composer(settings, app.renderer)
+        self.composer = Composer(settings, app.renderer, app.links)
         self.policy = BackoffPolicy(
             base=settings.delivery_backoff_base_seconds, cap=settings.delivery_backoff_cap_seconds,
             give_up=settings.delivery_give_up_seconds,
@@ -113,6 +116,7 @@ class _Run:
         self.errors: list[BaseException] = []
 
     def take(self) -> int:
+        """How many rows the next claim may take (the batch size, within ``limit``)."""
         with self.lock:
             if self.remaining is None:
                 return self.batch
@@ -121,12 +125,13 @@ class _Run:
             return size
 
     def loop(self) -> None:
+        """One sending thread: claim, commit, send, record, until nothing is due or told to stop."""
         try:
             while not self.stop.is_set():
                 size = self.take()
                 if size <= 0:
                     return
-                with write_transaction(self.app.sessions) as session:
+                with self.app.db.write(SENDING) as session:
                     if paused_everything(session):
                         return
                     rows = claim(session, now=self.app.clock.now(), lease=self.lease, limit=size)
@@ -138,6 +143,7 @@ class _Run:
             self.stop.set()
 
     def send_batch(self, rows: list[Claimed]) -> None:
+        """Send one claimed batch; renew its leases when the relay is slow."""
         results: list[Result] = []
         effects: list[tuple[Claimed, Outcome]] = []
         leased_at = self.app.clock.now()
@@ -148,7 +154,7 @@ class _Run:
                 self.flush(results, effects)
                 results, effects = [], []
                 leased_at = self.app.clock.now()
-                with write_transaction(self.app.sessions) as session:
+                with self.app.db.write(SENDING) as session:
                     renew(session, rows[index:], leased_at + self.lease)
             if self.stop.is_set() or (row.issue_id in self.paused_issues):
                 # Give unsent rows back untouched (no penalty): paused or stopping.
@@ -176,7 +182,7 @@ class _Run:
     def flush(self, results: list[Result], effects: list[tuple[Claimed, Outcome]]) -> None:
         """Record results and their side effects in one transaction; count them."""
         now = self.app.clock.now()
-        with write_transaction(self.app.sessions) as session:
+        with self.app.db.write(SENDING) as session:
             record(session, results, now)
             for row, outcome in effects:
                 self.side_effects(session, row, outcome, now)
@@ -187,6 +193,7 @@ class _Run:
             self.progress(len(results))
 
     def result(self, row: Claimed, outcome: Outcome, now: datetime) -> Result:
+        """What to record for one attempt, by the rules in the module docstring."""
         verdict = outcome.verdict
         msg_id = self.composer.message_id(row)
         if verdict == Verdict.SENT:
@@ -211,6 +218,7 @@ class _Run:
                       message_id=msg_id)
 
     def react(self, row: Claimed, outcome: Outcome) -> None:
+        """Slow down, stop, or count a failure towards the issue's pause, right after a send."""
         if outcome.verdict == Verdict.THROTTLED:
             self.limiter.slow_down(self.policy.throttle_delay)
         elif outcome.verdict == Verdict.CONFIG:
@@ -224,6 +232,7 @@ class _Run:
                     self.paused_issues.add(row.issue_id)
 
     def stop_with(self, reason: str) -> None:
+        """Stop every thread of this run, keeping the first reason for the summary."""
         with self.lock:
             if self.summary.stopped is None:
                 self.summary.stopped = reason
@@ -231,8 +240,10 @@ class _Run:
 
     def side_effects(self, session: Session, row: Claimed, outcome: Outcome,
                      now: datetime) -> None:
+        """Suppress a hard bounce; open the pauses this outcome calls for (with the results)."""
         if outcome.verdict == Verdict.BOUNCED:
-            suppress_address(session, row.subscriber_id, row.email, "bounced", now)
+            people.block_person(session, row.subscriber_id, row.email,
+                                SubscriptionStatus.BOUNCED, now)
         elif outcome.verdict == Verdict.CONFIG:
             if self.first_pause(None):
                 _pause(session, None, f"configuration error: {outcome.detail}", now)
@@ -245,6 +256,7 @@ class _Run:
                 self.alert(f"issue {row.series_slug}/{row.position} paused: {reason}")
 
     def first_pause(self, issue_id: int | None) -> bool:
+        """True the first time this run pauses ``issue_id`` (None: everything)."""
         # Sending threads record results concurrently; one pause row per scope and run.
         with self.lock:
             if issue_id in self.pauses_opened:
@@ -253,14 +265,13 @@ class _Run:
             return True
 
     def alert(self, message: str) -> None:
+        """Log a warning and keep it for the summary."""
         log.warning(message)
         with self.lock:
             self.summary.alerts.append(message)
 
 
 def _rcpt(row: Claimed) -> str:
-    from newsletter.delivery.mime import wire_address
-
     try:
         return wire_address(row.email)
     except NewsletterError:
@@ -281,45 +292,32 @@ def _pause(session: Session, issue_id: int | None, reason: str, now: datetime) -
     return True
 
 
-def suppress_address(session: Session, subscriber_id: int, email: str, reason: str,
-                     now: datetime) -> None:
-    """Hard bounce: every subscription of the person becomes ``bounced``; the address is listed."""
-    session.execute(
-        update(Subscription)
-        .where(Subscription.subscriber_id == subscriber_id,
-               Subscription.status.in_([SubscriptionStatus.ACTIVE, SubscriptionStatus.PENDING]))
-        .values(status=SubscriptionStatus.BOUNCED, updated_at=now)
-    )
-    digest = address_hash(email)
-    if session.scalar(select(Suppression.id).where(Suppression.email_hash == digest)) is None:
-        session.add(Suppression(email_hash=digest, reason=reason, created_at=now))
-        session.flush()
-
-
 def drain(app: App, *, limit: int | None = None, progress: Progress | None = None,
-          transport: Transport | None = None, limiter: RateLimiter | None = None) -> SendSummary:
-    """Send everything due now (at most ``limit`` rows) and return what happened."""
+          transport: Transport | None = None, limiter: SendPacer | None = None) -> SendSummary:
+    """Send everything due now (at most ``limit`` rows) and return what happened.
+
+    Without a ``transport`` one is made from the App for this drain and closed after it.
+    A database error stops the run; claims already committed stay leased and are
+    retried once their lease expires.
+    """
     settings = app.settings
     own = transport is None
-    chosen = transport or transport_from_settings(settings)
-    limiter = limiter or RateLimiter(settings.smtp_rate_per_second, settings.smtp_rate_per_hour)
-    run = _Run(app, chosen, limit, progress, limiter)
+    chosen = transport if transport is not None else app.transport()
+    limiter = limiter or SendPacer(settings.smtp_rate_per_second, settings.smtp_rate_per_hour)
+    run = SendRun(app, chosen, limit, progress, limiter)
     threads = [threading.Thread(target=run.loop, name=f"send-{n}", daemon=True)
-               for n in range(max(int(getattr(chosen, "size", 1)), 1))]
+               for n in range(max(chosen.size, 1))]
     try:
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
     finally:
-        closer = getattr(chosen, "close", None)
-        if own and closer is not None:
-            closer()
+        if own:
+            chosen.close()
     if run.errors:
         error = run.errors[0]
-        if isinstance(error, OperationalError):
-            # Claims already committed stay leased and are retried after the lease expires.
-            raise DatabaseError(f"database busy or unreachable while sending: {error.orig}") \
-                from error
+        if isinstance(error, OperationalError):  # a read outside app.db
+            raise database_error(error, SENDING) from error
         raise error
     return run.summary

@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
+from newsletter.clock import MAX_ZONE_NAME, find_zone
 from newsletter.errors import SubscriptionError
 
 MAX_ADDRESS_LENGTH = 254
 MAX_LOCAL_PART_LENGTH = 64
 MAX_NAME_LENGTH = 256
-MAX_TIME_ZONE_LENGTH = 64
+MAX_TIME_ZONE_LENGTH = MAX_ZONE_NAME
 
 # Invisible characters that make two addresses look alike: zero-width, joiners, BOM,
 # and bidirectional controls (a spoofing tool). Categories Cc/Cf cover them and more.
@@ -148,10 +148,12 @@ def clean_time_zone(raw: str | None) -> str | None:
     if not raw or not isinstance(raw, str) or len(raw) > MAX_TIME_ZONE_LENGTH:
         return None
     zone = raw.strip()
-    if not zone or zone.startswith(("/", ".")) or ".." in zone:
-        return None
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
+    return zone if find_zone(zone) is not None else None
+
+
+def known_time_zone(raw: str | None) -> str | None:
+    """An IANA zone name, None when absent, or AddressError for an unknown one (staff input)."""
+    zone = clean_time_zone(raw)
+    if raw and zone is None:
+        raise AddressError(f"time zone {raw!r} is not a known IANA zone (e.g. Europe/Berlin)")
     return zone

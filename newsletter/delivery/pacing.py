@@ -1,7 +1,8 @@
-"""A thread-safe send rate limit: messages per second and a sliding hourly window.
+"""Send pacing: a thread-safe rate of messages per second and a sliding hourly window.
 
 Time and sleeping are injected so tests need no real waiting. Throttling
 replies from the relay halve the per-second rate for a while (``slow_down``).
+Not to be confused with :mod:`newsletter.web.limits`, which admits signups.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 
 
-class RateLimiter:
+class SendPacer:
     """Blocks callers of :meth:`acquire` so sends stay under the configured rates (0 = none)."""
 
     def __init__(
