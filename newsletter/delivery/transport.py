@@ -13,6 +13,7 @@ import queue
 import ssl
 from typing import Protocol
 
+from newsletter.clock import Clock
 from newsletter.config import Settings
 from newsletter.delivery.catcher import CATCHER_DIR, MailStore
 from newsletter.delivery.outcome import SENT, Outcome
@@ -102,11 +103,16 @@ def smtp_config(settings: Settings, tls_context: ssl.SSLContext | None = None) -
     )
 
 
-def transport_from_settings(settings: Settings) -> SMTPTransport | CatcherTransport:
-    """``smtp`` → a pooled SMTP transport; ``catcher`` → files under ``var/mailcatcher/``."""
+def transport_from_settings(
+    settings: Settings, clock: Clock
+) -> SMTPTransport | CatcherTransport:
+    """``smtp`` → a pooled SMTP transport; ``catcher`` → files under ``var/mailcatcher/``.
+
+    ``clock`` dates the messages the catcher stores.
+    """
     if settings.transport == "smtp":
         return SMTPTransport(smtp_config(settings), settings.smtp_pool_size)
-    return CatcherTransport(MailStore(settings.var_path / CATCHER_DIR))
+    return CatcherTransport(MailStore(settings.var_path / CATCHER_DIR, clock))
 
 
 def loopback_catcher_transport(settings: Settings) -> SMTPTransport:

@@ -45,7 +45,7 @@ def _body(message: EmailMessage, kind: str) -> str:
 def caught_router(app: App) -> APIRouter:
     """The router for ``/caught`` (list) and ``/caught/{key}`` (one message)."""
     router = APIRouter()
-    store = MailStore(app.settings.var_path / CATCHER_DIR)
+    store = MailStore(app.settings.var_path / CATCHER_DIR, app.clock)
 
     def load(key: str) -> EmailMessage:
         found = store.get(key)

@@ -113,7 +113,7 @@ PATHS = st.one_of(
 def fuzzed(make_app: AppFactory) -> Iterator[tuple[App, httpx.Client]]:
     port = free_port()
     app = make_app(base_url=f"http://127.0.0.1:{port}", allowed_origins=["https://clinic.example"])
-    MailStore(app.settings.var_path / CATCHER_DIR).save(
+    MailStore(app.settings.var_path / CATCHER_DIR, app.clock).save(
         "news@clinic.example.com", "ana@example.com", b"Subject: hi\r\n\r\nhello\r\n")
     with LiveServer(create_web_app(app), port=port) as server, httpx.Client(
         base_url=server.url, timeout=30

@@ -115,7 +115,7 @@ def test_a_caught_mail_key_of_300_characters_is_a_404_not_a_500(
 ) -> None:
     app, client = served
     assert app.settings.transport == "catcher"
-    MailStore(app.settings.var_path / CATCHER_DIR).save(
+    MailStore(app.settings.var_path / CATCHER_DIR, app.clock).save(
         "news@clinic.example.com", "ana@example.com", b"Subject: hi\r\n\r\nhello\r\n")
     for key in ("a" * 300, "%C2%B2", "..%2F..%2Fsecret_key"):
         response = client.get(f"/caught/{key}")
