@@ -92,6 +92,6 @@ def create_app(
         tokens=links.tokens,
         links=links,
         catalog=Catalog(settings, db, clock),
-        transport=lambda: transport_from_settings(settings),
+        transport=lambda: transport_from_settings(settings, clock),
         dkim=SignerSource(settings),
     )

@@ -81,6 +81,8 @@ class Settings(BaseModel):
     signup_rate_window_seconds: int = Field(default=600, ge=1)
     signup_global_per_hour: int = Field(default=0, ge=0)  # 0 = no global cap
     max_request_bytes: int = Field(default=16_384, ge=1024)
+    request_body_timeout_seconds: float = Field(default=10.0, gt=0)
+    smtp_utf8: bool = False  # the relay offers SMTPUTF8: accept non-ASCII local parts
     issues_dir: Path = Path("issues")
     subscribers_dir: Path = Path("subscribers")
     var_dir: Path = Path("var")

@@ -4,6 +4,10 @@ Import rules (documented in docs/subscribers.md):
 
 * A header row names the columns; ``email`` is required, ``name`` and
   ``time_zone`` are optional, other columns are ignored.
+* Columns may be separated by commas, semicolons (what spreadsheets write in
+  many European locales) or tabs: the separator that gives an ``email`` column
+  in the header row wins. UTF-8 with or without a BOM, and UTF-16 with a BOM
+  (a spreadsheet's "Unicode text"), are read.
 * Every row is checked; bad rows are reported with their line number and
   skipped, the good ones are imported.
 * Addresses are normalised, so duplicates within the file are found after
@@ -16,6 +20,7 @@ Import rules (documented in docs/subscribers.md):
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -30,6 +35,8 @@ from newsletter.audience.addresses import (
     clean_name,
     clean_time_zone,
     normalise_address,
+    require_mailable,
+    strip_invisible,
 )
 from newsletter.audience.staff import StaffOutcome, activate_by_staff
 from newsletter.db.models import MailingList, Subscriber
@@ -39,7 +46,9 @@ if TYPE_CHECKING:
     from newsletter.app import App
 
 BATCH = 500
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+SEPARATORS = (",", ";", "\t")
+EMAIL_HEADERS = ("email", "e-mail", "email address", "e-mail address")
 EXPORT_COLUMNS = ["email", "name", "time_zone", "list", "status", "subscribed_at",
                   "confirmed_at", "unsubscribed_at"]
 
@@ -71,26 +80,56 @@ class _Row:
     time_zone: str | None
 
 
+def _formula_like(value: str) -> bool:
+    # Look past invisible and blank characters: "\u200b=1+1" is still "=1+1" to a reader.
+    return value.startswith(FORMULA_START) or strip_invisible(value).lstrip().startswith(
+        FORMULA_START
+    )
+
+
 def unguard(value: str) -> str:
     """Undo the export's formula guard (a leading ``'`` before = + - @)."""
-    if len(value) > 1 and value[0] == "'" and value[1] in "=+-@":
+    if len(value) > 1 and value[0] == "'" and _formula_like(value[1:]):
         return value[1:]
     return value
 
 
-def _read_rows(path: Path, report: ImportReport) -> list[_Row]:
+def _encoding(path: Path) -> str:
+    with path.open("rb") as raw:
+        start = raw.read(2)
+    return "utf-16" if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
+
+
+def _header_columns(path: Path, header: str) -> tuple[str, dict[str, str]]:
+    """The separator and the header's columns (lower-cased name → as written)."""
+    found: list[str] = []
+    for separator in SEPARATORS:
+        names = next(csv.reader([header], delimiter=separator), [])
+        columns = {name.strip().lower(): name for name in names}
+        email = next((columns[key] for key in EMAIL_HEADERS if key in columns), None)
+        if email is not None:
+            return separator, {**columns, "email": email}
+        if len(names) > len(found):
+            found = [name.strip() for name in names]
+    shown = ", ".join(repr(name) for name in found[:6]) or "nothing"
+    raise ContentError(
+        f"{path}:1: the header row has no 'email' column (it has {shown}; columns may be "
+        "separated by commas, semicolons or tabs)"
+    )
+
+
+def _read_rows(path: Path, report: ImportReport, *, smtp_utf8: bool = False) -> list[_Row]:
     try:
-        handle = path.open(encoding="utf-8-sig", newline="")
+        handle = path.open(encoding=_encoding(path), newline="")
     except OSError as err:
         raise ContentError(f"{path}: cannot open: {err.strerror}") from err
     rows: list[_Row] = []
     seen: set[str] = set()
     with handle:
         try:
-            reader = csv.DictReader(handle)
-            columns = {(name or "").strip().lower(): name for name in reader.fieldnames or []}
-            if "email" not in columns:
-                raise ContentError(f"{path}:1: the header row has no 'email' column")
+            separator, columns = _header_columns(path, handle.readline())
+            handle.seek(0)
+            reader = csv.DictReader(handle, delimiter=separator)
             zone_key = columns.get("time_zone") or columns.get("timezone")
             for record in reader:
                 line = reader.line_num
@@ -98,7 +137,7 @@ def _read_rows(path: Path, report: ImportReport) -> list[_Row]:
                 raw_name = record.get(columns["name"]) if "name" in columns else None
                 raw_zone = (record.get(zone_key) or "").strip() if zone_key else ""
                 try:
-                    address = normalise_address(raw_email)
+                    address = require_mailable(normalise_address(raw_email), smtp_utf8=smtp_utf8)
                     name = clean_name(unguard(raw_name)) if raw_name else None
                 except AddressError as err:
                     report.bad.append((line, f"{raw_email or '(empty)'}: {err}"))
@@ -132,7 +171,7 @@ def import_csv(
     """
     known = app.catalog.find_list(list_slug)
     report = ImportReport()
-    rows = _read_rows(path, report)
+    rows = _read_rows(path, report, smtp_utf8=app.settings.smtp_utf8)
     for start in range(0, len(rows), BATCH):
         batch = rows[start:start + BATCH]
 
@@ -157,7 +196,7 @@ def import_csv(
 def guard(value: str | None) -> str:
     """A cell spreadsheet programs will not run as a formula (OWASP CSV injection)."""
     text = value or ""
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return "'" + text if _formula_like(text) else text
 
 
 def export_rows(

@@ -28,12 +28,13 @@ def _render(app: App, template: str, email: str, public_id: str, context: dict[s
 
 
 def confirmation_mail(
-    app: App, *, email: str, public_id: str, mailing_list: ListConfig
+    app: App, *, email: str, public_id: str, mailing_list: ListConfig, by_staff: bool = False
 ) -> TransactionalMail:
-    """The email with the confirm link for a pending signup."""
+    """The email with the confirm link for a pending signup (``by_staff``: staff added them)."""
     context = {
         "subject": f"Please confirm your subscription to {mailing_list.name}",
-        "preheader": "One click and you are in. No click, no newsletter.",
+        "preheader": "Open the link and press the button to start. No confirmation, no newsletter.",
+        "added_by_staff": by_staff,
         "list_name": mailing_list.name,
         "list_description": mailing_list.description,
         "confirm_url": app.links.confirm_url(public_id, mailing_list.slug),

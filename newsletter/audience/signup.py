@@ -29,7 +29,12 @@ from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.audience import people
-from newsletter.audience.addresses import clean_name, clean_time_zone, normalise_address
+from newsletter.audience.addresses import (
+    clean_name,
+    clean_time_zone,
+    normalise_address,
+    require_mailable,
+)
 from newsletter.audience.consent import RequestInfo, record_consent
 from newsletter.audience.form import consent_text_hash
 from newsletter.audience.mail import confirmation_mail, welcome_mail
@@ -80,6 +85,7 @@ class SignupRequest:
     time_zone: str | None = None
     consent_hash: str | None = None
     source: RequestInfo = field(default_factory=RequestInfo)
+    by_staff: bool = False  # `subscribers add`: the confirmation mail must not say "our form"
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,7 @@ def subscribe(app: App, request: SignupRequest) -> SignupOutcome:
     Raises AddressError for an unacceptable address or name and NotFoundError for an
     unknown list; every other case returns an outcome the web layer does not reveal.
     """
-    address = normalise_address(request.email)
+    address = require_mailable(normalise_address(request.email), smtp_utf8=app.settings.smtp_utf8)
     name = clean_name(request.name)
     zone = clean_time_zone(request.time_zone)
     known = app.catalog.find_list(request.list_slug)
@@ -141,7 +147,7 @@ def subscribe(app: App, request: SignupRequest) -> SignupOutcome:
     public_id = existing or people.new_public_id()
     # Rendered on every path (also when nothing will be sent) so every address costs the
     # same work and answers in similar time (RELIABILITY #25).
-    prepared = {public_id: _signup_mail(app, known, address, public_id)}
+    prepared = {public_id: _signup_mail(app, known, address, public_id, request.by_staff)}
     settings = app.settings
 
     def work(session: Session) -> SignupOutcome:
@@ -185,7 +191,8 @@ def subscribe(app: App, request: SignupRequest) -> SignupOutcome:
             return SignupOutcome.ACTIVATED
         if not _claim_cooldown(session, person.id, now, settings.confirm_cooldown_seconds):
             return SignupOutcome.COOLDOWN
-        mail = _mail_for(app, known, address, person.public_id, prepared, welcome=False)
+        mail = _mail_for(app, known, address, person.public_id, prepared, welcome=False,
+                         by_staff=request.by_staff)
         row = enqueue_transactional(
             session, subscriber_id=person.id, list_id=known.id, kind="confirmation",
             mail=mail, now=now,
@@ -198,9 +205,12 @@ def subscribe(app: App, request: SignupRequest) -> SignupOutcome:
     return app.db.run(work, doing="signing up")
 
 
-def _signup_mail(app: App, known: KnownList, address: str, public_id: str) -> TransactionalMail:
-    maker = welcome_mail if not known.config.double_opt_in else confirmation_mail
-    return maker(app, email=address, public_id=public_id, mailing_list=known.config)
+def _signup_mail(app: App, known: KnownList, address: str, public_id: str,
+                 by_staff: bool) -> TransactionalMail:
+    if not known.config.double_opt_in:
+        return welcome_mail(app, email=address, public_id=public_id, mailing_list=known.config)
+    return confirmation_mail(app, email=address, public_id=public_id,
+                             mailing_list=known.config, by_staff=by_staff)
 
 
 def _mail_for(
@@ -211,13 +221,16 @@ def _mail_for(
     prepared: dict[str, TransactionalMail],
     *,
     welcome: bool,
+    by_staff: bool = False,
 ) -> TransactionalMail:
     """The pre-rendered mail when it fits; render now in the rare case it does not."""
     fits = public_id in prepared and welcome == (not known.config.double_opt_in)
     if fits:
         return prepared[public_id]
-    maker = welcome_mail if welcome else confirmation_mail
-    return maker(app, email=address, public_id=public_id, mailing_list=known.config)
+    if welcome:
+        return welcome_mail(app, email=address, public_id=public_id, mailing_list=known.config)
+    return confirmation_mail(app, email=address, public_id=public_id,
+                             mailing_list=known.config, by_staff=by_staff)
 
 
 def _is_hex64(value: str | None) -> bool:

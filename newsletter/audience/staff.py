@@ -16,7 +16,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from newsletter.audience import people
-from newsletter.audience.addresses import clean_name, known_time_zone, normalise_address
+from newsletter.audience.addresses import (
+    clean_name,
+    known_time_zone,
+    normalise_address,
+    require_mailable,
+)
 from newsletter.audience.consent import RequestInfo, record_consent
 from newsletter.audience.signup import SignupOutcome, SignupRequest, subscribe
 from newsletter.catalog import KnownList
@@ -102,7 +107,7 @@ def add_subscriber(
     if not confirmed:
         outcome = subscribe(app, SignupRequest(
             email=email, list_slug=list_slug, name=name, time_zone=time_zone,
-            source=RequestInfo(form="cli"),
+            source=RequestInfo(form="cli"), by_staff=True,
         ))
         return {
             SignupOutcome.CONFIRMATION_SENT: "confirmation email queued",
@@ -112,7 +117,7 @@ def add_subscriber(
             SignupOutcome.SUPPRESSED: "suppressed (erased, bounced or complained): not added",
             SignupOutcome.BLOCKED: "blocked (bounced or complained): not added",
         }[outcome]
-    address = normalise_address(email)
+    address = require_mailable(normalise_address(email), smtp_utf8=app.settings.smtp_utf8)
     clean = clean_name(name)
     zone = known_time_zone(time_zone)
     known = app.catalog.find_list(list_slug)

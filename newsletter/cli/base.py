@@ -9,10 +9,11 @@ instead, so nothing needs a changed working folder or environment.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
+from rich.table import Table
 
 from newsletter.app import App, create_app
 from newsletter.clock import Clock, SystemClock
@@ -81,3 +82,12 @@ def main(ctx: click.Context) -> None:
 
 
 pass_state = click.make_pass_decorator(State)
+
+
+def add_whole_column(table: Table, header: str, values: Sequence[str]) -> None:
+    """Add a column whose cells never break mid-word: file names, addresses, slugs.
+
+    Rich folds a cell wherever the column ends; a file name cut in two cannot be
+    copied. This column keeps its widest value's width and other columns wrap.
+    """
+    table.add_column(header, no_wrap=True, min_width=max([len(header), *map(len, values)]))

@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from newsletter.cli.base import State, main, pass_state
+from newsletter.cli.base import State, add_whole_column, main, pass_state
 from newsletter.content.extract import DEFAULT_EXTRACTOR, EXTRACTORS
 from newsletter.content.importer import ImportReport, import_article
 from newsletter.content.proposal import ImportProposal, ProposedIssue
@@ -41,10 +41,12 @@ def _issue_table(report: ImportReport) -> Table:
     proposal = report.proposal
     verb = "Proposed split (nothing written)" if report.dry_run else "Imported"
     table = Table(title=f"{verb}: {report.folder} — {report.title} (list {report.list_slug})")
-    for column in ("#", "title", "words", "check", "file", "action"):
-        table.add_column(column, overflow="fold")
     changes = {change.name: change for change in report.changes}
     names = [c.name for c in report.changes]
+    for column in ("#", "title", "words", "check"):
+        table.add_column(column, overflow="fold")
+    add_whole_column(table, "file", [*names, "series.toml"])
+    table.add_column("action", overflow="fold")
     for issue in proposal.issues:
         name = names[issue.number - 1] if issue.number - 1 < len(names) else ""
         change = changes.get(name)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from newsletter import wording
 from newsletter.cli.base import State, main, pass_state
 from newsletter.cli.deliverability import warn_if_unsigned
 from newsletter.db.models import DeliveryStatus
@@ -58,13 +59,16 @@ def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int 
         slug, position = issue
         if dry_run:
             count = fan_out_preview(app, slug, position)
-            console.print(f"Would queue {slug}/{position}: {count} new recipients (dry run).")
+            console.print(f"Would queue {slug}/{position}: "
+                          f"{wording.count(count, 'new recipient')} (dry run).")
         else:
             _issue_id, added = send_issue_now(app, slug, position)
-            console.print(f"Queued {slug}/{position}: {added} new recipients.")
+            console.print(f"Queued {slug}/{position}: {wording.count(added, 'new recipient')}.")
     total = due_count(app)
     if dry_run:
-        console.print(f"{total} messages are due now; nothing was sent (dry run).")
+        due = "is" if total == 1 else "are"
+        console.print(f"{wording.count(total, 'message')} {due} due now; "
+                      "nothing was sent (dry run).")
         return
     shown = min(total, limit) if limit else total
     with Progress(TextColumn("Sending"), BarColumn(), MofNCompleteColumn(),
@@ -134,4 +138,4 @@ def resume_command(state: State, issue: tuple[str, int] | None, everything: bool
     Example: newsletter resume --issue pain-care/1
     """
     count = lift_pauses(state.app(), issue, everything=everything)
-    click.echo(f"Lifted {count} pause(s).")
+    click.echo(f"Lifted {wording.count(count, 'pause')}.")

@@ -15,7 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from newsletter.app import make_links, make_renderer
-from newsletter.cli.base import State, main, pass_state
+from newsletter.cli.base import State, add_whole_column, main, pass_state
 from newsletter.content.issuefile import find_series, list_series
 from newsletter.render.site import count_issues, preview_issue, render_site
 
@@ -43,25 +43,39 @@ def issues_group() -> None:
 @click.argument("series", required=False)
 @pass_state
 def issues_list_command(state: State, series: str | None) -> None:
-    """List the issues of SERIES (or of every series) with subject as sent, file and hash.
+    """List the issues of SERIES (or of every series): title, file, subject as sent, hash.
+
+    Subject and content hash are shown when the terminal is at least 120 columns wide.
 
     Example: newsletter issues list pain-care
     """
     issues_path = state.settings.issues_path
     slugs = [series] if series else list_series(issues_path)
-    table = Table(title=f"Issues in {issues_path}")
-    for column in ("series", "#", "title", "subject", "file", "hash"):
-        table.add_column(column, overflow="fold")
-    for slug in slugs:
-        doc = find_series(issues_path, slug)
-        for issue in doc.issues:
-            table.add_row(slug, str(issue.position), issue.title, doc.subject_line(issue),
-                          issue.path.name, issue.content_hash[:10])
     console = Console()
     if not slugs:
         console.print(f"no series in {issues_path}", markup=False)
         return
-    console.print(table)
+    # One table per series (its slug in the title, not in a column): the room goes to the
+    # title, which wraps between words, and the file name, which never breaks.
+    wide = console.width >= 120
+    for slug in slugs:
+        doc = find_series(issues_path, slug)
+        table = Table(title=f"{slug}: {doc.config.title}", title_justify="left")
+        table.add_column("#", no_wrap=True)
+        table.add_column("title", min_width=16)
+        if wide:
+            table.add_column("subject", min_width=16)
+        add_whole_column(table, "file", [issue.path.name for issue in doc.issues])
+        if wide:
+            table.add_column("hash", no_wrap=True)
+        for issue in doc.issues:
+            cells = [str(issue.position), issue.title]
+            if wide:
+                cells += [doc.subject_line(issue), issue.path.name, issue.content_hash[:10]]
+            else:
+                cells.append(issue.path.name)
+            table.add_row(*cells)
+        console.print(table)
 
 
 @main.command("preview")

@@ -89,7 +89,7 @@ def serve(app: App, *, host: str, port: int, stop: threading.Event, out: Out,
     catcher = None
     transport = None
     if app.settings.transport == "catcher":
-        store = MailStore(app.settings.var_path / CATCHER_DIR)
+        store = MailStore(app.settings.var_path / CATCHER_DIR, app.clock)
         catcher = MailCatcher(store, "127.0.0.1", app.settings.smtp_port).start()
         out(f"mail catcher: smtp://127.0.0.1:{app.settings.smtp_port}")
         # The worker talks real SMTP to the catcher, as it would to a relay.

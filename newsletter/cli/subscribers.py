@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from newsletter import wording
 from newsletter.audience.csv_files import export_csv, import_csv
 from newsletter.audience.staff import (
     add_subscriber,
@@ -18,7 +19,7 @@ from newsletter.audience.staff import (
     list_subscribers,
     person_export,
 )
-from newsletter.cli.base import State, main, pass_state
+from newsletter.cli.base import State, add_whole_column, main, pass_state
 from newsletter.db.models import SubscriptionStatus
 
 STATUSES = [status.value for status in SubscriptionStatus]
@@ -61,8 +62,9 @@ def list_command(state: State, list_slug: str | None, status: str | None) -> Non
     Example: newsletter subscribers list --status pending
     """
     rows = list_subscribers(state.app(), list_slug=list_slug, status=status)
-    table = Table(title=f"{len(rows)} subscriptions")
-    for column in ("email", "name", "list", "status", "since", "confirmed"):
+    table = Table(title=wording.count(len(rows), "subscription"))
+    add_whole_column(table, "email", [row.email for row in rows])
+    for column in ("name", "list", "status", "since", "confirmed"):
         table.add_column(column)
     for row in rows:
         table.add_row(row.email, row.name or "", row.list_slug, row.status,
@@ -97,7 +99,7 @@ def show_command(state: State, email: str, as_json: bool) -> None:
     for record in data["consent_records"]:
         console.print(f"  consent {record['event']} at {record['at']} "
                       f"from {record['ip'] or '-'} ({record['form'] or '-'})", markup=False)
-    console.print(f"  {len(data['messages'])} messages", markup=False)
+    console.print(f"  {wording.count(len(data['messages']), 'message')}", markup=False)
 
 
 @subscribers_group.command("import")
@@ -123,8 +125,9 @@ def import_command(state: State, csv_file: Path, list_slug: str) -> None:
     for line, message in report.bad:
         click.echo(f"{csv_file}:{line}: {message}", err=True)
     click.echo(
-        f"{report.rows} rows: {report.added} added, {report.existing} already subscribed, "
-        f"{report.duplicates} duplicates, {report.unsubscribed} unsubscribed (kept out), "
+        f"{wording.count(report.rows, 'row')}: {report.added} added, {report.existing} already "
+        f"subscribed, {wording.count(report.duplicates, 'duplicate')}, "
+        f"{report.unsubscribed} unsubscribed (kept out), "
         f"{report.suppressed} suppressed (kept out), {report.blocked} bounced/complained "
         f"(kept out), {len(report.bad)} bad"
     )
@@ -148,7 +151,7 @@ def export_command(state: State, list_slug: str | None, status: str | None,
     else:
         with output.open("w", encoding="utf-8", newline="") as handle:
             count = export_csv(app, handle, list_slug=list_slug, status=status)
-    click.echo(f"{count} rows exported", err=True)
+    click.echo(f"{wording.count(count, 'row')} exported", err=True)
 
 
 @subscribers_group.command("erase")
@@ -156,7 +159,7 @@ def export_command(state: State, list_slug: str | None, status: str | None,
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_state
 def erase_command(state: State, email: str, yes: bool) -> None:
-    """Erase a person (GDPR Art. 17): only a hash remains, so they are never mailed again.
+    """Erase a person (GDPR Article 17): only a hash remains, so they are never mailed again.
 
     Example: newsletter subscribers erase ana@example.com --yes
     """

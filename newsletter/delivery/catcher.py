@@ -4,6 +4,9 @@
 rename). :class:`MailCatcher` is a real SMTP server (aiosmtpd) on loopback
 that stores whatever it receives there, for ``newsletter run`` and for trying
 the SMTP transport without a relay.
+
+The time a message was caught comes from the injected clock and is kept in its
+key, so a test's clock dates caught mail the same way it dates everything else.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +25,13 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from newsletter.clock import Clock
+
 CATCHER_DIR = "mailcatcher"
+# Keys are "<UTC timestamp>-<8 hex>"; anything else (a path, 300 letters that the
+# file system calls too long, non-ASCII digits) is simply not a key.
+_KEY = re.compile(r"[0-9A-Za-z-]{1,64}")
+_STAMP = "%Y%m%dT%H%M%S%f"
 
 
 @dataclass(frozen=True)
@@ -40,16 +50,17 @@ class CaughtMail:
 
 
 class MailStore:
-    """A folder of caught messages, newest first when listed."""
+    """A folder of caught messages, newest first when listed; ``clock`` dates new ones."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, clock: Clock) -> None:
         self.folder = folder
+        self.clock = clock
 
     def save(self, mail_from: str, rcpt_to: str, data: bytes) -> CaughtMail:
         """Store one message (with the envelope as Return-Path / X-Envelope-To headers)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        now = datetime.now(UTC)
-        key = f"{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
+        now = self.clock.now().astimezone(UTC)
+        key = f"{now:{_STAMP}}-{uuid.uuid4().hex[:8]}"
         head = f"Return-Path: <{mail_from}>\r\nX-Envelope-To: <{rcpt_to}>\r\n".encode()
         temporary = self.folder / f".{key}.tmp"
         final = self.folder / f"{key}.eml"
@@ -62,18 +73,38 @@ class MailStore:
         """The newest ``limit`` caught messages."""
         if not self.folder.is_dir():
             return []
-        paths = sorted(self.folder.glob("*.eml"), reverse=True)[:limit]
-        return [CaughtMail(p.stem, p, datetime.fromtimestamp(p.stat().st_mtime, UTC))
-                for p in paths]
+        found: list[tuple[datetime, int, CaughtMail]] = []
+        for path in self.folder.glob("*.eml"):
+            try:
+                written = path.stat().st_mtime_ns
+            except OSError:  # removed since the folder was read
+                continue
+            mail = CaughtMail(path.stem, path, _caught_at(path.stem, written))
+            found.append((mail.caught_at, written, mail))
+        # A test's clock may stand still: messages caught at the same moment are
+        # ordered by when their files were written.
+        found.sort(key=lambda entry: entry[:2], reverse=True)
+        return [mail for _at, _written, mail in found[:limit]]
 
     def get(self, key: str) -> CaughtMail | None:
         """One caught message by key (only plain keys; never a path)."""
-        if not key.replace("-", "").isalnum():
+        if not _KEY.fullmatch(key):
             return None
         path = self.folder / f"{key}.eml"
-        if not path.is_file():
+        try:
+            if not path.is_file():
+                return None
+            return CaughtMail(key, path, _caught_at(key, path.stat().st_mtime_ns))
+        except OSError:  # gone between the check and the stat
             return None
-        return CaughtMail(key, path, datetime.fromtimestamp(path.stat().st_mtime, UTC))
+
+
+def _caught_at(key: str, written_ns: int) -> datetime:
+    """The moment in the key (the clock's, when saved); a file put there by hand: its mtime."""
+    try:
+        return datetime.strptime(key.partition("-")[0], _STAMP).replace(tzinfo=UTC)
+    except ValueError:
+        return datetime.fromtimestamp(written_ns / 1e9, UTC)
 
 
 class _StoreHandler:

@@ -21,6 +21,8 @@ from newsletter.errors import NotFoundError
 if TYPE_CHECKING:
     from newsletter.app import App
 
+MAX_SLUG = 100  # the width of series.slug: a longer one cannot name a series
+
 
 @dataclass
 class IssueCounts:
@@ -111,11 +113,16 @@ class PublishedIssue:
 
 
 def published_issues(app: App, series_slug: str) -> tuple[str, list[PublishedIssue]]:
-    """The series' title and its issues that have been sent at least once, in order."""
+    """The series' title and its issues that have been sent at least once, in order.
+
+    NotFoundError names nothing of ``series_slug``: it comes from a visitor's address.
+    """
+    if "\x00" in series_slug or len(series_slug) > MAX_SLUG:
+        raise NotFoundError("there is no such series")  # PostgreSQL refuses NUL in a query
     with app.db.read() as session:
         series = session.scalar(select(Series).where(Series.slug == series_slug))
         if series is None:
-            raise NotFoundError(f"there is no series called {series_slug!r}")
+            raise NotFoundError("there is no such series")
         sent = exists().where(Delivery.issue_id == Issue.id,
                               Delivery.status == DeliveryStatus.SENT)
         rows = session.execute(

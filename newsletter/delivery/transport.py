@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from newsletter.clock import Clock
 from newsletter.config import Settings
 from newsletter.delivery.catcher import CATCHER_DIR, MailStore
 from newsletter.delivery.mime import ascii_domain, sender_domain
@@ -111,11 +112,16 @@ def ehlo_name(settings: Settings) -> str:
     return settings.ehlo_name or ascii_domain(sender_domain(settings.sender))
 
 
-def transport_from_settings(settings: Settings) -> SMTPTransport | CatcherTransport:
-    """``smtp`` → a pooled SMTP transport; ``catcher`` → files under ``var/mailcatcher/``."""
+def transport_from_settings(
+    settings: Settings, clock: Clock
+) -> SMTPTransport | CatcherTransport:
+    """``smtp`` → a pooled SMTP transport; ``catcher`` → files under ``var/mailcatcher/``.
+
+    ``clock`` dates the messages the catcher stores.
+    """
     if settings.transport == "smtp":
         return SMTPTransport(smtp_config(settings), settings.smtp_pool_size)
-    return CatcherTransport(MailStore(settings.var_path / CATCHER_DIR))
+    return CatcherTransport(MailStore(settings.var_path / CATCHER_DIR, clock))
 
 
 def loopback_catcher_transport(settings: Settings) -> SMTPTransport:

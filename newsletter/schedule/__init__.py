@@ -12,6 +12,7 @@ Their application to the database, and the process that runs them:
 * ``tick``             one scheduler tick: broadcasts, drips, expired signups, then send
 * ``drip_progress``    each subscription's progress through a drip series
 * ``broadcasts_admin`` staff schedule, move, cancel and list broadcasts; the preview
+* ``coming``           what the archive says about a part before it goes out (its date or rhythm)
 * ``lock``             the scheduler lock in the database (one scheduler acts at a time)
 * ``journal``          the fan-out journal that survives a restored backup
 * ``process``          the long-running scheduler: APScheduler as the heartbeat

@@ -1,8 +1,10 @@
 """``create_web_app(app) -> FastAPI``: the public HTTP app, composed from routers.
 
 Middleware, outermost first: security headers → CORS (only the configured
-origins, never credentials) → body-size cap. No cookies anywhere; the API docs
-pages are off (nothing here is an API for strangers to explore).
+origins, never credentials) → body deadline → body-size cap → crash guard (the
+generic 500, so it too gets the headers). No cookies anywhere; the API docs
+pages are off (nothing here is an API for strangers to explore). Starlette's
+slash redirect is off: ours (web/errors.py) builds Location from ``base_url``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from newsletter.web.caught import caught_router
 from newsletter.web.confirm import confirm_router
 from newsletter.web.errors import install_error_handlers
 from newsletter.web.home import home_router
-from newsletter.web.security import BodyLimit, SecurityHeaders
+from newsletter.web.security import BodyDeadline, BodyLimit, SecurityHeaders
 from newsletter.web.signup import signup_router
 from newsletter.web.unsubscribe import unsubscribe_router
 
@@ -27,7 +29,7 @@ from newsletter.web.unsubscribe import unsubscribe_router
 def create_web_app(app: App) -> FastAPI:
     """The FastAPI app: signup, confirm, unsubscribe, archive (and the catcher's pages locally)."""
     app.catalog.lists()  # sync lists.toml now: a broken file fails at start, not on a visitor
-    web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     web.state.app = app
     install_error_handlers(web, app)
     web.include_router(home_router(app))
@@ -39,6 +41,7 @@ def create_web_app(app: App) -> FastAPI:
         web.include_router(caught_router(app))
     web.include_router(_assets_router())
     web.add_middleware(BodyLimit, max_bytes=app.settings.max_request_bytes)
+    web.add_middleware(BodyDeadline, seconds=app.settings.request_body_timeout_seconds)
     web.add_middleware(
         CORSMiddleware,
         allow_origins=list(app.settings.allowed_origins),

@@ -4,9 +4,17 @@
 sent. Drafts and scheduled issues stay private even though their files exist;
 the web edition of an email is therefore always reachable by whoever got it.
 The pages hold no personal data (the renderer builds them without any).
+
+The part right after a published one answers before it is out too: every
+issue links to it, so instead of "not found" it says which part comes and when
+(schedule/coming.py). Positions are plain ASCII digits: ``²`` or ``١`` are not part
+numbers, however ``str.isdigit`` sees them. Error messages never repeat what
+the address said.
 """
 
 from __future__ import annotations
+
+import re
 
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +24,10 @@ from newsletter.app import App
 from newsletter.content.issuefile import find_series
 from newsletter.delivery.status import PublishedIssue, published_issues
 from newsletter.errors import ContentError, NotFoundError
+from newsletter.schedule.coming import ComingPart, coming_part
 from newsletter.web.pages import page_response
+
+_POSITION = re.compile(r"[0-9]{1,6}")
 
 
 def archive_csp(app: App) -> str:
@@ -35,15 +46,19 @@ def archive_router(app: App) -> APIRouter:
     def index(slug: str) -> tuple[str, list[PublishedIssue]]:
         return published_issues(app, slug)
 
-    def issue_html(slug: str, position: int) -> str:
-        _title, issues = index(slug)
-        if position not in {issue.position for issue in issues}:
-            raise NotFoundError(f"part {position} of this series has not been published yet")
+    def issue_html(slug: str, position: int) -> str | tuple[str, ComingPart]:
+        title, issues = index(slug)
+        published = {issue.position for issue in issues}
+        if position not in published:
+            coming = coming_part(app, slug, position) if position - 1 in published else None
+            if coming is None:
+                raise NotFoundError("this part of the series has not been published")
+            return title, coming
         try:
             doc = find_series(app.settings.issues_path, slug)
             return app.renderer.archive_html(doc, position)
         except ContentError as err:
-            raise NotFoundError(f"part {position} of this series is not available") from err
+            raise NotFoundError("this part of the series is not available") from err
 
     @router.get("/archive/{series}")
     async def series_page(series: str) -> Response:
@@ -53,9 +68,15 @@ def archive_router(app: App) -> APIRouter:
 
     @router.get("/archive/{series}/{position}")
     async def issue_page(series: str, position: str) -> Response:
-        if not position.isdigit() or len(position) > 6:
+        if not _POSITION.fullmatch(position):
             raise NotFoundError("there is no such part of this series")
-        html = await run_in_threadpool(issue_html, series, int(position))
-        return HTMLResponse(html, headers={"Content-Security-Policy": archive_csp(app)})
+        found = await run_in_threadpool(issue_html, series, int(position))
+        if isinstance(found, tuple):
+            series_title, coming = found
+            context = {"series_title": series_title, "series_slug": series, "coming": coming}
+            # Not for search engines: it changes into the part itself once that goes out.
+            return page_response(app, "web/coming.html", context,
+                                 headers={"X-Robots-Tag": "noindex"})
+        return HTMLResponse(found, headers={"Content-Security-Policy": archive_csp(app)})
 
     return router

@@ -1,4 +1,4 @@
-"""ASGI middleware: security headers on every response, and a cap on request bodies.
+"""ASGI middleware: security headers on every response, a cap on request bodies, a body deadline.
 
 Pages get a strict Content-Security-Policy (RELIABILITY #32): nothing loads
 but our own stylesheet, forms post only to us, no framing, no plugins, no
@@ -7,6 +7,8 @@ HTML) sets its own ``Content-Security-Policy`` header and this one stays away.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -52,6 +54,49 @@ class SecurityHeaders:
 
 class BodyTooLarge(Exception):
     """The request body is over the configured cap."""
+
+
+class BodyTooSlow(Exception):
+    """The request body did not arrive whole within the configured time."""
+
+
+class BodyDeadline:
+    """Refuses a body that has not arrived whole ``seconds`` after the request began.
+
+    A client that trickles its body (slow-loris) would otherwise hold a request
+    open for as long as it likes; uvicorn has no such limit of its own. It is
+    ASGI middleware, so ``serve`` and ``run`` both get it.
+    """
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.seconds
+        done = False
+
+        async def timed_receive() -> Message:
+            nonlocal done
+            if done:  # after the body only the disconnect is left to wait for: no limit
+                return await receive()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise BodyTooSlow
+            try:
+                async with asyncio.timeout(remaining):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTooSlow from None
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                done = True
+            return message
+
+        await self.app(scope, timed_receive, send)
 
 
 class BodyLimit:

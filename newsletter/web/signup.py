@@ -18,6 +18,7 @@ from newsletter.app import App
 from newsletter.audience.consent import RequestInfo
 from newsletter.audience.signup import SignupRequest, subscribe
 from newsletter.catalog import KnownList
+from newsletter.errors import NotFoundError
 from newsletter.web.client import client_ip
 from newsletter.web.errors import error_response
 from newsletter.web.forms import FormError, read_fields, wants_json
@@ -66,7 +67,11 @@ def signup_router(app: App) -> APIRouter:
             raise FormError(400, "please give an email address and a list")
         if any(len(value) > MAX_FIELD_CHARS for value in fields.values()):
             raise FormError(400, "a field of the form is far too long")
-        known = await run_in_threadpool(app.catalog.find_list, slug.strip())
+        try:
+            known = await run_in_threadpool(app.catalog.find_list, slug.strip())
+        except NotFoundError:
+            # Staff get the list's name and file from the CLI; visitors need neither.
+            raise NotFoundError("there is no such list") from None
         if fields.get(HONEYPOT):
             # A bot filled the invisible field: drop it, answer as usual (RELIABILITY #27).
             log.info("honeypot signup dropped from %s", client_ip(request))

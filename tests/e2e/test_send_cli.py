@@ -154,4 +154,23 @@ def test_resume_names_an_unknown_issue_and_refuses_a_malformed_one(
     malformed = cli.invoke("resume", "--issue", "pain-care")
     assert malformed.exit_code == 2
     assert "expected SERIES/N" in malformed.output
-    assert cli.run("resume").output == "Lifted 0 pause(s).\n"
+    assert cli.run("resume").output == "Lifted 0 pauses.\n"
+
+
+def test_counts_of_one_read_as_singular(
+        project: Path, environment: dict[str, str]) -> None:
+    # "Queued pacing/1: 1 new recipients." (issue 13, item 18)
+    application = create_app(load_settings(project, environ=environment))
+    try:
+        seed(application, project, 1)
+        cli = Cli(application.settings, application.clock)
+        dry = cli.run("send", "--issue", "pain-care/1", "--dry-run")
+        assert "Would queue pain-care/1: 1 new recipient (dry run)." in dry.output
+        sent = cli.run("send", "--issue", "pain-care/1")
+        assert "Queued pain-care/1: 1 new recipient." in sent.output
+        send_issue_now(application, "pain-care", 2)
+        due = cli.run("send", "--dry-run")
+        assert "1 message is due now; nothing was sent" in due.output
+        assert cli.run("resume").output == "Lifted 0 pauses.\n"
+    finally:
+        application.close()

@@ -243,8 +243,8 @@ def test_case_and_width_variants_are_one_subscriber_and_tags_are_distinct(
 
 def test_an_idn_domain_is_stored_and_mailed_as_punycode(served: tuple[App, httpx.Client]) -> None:
     app, client = served
-    assert client.post("/subscribe", data=form("jörg@Bücher.example.de")).status_code == 200
-    assert state(app, "jörg@xn--bcher-kva.example.de")["statuses"] == ["pending"]
+    assert client.post("/subscribe", data=form("joerg@Bücher.example.de")).status_code == 200
+    assert state(app, "joerg@xn--bcher-kva.example.de")["statuses"] == ["pending"]
 
 
 @pytest.mark.parametrize(

@@ -100,3 +100,29 @@ def test_sqlite_files_run_in_wal_mode_with_a_busy_timeout(tmp_path: object) -> N
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_the_issue13_migration_strips_invisible_characters_from_stored_names(
+    database_url: str,
+) -> None:
+    from alembic import command
+
+    from newsletter.db.migrate import alembic_config
+
+    engine = make_engine(database_url)
+    try:
+        command.upgrade(alembic_config(engine), "0001")
+        with engine.begin() as connection:
+            stored = ["\u202eAna\u200b Lopez", "Zoë 🌿", "\u200b", "می\u200cخواهم"]
+            for number, name in enumerate(stored):
+                connection.execute(text(
+                    "INSERT INTO subscribers (public_id, email, name, created_at) "
+                    "VALUES (:p, :e, :n, :t)"), {"p": f"p{number}", "e": f"s{number}@example.com",
+                                                "n": name, "t": NOW})
+        upgrade(engine)
+        with engine.connect() as connection:
+            names = connection.execute(
+                text("SELECT name FROM subscribers ORDER BY public_id")).scalars().all()
+    finally:
+        engine.dispose()
+    assert names == ["Ana Lopez", "Zoë 🌿", None, "می\u200cخواهم"]

@@ -18,7 +18,7 @@ from newsletter.audience.signup import SignupOutcome, SignupRequest, subscribe
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import ConsentRecord, Subscriber, Subscription, Suppression
 from tests.support.cli import Cli
-from tests.support.signup import CONSENT, LIST_SLUG, outbox, state, write_lists
+from tests.support.signup import CONSENT, LIST_SLUG, mail_of, outbox, state, write_lists
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_import_reports_bad_rows_by_line_dedupes_and_keeps_leavers_out(
     assert result.exit_code == 0, result.output
     assert "people.csv:3: not-an-address" in result.output
     assert "people.csv:7: cy@example.com: unknown time zone 'Mars/Olympus'" in result.output
-    assert ("7 rows: 2 added, 0 already subscribed, 1 duplicates, 1 unsubscribed (kept out), "
+    assert ("7 rows: 2 added, 0 already subscribed, 1 duplicate, 1 unsubscribed (kept out), "
             "1 suppressed (kept out), 0 bounced/complained (kept out), 2 bad") in result.output
     assert state(app, "ana@example.com")["statuses"] == ["active"]
     assert state(app, "ana@example.com")["events"] == ["import"]
@@ -191,3 +191,90 @@ def test_lists_sync_prints_the_declared_lists(cli: Cli) -> None:
     result = run(cli, "lists", "sync")
     assert "clinic-news: Riverside Clinic News (double opt-in)" in result.output
     assert io.StringIO(result.output).read().count("\n") == 2
+
+
+# --- issue 13: CSV dialects, the export guard, staff wording, SMTPUTF8 ------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("semicolon.csv", b"E-mail;Name;Telefon\r\nana@example.com;Ana;123\r\n"
+                          b"bo@example.com;\"Bo; the second\";\r\n"),
+        ("tab.tsv", b"email\tname\nana@example.com\tAna\nbo@example.com\tBo\n"),
+        ("bom.csv", "\ufeffEmail,Name\nana@example.com,Ana\nbo@example.com,Bo\n".encode()),
+        ("unicode.txt", "email\tname\nana@example.com\tAna\nbo@example.com\tBo\n"
+                        .encode("utf-16")),
+    ],
+)
+def test_import_reads_semicolon_tab_bom_and_utf16_files(
+    cli: Cli, app: App, project: Path, name: str, data: bytes
+) -> None:
+    source = project / name
+    source.write_bytes(data)
+    result = run(cli, "subscribers", "import", str(source), "--list", LIST_SLUG)
+    assert result.exit_code == 0, result.output
+    assert "2 rows: 2 added" in result.output
+    assert state(app, "ana@example.com")["subscriber"].name == "Ana"
+    assert state(app, "bo@example.com")["statuses"] == ["active"]
+
+
+def test_a_file_without_an_email_column_says_which_columns_it_found(
+    cli: Cli, project: Path
+) -> None:
+    source = write_csv(project / "bad.csv", "Mail;Name\nana@example.com;Ana\n")
+    result = cli.invoke("subscribers", "import", str(source), "--list", LIST_SLUG)
+    assert result.exit_code == 1
+    assert "bad.csv:1: the header row has no 'email' column (it has 'Mail', 'Name';" in (
+        result.output)
+
+
+def test_export_guards_a_formula_hidden_behind_an_invisible_character(
+    cli: Cli, app: App, project: Path
+) -> None:
+    # Names are cleaned on the way in now; a row stored before that still must not get out.
+    run(cli, "subscribers", "add", "ana@example.com", "--list", LIST_SLUG, "--confirmed")
+    with write_transaction(app.sessions) as session:
+        person = session.scalars(select(Subscriber)).one()
+        person.name = '\u200b=HYPERLINK("http://evil.example","x")'
+    out = project / "export.csv"
+    run(cli, "subscribers", "export", "-o", str(out))
+    with out.open(encoding="utf-8", newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert row["name"] == "'\u200b=HYPERLINK(\"http://evil.example\",\"x\")"
+
+
+def test_a_person_added_by_staff_is_not_told_they_used_the_signup_form(
+    cli: Cli, app: App
+) -> None:
+    run(cli, "subscribers", "add", "ana@example.com", "--list", LIST_SLUG)
+    [row] = outbox(app, "confirmation")
+    mail = mail_of(row)
+    for part in (mail.text, mail.html):
+        assert "signup form" not in part
+        assert "our staff added" in part.lower()
+    assert "One click" not in mail.html
+
+
+def test_a_visitor_confirmation_names_the_form_and_promises_no_single_click(
+    cli: Cli, app: App
+) -> None:
+    subscribe(app, SignupRequest(email="ana@example.com", list_slug=LIST_SLUG))
+    mail = mail_of(outbox(app, "confirmation")[0])
+    assert "entered in our signup form" in mail.text
+    assert "One click" not in mail.html
+    assert "pressing the button" in mail.text
+
+
+def test_staff_cannot_add_or_import_an_address_that_could_never_be_mailed(
+    cli: Cli, app: App, project: Path
+) -> None:
+    added = cli.invoke("subscribers", "add", "zoë@example.com", "--list", LIST_SLUG,
+                       "--confirmed")
+    assert added.exit_code == 1
+    assert "before the @" in added.output
+    source = write_csv(project / "people.csv", "email\nzoë@example.com\nana@example.com\n")
+    imported = run(cli, "subscribers", "import", str(source), "--list", LIST_SLUG)
+    assert "people.csv:2: zoë@example.com:" in imported.output
+    assert "1 added" in imported.output
+    assert state(app, "zoë@example.com") == {}

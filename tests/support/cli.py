@@ -7,6 +7,8 @@ The command group takes a :class:`~newsletter.cli.base.State` as click's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from click.testing import CliRunner, Result
 
 from newsletter.cli import main
@@ -27,12 +29,17 @@ class Cli:
         # the terminal's width, not a setting, so it is the one variable a test may give.
         self._runner = CliRunner(env={"COLUMNS": str(columns)} if columns else None)
 
-    def invoke(self, *args: str, catch_exceptions: bool = True) -> Result:
-        """Run one command; exceptions other than click's exits propagate unless caught."""
+    def invoke(self, *args: str, catch_exceptions: bool = True,
+               terminal: Mapping[str, str] | None = None) -> Result:
+        """Run one command; exceptions other than click's exits propagate unless caught.
+
+        ``terminal`` describes the terminal (``{"COLUMNS": "80"}``) for the command's
+        duration; settings never come from it.
+        """
         state = State(settings=self.settings, clock=self.clock)
-        return self._runner.invoke(main, list(args), obj=state,
+        return self._runner.invoke(main, list(args), obj=state, env=terminal,
                                    catch_exceptions=catch_exceptions)
 
-    def run(self, *args: str) -> Result:
+    def run(self, *args: str, terminal: Mapping[str, str] | None = None) -> Result:
         """Run one command and let any unexpected exception fail the test."""
-        return self.invoke(*args, catch_exceptions=False)
+        return self.invoke(*args, catch_exceptions=False, terminal=terminal)

@@ -10,6 +10,7 @@ from newsletter.audience.addresses import (
     clean_name,
     clean_time_zone,
     normalise_address,
+    require_mailable,
 )
 
 
@@ -81,3 +82,46 @@ def test_unknown_or_odd_time_zones_become_none() -> None:
     assert clean_time_zone("America/New_York") == "America/New_York"
     for odd in ("Mars/Olympus", "../../etc/passwd", "/etc/localtime", "x" * 100, "", None):
         assert clean_time_zone(odd) is None
+
+
+# --- issue 13: invisible characters in names, non-ASCII local parts --------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("\u202eAna", "Ana"),  # right-to-left override
+        ("Ana\u200b Lopez", "Ana Lopez"),  # zero-width space
+        ("\u2066Ana\u2069", "Ana"),  # isolates
+        ("\ufeffAna\u00ad", "Ana"),  # BOM, soft hyphen
+        ("\u200b=HYPERLINK(1)", "=HYPERLINK(1)"),  # the formula is no longer hidden
+        ("\u200dAna\u200c", "Ana"),  # joiners that join nothing
+        ("\u200b\u200e", None),
+    ],
+)
+def test_bidi_controls_and_zero_width_characters_are_stripped_from_names(
+    raw: str, clean: str | None
+) -> None:
+    assert clean_name(raw) == clean
+
+
+def test_joiners_inside_words_stay_for_persian_and_emoji_sequences() -> None:
+    assert clean_name("می\u200cخواهم") == "می\u200cخواهم"
+    assert clean_name("👩\u200d👧") == "👩\u200d👧"
+
+
+def test_a_name_with_a_lone_surrogate_is_refused() -> None:
+    with pytest.raises(AddressError, match="not valid Unicode"):
+        clean_name("Ana\ud800")
+
+
+def test_a_non_ascii_local_part_is_refused_unless_the_relay_offers_smtputf8() -> None:
+    with pytest.raises(AddressError) as refused:
+        require_mailable("zoë@example.com", smtp_utf8=False)
+    assert "'ë' (latin small letter e with diaeresis) before the @" in str(refused.value)
+    with pytest.raises(AddressError, match="cyrillic small letter a"):
+        require_mailable(normalise_address("\u0430lice@example.com"), smtp_utf8=False)
+    assert require_mailable("zoë@example.com", smtp_utf8=True) == "zoë@example.com"
+    # A non-ASCII domain is fine either way: it goes out as punycode.
+    assert require_mailable(normalise_address("ana@bücher.de"), smtp_utf8=False) == (
+        "ana@xn--bcher-kva.de")

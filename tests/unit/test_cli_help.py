@@ -29,3 +29,12 @@ def test_the_command_tree_is_not_empty() -> None:
 def test_every_command_has_help_text_with_an_example(path: str, command: click.Command) -> None:
     assert command.help, f"`newsletter {path}` has no help text"
     assert "Example:" in command.help, f"`newsletter {path}` help has no 'Example:'"
+
+
+@pytest.mark.parametrize(("path", "command"), ALL, ids=[path for path, _ in ALL])
+def test_the_one_line_help_in_command_lists_is_never_cut_inside_brackets(
+    path: str, command: click.Command
+) -> None:
+    # click cuts the summary at the first ". ": "Erase a person (GDPR Art." (issue 13, #18).
+    short = command.get_short_help_str(limit=200)
+    assert short.count("(") == short.count(")"), f"`newsletter {path}`: {short!r}"
