@@ -14,9 +14,10 @@ loopback port:
   records. Its wall time (process start to exit) gives the end-to-end rate;
   the time from its first output line ("Queued ...", printed after the
   fan-out committed) to its exit gives the sending rate.
-* Fan-out: the time to that first line, minus the same command's start-up
-  floor (``send --issue ... --dry-run`` on the same database: the same
-  imports, settings and migration check, and a count instead of the insert).
+* Fan-out: from the moment the fan-out began (every delivery's
+  ``queued_at`` is the fan-out's clock reading, taken before it syncs the
+  series and inserts the rows) to the moment its first output line reached
+  this script (wall clock, same machine).
 * Peak RSS of the send process and of every process it starts (sampled from
   /proc every 100 ms; VmHWM per process and the peak of their sum).
 * ``smtp-source -s 4 -d -m N -F FILE`` (C, four sessions, each reusing its
@@ -43,6 +44,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,6 +53,7 @@ from harness import (
     ISSUE,
     SINK,
     SOURCE,
+    Database,
     TreeMemory,
     capture_one_message,
     cli_env,
@@ -65,6 +68,7 @@ from harness import (
     status_counts,
     wait_port,
 )
+from sqlalchemy import text
 
 
 @dataclass
@@ -72,7 +76,8 @@ class SendRun:
     """What one `newsletter send --issue` process did."""
 
     wall: float = 0.0
-    first_line_at: float | None = None
+    first_line_at: float | None = None  # seconds after the process started
+    first_line_clock: datetime | None = None  # the same moment, UTC wall clock
     lines: list[str] = field(default_factory=list)
     returncode: int = 0
     stderr: str = ""
@@ -94,6 +99,7 @@ def timed_send(project: Path, env: dict[str, str], *args: str) -> SendRun:
     for line in process.stdout:
         if line.strip() and run.first_line_at is None:
             run.first_line_at = time.perf_counter() - started
+            run.first_line_clock = datetime.now(UTC)
         run.lines.append(line.rstrip("\n"))
     run.returncode = process.wait()
     run.wall = time.perf_counter() - started
@@ -103,20 +109,14 @@ def timed_send(project: Path, env: dict[str, str], *args: str) -> SendRun:
     return run
 
 
-def startup_floor(project: Path, env: dict[str, str], runs: int = 3) -> float:
-    """Median seconds to the first line of `send --issue ... --dry-run` on the empty database.
-
-    The same imports, settings, migration check and series sync as the real
-    send, with nobody to count: what the real send's first line costs before
-    its fan-out.
-    """
-    times = []
-    for _ in range(runs):
-        floor = timed_send(project, env, "--issue", ISSUE, "--dry-run")
-        if floor.returncode != 0 or floor.first_line_at is None:
-            raise SystemExit(f"dry run failed: {floor.stderr}")
-        times.append(floor.first_line_at)
-    return sorted(times)[len(times) // 2]
+def queued_at(db: Database) -> datetime:
+    """When the fan-out began: every issue delivery's ``queued_at`` is the fan-out's "now"."""
+    with db.engine.connect() as connection:
+        value = connection.execute(
+            text("SELECT min(queued_at) FROM deliveries WHERE kind = 'issue'")).scalar_one()
+    if isinstance(value, str):  # SQLite hands text back for a raw query
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
 
 
 def smtp_source(port: int, count: int, sessions: int, message: Path, sender: str) -> float:
@@ -147,10 +147,8 @@ def one_round(count: int, port: int, args: argparse.Namespace, message: Path,
         with database(project, pg) as db:
             env = cli_env(db)
             prepare(project, env)
-            floor = startup_floor(project, env)
             seeded = seed_active(db, count)
-            print(f"  N={count:,}: seeded in {seeded:.1f} s ({db.kind}); start-up floor "
-                  f"{floor:.2f} s", flush=True)
+            print(f"  N={count:,}: seeded in {seeded:.1f} s ({db.kind})", flush=True)
             source_times: list[float] = []
             sender = "news@clinic.example.com"
             if args.source_rounds >= 1:
@@ -161,6 +159,7 @@ def one_round(count: int, port: int, args: argparse.Namespace, message: Path,
                 raise SystemExit(f"`newsletter send` failed ({run.returncode}):\n"
                                  + "\n".join(run.lines) + run.stderr)
             counts = status_counts(db)
+            began = queued_at(db)
             for _ in range(args.source_rounds - 1):
                 source_times.append(smtp_source(port, count, args.sessions, message, sender))
                 print(f"  smtp-source: {count / source_times[-1]:,.0f} msg/s", flush=True)
@@ -173,8 +172,9 @@ def one_round(count: int, port: int, args: argparse.Namespace, message: Path,
     mean_theirs = sum(theirs) / len(theirs) if theirs else float("nan")
     result: dict[str, float | str] = {
         "n": count, "db": db.kind, "wall": run.wall, "ours": ours, "sending": sending,
-        "first_line": run.first_line_at, "floor": floor,
-        "fan_out": run.first_line_at - floor,
+        "first_line": run.first_line_at,
+        "fan_out": (run.first_line_clock - began).total_seconds()
+        if run.first_line_clock else float("nan"),
         "source": " / ".join(f"{rate:,.0f}" for rate in theirs) or "-",
         "source_mean": mean_theirs, "ratio": ours / mean_theirs if theirs else float("nan"),
         "ratio_sending": sending / mean_theirs if theirs else float("nan"),
@@ -223,9 +223,9 @@ def main() -> int:
                 print(f"  newsletter send: {result['ours']:,.0f} msg/s end to end "
                       f"({result['wall']:.1f} s), {result['sending']:,.0f} msg/s after fan-out; "
                       f"ratio {result['ratio']:.2f} (sending phase {result['ratio_sending']:.2f})")
-                print(f"  fan-out {result['fan_out']:.2f} s (first line at "
-                      f"{result['first_line']:.2f} s, start-up floor {result['floor']:.2f} s); "
-                      f"memory: {result['memory']}")
+                print(f"  fan-out {result['fan_out']:.2f} s (its first line came "
+                      f"{result['first_line']:.2f} s after the start); memory: "
+                      f"{result['memory']}")
                 print(f"  its output: {result['output']}", flush=True)
         finally:
             sink.terminate()
