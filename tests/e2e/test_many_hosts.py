@@ -280,6 +280,23 @@ def kill_mid_send(world: World, workers: list[Proc]) -> tuple[str, datetime]:
     return addresses[busy[0]], datetime.now(UTC).replace(tzinfo=None)
 
 
+def dead_hosts_claims(world: World, killed_at: datetime, lease: timedelta) -> set[str]:
+    """Recipients of the rows the killed worker had claimed and not recorded (its in-flight mail).
+
+    Rows leased before the kill that stay "sending" from 1 s after it until shortly
+    before those leases can run out: the live hosts record their own batches within
+    about a second, the dead host's wait for their lease.
+    """
+    seen: set[str] | None = None
+    last = killed_at + lease - timedelta(seconds=3)
+    time.sleep(1)
+    while datetime.now(UTC).replace(tzinfo=None) < last:
+        leased_before = {email for email, until in world.sending() if until <= killed_at + lease}
+        seen = leased_before if seen is None else seen & leased_before
+        time.sleep(0.5)
+    return seen or set()
+
+
 def wait_until(condition: object, what: str, timeout: float = GUARD) -> None:
     """Poll ``condition()`` until true; fail with ``what`` after ``timeout`` (a hang guard)."""
     deadline = time.monotonic() + timeout
@@ -298,12 +315,7 @@ def test_three_hosts_share_the_queue_and_a_killed_host_loses_nobody_and_duplicat
     try:
         fan_out_from_host(world, 0)
         victim, killed_at = kill_mid_send(world, workers)
-        # What the killed worker had in flight: rows it leased before it died. The live hosts'
-        # own batches from before the kill are recorded within a second; the dead host's stay
-        # "sending" until their lease (15 s) runs out.
-        time.sleep(3)
-        in_flight = {email for email, lease_until in world.sending()
-                     if lease_until <= killed_at + timedelta(seconds=lease)}
+        in_flight = dead_hosts_claims(world, killed_at, timedelta(seconds=lease))
         everyone = {reader(n) for n in range(AUDIENCE)}
         wait_until(lambda: world.statuses() == {"sent": AUDIENCE}
                    and world.sink.recipients() >= everyone, "every delivery to be sent")
