@@ -20,14 +20,16 @@ changes nothing else. The `--postgres` flag puts it on a PostgreSQL schema.
    stopped counting, so the server's count is the exact one).
 2. Time per address state: a single client on one keep-alive connection posts
    the form for addresses that are new, pending (signed up before, cooldown
-   running), active, unsubscribed and suppressed, interleaved in a shuffled
+   running), active, unsubscribed, bounced (subscription bounced and address
+   suppressed, as a hard bounce leaves it) and suppressed (erased: only the
+   hash on the suppression list), interleaved in a shuffled
    order per round, ``--probes`` rounds. Reported: the median per state, the
    largest difference between two states' medians with a bootstrap 95%
    interval, and a Mann-Whitney U test per pair. Active, unsubscribed and
    suppressed people are made beforehand: active ones with
-   `newsletter subscribers import`, then some of them marked unsubscribed
-   and some addresses put on the suppression list (sha256 of the address,
-   the documented erasure rule) with SQL.
+   `newsletter subscribers import`, then some of them marked unsubscribed or
+   bounced and some addresses put on the suppression list (sha256 of the
+   address, the documented erasure rule) with SQL.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ from harness import (
 )
 from sqlalchemy import text
 
-STATES = ("new", "pending", "active", "unsubscribed", "suppressed")
+STATES = ("new", "pending", "active", "unsubscribed", "bounced", "suppressed")
 FORM = "application/x-www-form-urlencoded"
 
 SIGNUP_LUA = r"""
@@ -212,7 +214,7 @@ def make_states(project: Path, env: dict[str, str], db: Database, url: str, coun
                 raise SystemExit(f"making pending addresses: {answer.status_code} {answer.text}")
     csv = project / "subscribers" / "probes.csv"
     lines = ["email,name"] + [f"{address(state, n)},Probe {n}" for state in
-                              ("active", "unsubscribed") for n in range(count)]
+                              ("active", "unsubscribed", "bounced") for n in range(count)]
     csv.write_text("\n".join(lines) + "\n", encoding="utf-8")
     run_cli(project, env, "subscribers", "import", str(csv), "--list", "clinic-news")
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -221,16 +223,22 @@ def make_states(project: Path, env: dict[str, str], db: Database, url: str, coun
             "UPDATE subscriptions SET status = 'unsubscribed', unsubscribed_at = :now, "
             "unsubscribe_method = 'benchmark', updated_at = :now WHERE subscriber_id IN "
             "(SELECT id FROM subscribers WHERE email LIKE 'probe-unsubscribed-%')"), {"now": now})
+        # A hard bounce, as the sender records it: the subscription turns "bounced" and
+        # the address goes on the suppression list.
+        connection.execute(text(
+            "UPDATE subscriptions SET status = 'bounced', updated_at = :now WHERE subscriber_id "
+            "IN (SELECT id FROM subscribers WHERE email LIKE 'probe-bounced-%')"), {"now": now})
         connection.execute(
             text("INSERT INTO suppressions (email_hash, reason, created_at) "
-                 "VALUES (:h, 'erased', :now)"),
-            [{"h": hashlib.sha256(address("suppressed", n).encode()).hexdigest(), "now": now}
-             for n in range(count)])
+                 "VALUES (:h, :reason, :now)"),
+            [{"h": hashlib.sha256(address(state, n).encode()).hexdigest(), "now": now,
+              "reason": "erased" if state == "suppressed" else "bounced"}
+             for state in ("suppressed", "bounced") for n in range(count)])
     with db.engine.connect() as connection:
         found = dict(connection.execute(text(
             "SELECT x.status, count(*) FROM subscriptions x JOIN subscribers s "
             "ON s.id = x.subscriber_id WHERE s.email LIKE 'probe-%' GROUP BY x.status")).all())
-    expected = {"pending": count, "active": count, "unsubscribed": count}
+    expected = {"pending": count, "active": count, "unsubscribed": count, "bounced": count}
     if {str(k): int(v) for k, v in found.items()} != expected:
         raise SystemExit(f"probe addresses are {found}, expected {expected}")
 
