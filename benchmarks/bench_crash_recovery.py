@@ -138,10 +138,12 @@ def main() -> int:
             print(f"{args.audience} subscribers on {db.kind}; recorder on 127.0.0.1:"
                   f"{recorder.port}; rate {args.rate or 'unlimited'}/s; kill "
                   f"{args.kill_after[0]}-{args.kill_after[1]} s after the first line", flush=True)
-            kills = ended = idle = 0
+            kills = ended = idle = kills_with_work = 0
             # Stop early when three runs in a row end by themselves: nothing is left for a
             # restarted send to do (on today's code: every row is leased to a dead process).
             while kills < args.kills and idle < 3:
+                # Mail still waiting to be claimed: this run has something to send.
+                work = kills + ended == 0 or status_counts(db).get("queued", 0) > 0
                 process = start(project, env, "send", "--issue", ISSUE)
                 line = first_line(process)
                 time.sleep(chance.uniform(*args.kill_after))
@@ -149,6 +151,7 @@ def main() -> int:
                     os.kill(process.pid, signal.SIGKILL)
                     process.wait()
                     kills += 1
+                    kills_with_work += work
                     idle = 0
                 else:
                     ended += 1
@@ -197,8 +200,9 @@ def main() -> int:
     got = recipients(copies)
     same_id, two_ids = duplicates(copies)
     now = datetime.now(UTC).replace(tzinfo=None)
-    print(f"\nkills that landed on a running send: {kills}; runs that ended by themselves: "
-          f"{ended}")
+    print(f"\nkills that landed on a running send: {kills} ({kills_with_work} while mail was "
+          f"still queued, {kills - kills_with_work} on a send that found nothing to claim); "
+          f"runs that ended by themselves: {ended}")
     print(f"database at the last kill: {at_last_kill}")
     print(f"the restarted send said: {' | '.join(final_output[-2:])}")
     print(f"everyone delivered: {'yes' if got >= everyone else 'NO'} "
