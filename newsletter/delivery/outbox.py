@@ -3,7 +3,8 @@
 Every row is written here, in the caller's transaction, so an email never
 exists without its committed row and vice versa:
 
-* transactional mail (confirmation, welcome): :func:`enqueue_transactional`;
+* transactional mail (confirmation, welcome): :func:`enqueue_transactional_many`
+  (:func:`enqueue_transactional` for one);
 * an issue for a whole list (a broadcast, ``newsletter send --issue``): :func:`fan_out`;
 * an issue for one subscription (a drip): :func:`enqueue_drip_issue`.
 
@@ -69,6 +70,45 @@ class TransactionalMail:
         return cls(subject=data["subject"], html=data["html"], text=data["text"])
 
 
+@dataclass(frozen=True)
+class TransactionalItem:
+    """One confirmation or welcome email to queue: for whom, for which list, what."""
+
+    subscriber_id: int
+    list_id: int | None
+    kind: str
+    mail: TransactionalMail
+
+
+def enqueue_transactional_many(
+    session: Session, items: list[TransactionalItem], now: datetime
+) -> list[Delivery]:
+    """Queue confirmation or welcome emails in the caller's transaction, one flush for all.
+
+    The one insert path of transactional mail; the rows (with their ids) come
+    back in the order of ``items``.
+    """
+    rows = []
+    for item in items:
+        if item.kind not in TRANSACTIONAL_KINDS:
+            raise ValueError(f"kind must be one of {TRANSACTIONAL_KINDS}, not {item.kind!r}")
+        rows.append(Delivery(
+            kind=item.kind,
+            issue_id=None,
+            subscriber_id=item.subscriber_id,
+            list_id=item.list_id,
+            status=DeliveryStatus.QUEUED,
+            attempts=0,
+            payload=item.mail.to_payload(),
+            queued_at=now,
+            next_attempt_at=now,
+            updated_at=now,
+        ))
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
 def enqueue_transactional(
     session: Session,
     *,
@@ -79,22 +119,8 @@ def enqueue_transactional(
     now: datetime,
 ) -> Delivery:
     """Queue a confirmation or welcome email in the caller's transaction (not committed here)."""
-    if kind not in TRANSACTIONAL_KINDS:
-        raise ValueError(f"kind must be one of {TRANSACTIONAL_KINDS}, not {kind!r}")
-    row = Delivery(
-        kind=kind,
-        issue_id=None,
-        subscriber_id=subscriber_id,
-        list_id=list_id,
-        status=DeliveryStatus.QUEUED,
-        attempts=0,
-        payload=mail.to_payload(),
-        queued_at=now,
-        next_attempt_at=now,
-        updated_at=now,
-    )
-    session.add(row)
-    session.flush()
+    [row] = enqueue_transactional_many(
+        session, [TransactionalItem(subscriber_id, list_id, kind, mail)], now)
     return row
 
 

@@ -1,8 +1,12 @@
 """``POST /subscribe``: the public form's target (HTML form post or JSON).
 
 Every acceptable submission gets the same answer whatever the address's state
-(RELIABILITY #25): the same status, body and headers, and the same work done
-(one transaction, one rendered email). Only what reaches the outbox differs.
+(RELIABILITY #25): the same status, body and headers, and the same work done:
+validate, append one ``signups`` row (group-committed by
+:class:`~newsletter.web.intake.SignupWriter`), answer. No lookup of the
+address happens here; the signup processor (a worker, or ``serve``'s own
+thread) does the rest within a fraction of a second. The answer for form posts
+is rendered once.
 """
 
 from __future__ import annotations
@@ -11,17 +15,17 @@ import logging
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from newsletter.app import App
 from newsletter.audience.consent import RequestInfo
-from newsletter.audience.signup import SignupRequest, subscribe
+from newsletter.audience.intake import SignupRequest, signup_row, store_signups
 from newsletter.catalog import KnownList
 from newsletter.errors import NotFoundError
 from newsletter.web.client import client_ip
 from newsletter.web.errors import error_response
 from newsletter.web.forms import FormError, read_fields, wants_json
+from newsletter.web.intake import SignupWriter
 from newsletter.web.limits import SignupLimiter
 from newsletter.web.pages import page_response
 
@@ -39,6 +43,8 @@ def signup_router(app: App) -> APIRouter:
         settings.signup_rate_limit, timedelta(seconds=settings.signup_rate_window_seconds)
     )
     overall = SignupLimiter(settings.signup_global_per_hour, timedelta(hours=1))
+    writer = SignupWriter(lambda rows: store_signups(app, rows))
+    thanks: list[Response] = []
 
     def accepted(request: Request, known: KnownList) -> Response:
         if wants_json(request):
@@ -46,7 +52,10 @@ def signup_router(app: App) -> APIRouter:
         if known.config.thank_you_url:
             # Only the list's configured URL, never one from the request (RELIABILITY #33).
             return RedirectResponse(known.config.thank_you_url, status_code=303)
-        return page_response(app, "web/thanks.html")
+        if not thanks:  # the page is the same for everyone: render it once
+            thanks.append(page_response(app, "web/thanks.html"))
+        page = thanks[0]
+        return Response(page.body, status_code=200, headers=dict(page.headers))
 
     @router.post("/subscribe")
     async def post_subscribe(request: Request) -> Response:
@@ -68,7 +77,8 @@ def signup_router(app: App) -> APIRouter:
         if any(len(value) > MAX_FIELD_CHARS for value in fields.values()):
             raise FormError(400, "a field of the form is far too long")
         try:
-            known = await run_in_threadpool(app.catalog.find_list, slug.strip())
+            # The catalog's cache: a stat of lists.toml, no query unless the file changed.
+            known = app.catalog.find_list(slug.strip())
         except NotFoundError:
             # Staff get the list's name and file from the CLI; visitors need neither.
             raise NotFoundError("there is no such list") from None
@@ -90,7 +100,8 @@ def signup_router(app: App) -> APIRouter:
                 form=fields.get("form") or "direct",
             ),
         )
-        await run_in_threadpool(subscribe, app, signup)
+        # Validation only (no I/O): AddressError becomes the usual 400 page or JSON.
+        await writer.append(signup_row(app, signup, now))
         return accepted(request, known)
 
     return router
