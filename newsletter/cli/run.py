@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from newsletter.app import App
-from newsletter.cli.base import State, main, pass_state
+from newsletter.cli.base import State, main, pass_state, start_signup_ingest
 from newsletter.cli.deliverability import warn_if_unsigned
 from newsletter.content.importer import import_article
 from newsletter.delivery.catcher import CATCHER_DIR, MailCatcher, MailStore
@@ -95,6 +95,7 @@ def serve(app: App, *, host: str, port: int, stop: threading.Event, out: Out,
         # The worker talks real SMTP to the catcher, as it would to a relay.
         transport = loopback_catcher_transport(app.settings)
     threads = [
+        start_signup_ingest(app, stop),
         threading.Thread(target=run_worker, args=(app,),
                          kwargs={"stop": stop, "transport": transport},
                          name="worker", daemon=True),
@@ -104,10 +105,11 @@ def serve(app: App, *, host: str, port: int, stop: threading.Event, out: Out,
                     "drain": False, "stop": stop, "out": out},
         ),
     ]
-    for thread in threads:
+    for thread in threads[1:]:
         thread.start()
     server = uvicorn.Server(uvicorn.Config(create_web_app(app), host=host, port=port,
-                                           log_level="warning", server_header=False))
+                                           log_level="warning", server_header=False,
+                                           access_log=False))
     watcher = threading.Thread(target=_stop_server_when, args=(stop, server), daemon=True)
     watcher.start()
     try:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import click
 import uvicorn
 
 from newsletter.audience.form import form_snippet
-from newsletter.cli.base import State, main, pass_state
+from newsletter.cli.base import State, main, pass_state, start_signup_ingest
 from newsletter.content.lists import read_lists
 from newsletter.web.app import create_web_app
 
@@ -15,18 +17,31 @@ from newsletter.web.app import create_web_app
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
               help="TCP port to listen on.")
+@click.option("--ingest/--no-ingest", default=True, show_default=True,
+              help="Process form signups in this process too (--no-ingest: workers do it).")
+@click.option("--access-log", is_flag=True, help="Log every request (off: it costs throughput).")
 @pass_state
-def serve_command(state: State, host: str, port: int) -> None:
+def serve_command(state: State, host: str, port: int, ingest: bool, access_log: bool) -> None:
     """Serve the signup, confirm, unsubscribe and archive pages with uvicorn.
 
     Put it behind a TLS-terminating proxy in production and set base_url to the
-    public address. Per-IP rate limits are kept per process.
+    public address. Per-IP rate limits are kept per process. A form post only
+    stores the signup; this process turns it into a confirmation email unless
+    --no-ingest says a `newsletter worker` does (the faster setup under load).
 
     Example: newsletter serve --host 127.0.0.1 --port 8000
     """
-    web = create_web_app(state.app())
-    uvicorn.run(web, host=host, port=port, proxy_headers=False, server_header=False,
-                log_level="info")
+    app = state.app()
+    web = create_web_app(app)
+    stop = threading.Event()
+    signups = start_signup_ingest(app, stop) if ingest else None
+    try:
+        uvicorn.run(web, host=host, port=port, proxy_headers=False, server_header=False,
+                    log_level="info", access_log=access_log)
+    finally:
+        stop.set()
+        if signups is not None:
+            signups.join(timeout=30)
 
 
 @main.command("form-snippet")
