@@ -143,4 +143,5 @@ def test_the_embedded_form_works_with_javascript_off(
     page.wait_for_selector("text=Thank you")
     assert page.url == f"{app.settings.base_url}/subscribe"
     context.close()
+    process(app)
     assert state(app, "nojs@example.com")["statuses"] == ["pending"]
