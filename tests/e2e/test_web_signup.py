@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from newsletter.audience.addresses import address_hash
 from newsletter.audience.signup import SignupRequest, confirm, subscribe
 from newsletter.clock import ManualClock
 from newsletter.db.engine import write_transaction
-from newsletter.db.models import Subscriber, Subscription, Suppression
+from newsletter.db.models import Signup, Subscriber, Subscription, Suppression
 from newsletter.web.app import create_web_app
 from tests.support import signup as support
 from tests.support.signup import (
@@ -32,6 +33,7 @@ from tests.support.signup import (
     free_port,
     mail_of,
     outbox,
+    process,
     processing_client,
     state,
     table_counts,
@@ -127,6 +129,45 @@ def test_every_address_state_gets_the_identical_answer(
     assert len(set(map(repr, answers.values()))) == 1, "responses differ between states"
     # And the states really differed underneath: only the new address got an email now.
     assert len(outbox(app, "confirmation")) == 5
+
+
+def test_a_post_does_the_same_work_for_every_state_one_signup_row_and_nothing_else(
+    make_app: AppFactory, clock: ManualClock
+) -> None:
+    # Issue 14 item 5 / RELIABILITY #25: the request never looks the address up; what
+    # differs between states happens later, in the signup processor.
+    port = free_port()
+    app = make_app(base_url=f"http://127.0.0.1:{port}")
+    addresses = _prepare_states(app, clock)
+    before = table_counts(app)
+    with LiveServer(create_web_app(app), port=port) as server, httpx.Client(
+        base_url=server.url
+    ) as client:
+        for email in addresses.values():
+            assert client.post("/subscribe", data=form(email)).status_code == 200
+    assert table_counts(app) == before
+    with app.sessions() as session:
+        stored = list(session.scalars(select(Signup.email).where(Signup.processed_at.is_(None))
+                                      .order_by(Signup.id)))
+    assert stored == list(addresses.values())
+
+
+def test_parallel_posts_are_all_stored_and_each_becomes_one_signup(
+    make_app: AppFactory,
+) -> None:
+    # Group commit: many requests share a transaction, none is lost (rows = requests).
+    app = make_app()
+    emails = [f"reader{n}@example.com" for n in range(48)]
+    with LiveServer(create_web_app(app)) as server, httpx.Client(
+        base_url=server.url, timeout=30
+    ) as client, ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda email: client.post("/subscribe", data=form(email)),
+                                emails))
+    assert [answer.status_code for answer in answers] == [200] * len(emails)
+    outcomes = process(app)
+    assert len(outcomes) == len(emails)
+    assert len(outbox(app, "confirmation")) == len(emails)
+    assert all(state(app, email)["statuses"] == ["pending"] for email in emails)
 
 
 def test_the_cooldown_sends_one_confirmation_for_repeated_posts(
