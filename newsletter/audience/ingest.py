@@ -38,11 +38,10 @@ Rules where the issue leaves the choice to us (also in docs/subscribers.md):
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -325,7 +324,17 @@ def _one_by_one(app: App, limit: int, mails: SignupMails) -> int:
     return len(ids)
 
 
-def run_signup_ingest(app: App, *, stop: threading.Event, interval: float = POLL_SECONDS,
+class StopSignal(Protocol):
+    """What tells the processor to stop: a ``threading.Event`` or a ``multiprocessing`` one."""
+
+    def is_set(self) -> bool:
+        """True once the processor should stop."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Sleep until set or ``timeout`` seconds passed."""
+
+
+def run_signup_ingest(app: App, *, stop: StopSignal, interval: float = POLL_SECONDS,
                       batch: int = BATCH_SIZE) -> None:
     """Process signups until ``stop`` is set, looking for new rows every ``interval`` seconds."""
     mails = SignupMails(app)

@@ -106,3 +106,9 @@ def store_signups(app: App, rows: Sequence[dict[str, Any]]) -> None:
     """Append ``rows`` in one write transaction of their own (the web's group commit)."""
     with app.db.write("storing signups") as session:
         append_signups(session, rows)
+
+
+def store_signups_if_free(app: App, rows: Sequence[dict[str, Any]]) -> bool:
+    """Append ``rows`` now if the write lock is free at once (SQLite); False: nothing stored."""
+    return app.db.run_if_free(lambda session: append_signups(session, rows),
+                              doing="storing signups")

@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
-import threading
+import multiprocessing
+import signal
 
 import click
 import uvicorn
 
+from newsletter.app import create_app
 from newsletter.audience.form import form_snippet
-from newsletter.cli.base import State, main, pass_state, start_signup_ingest
+from newsletter.audience.ingest import StopSignal, run_signup_ingest
+from newsletter.cli.base import State, main, pass_state
+from newsletter.config import Settings
 from newsletter.content.lists import read_lists
 from newsletter.web.app import create_web_app
+
+
+def _signup_process(settings: Settings, stop: StopSignal) -> None:
+    """The child process of ``serve`` that turns stored signups into people and email."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent decides
+    app = create_app(settings, migrate=False)
+    try:
+        run_signup_ingest(app, stop=stop)
+    finally:
+        app.close()
 
 
 @main.command("serve")
@@ -18,7 +32,7 @@ from newsletter.web.app import create_web_app
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
               help="TCP port to listen on.")
 @click.option("--ingest/--no-ingest", default=True, show_default=True,
-              help="Process form signups in this process too (--no-ingest: workers do it).")
+              help="Also process form signups, in a child process (--no-ingest: workers do it).")
 @click.option("--access-log", is_flag=True, help="Log every request (off: it costs throughput).")
 @pass_state
 def serve_command(state: State, host: str, port: int, ingest: bool, access_log: bool) -> None:
@@ -26,22 +40,28 @@ def serve_command(state: State, host: str, port: int, ingest: bool, access_log: 
 
     Put it behind a TLS-terminating proxy in production and set base_url to the
     public address. Per-IP rate limits are kept per process. A form post only
-    stores the signup; this process turns it into a confirmation email unless
-    --no-ingest says a `newsletter worker` does (the faster setup under load).
+    stores the signup; a child process of this command turns it into a
+    confirmation email within a moment, unless --no-ingest says that a
+    `newsletter worker` does it.
 
     Example: newsletter serve --host 127.0.0.1 --port 8000
     """
     app = state.app()
     web = create_web_app(app)
-    stop = threading.Event()
-    signups = start_signup_ingest(app, stop) if ingest else None
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    child = None
+    if ingest:
+        child = context.Process(target=_signup_process, args=(state.settings, stop),
+                                name="newsletter-signups", daemon=True)
+        child.start()
     try:
         uvicorn.run(web, host=host, port=port, proxy_headers=False, server_header=False,
                     log_level="info", access_log=access_log)
     finally:
         stop.set()
-        if signups is not None:
-            signups.join(timeout=30)
+        if child is not None:
+            child.join(timeout=30)
 
 
 @main.command("form-snippet")

@@ -147,7 +147,10 @@ class Signup(Base):
     """
 
     __tablename__ = "signups"
-    __table_args__ = (Index("ix_signups_processed_at", "processed_at", "id"),)
+    __table_args__ = (
+        Index("ix_signups_processed_at", "processed_at", "id"),
+        Index("ix_signups_subscription_id", "subscription_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)

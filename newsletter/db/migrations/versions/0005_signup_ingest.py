@@ -50,8 +50,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("public_id", name="uq_signups_public_id"),
     )
     op.create_index("ix_signups_processed_at", "signups", ["processed_at", "id"])
+    op.create_index("ix_signups_subscription_id", "signups", ["subscription_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_signups_subscription_id", table_name="signups")
     op.drop_index("ix_signups_processed_at", table_name="signups")
     op.drop_table("signups")
