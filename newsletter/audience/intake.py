@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from newsletter.audience.addresses import (
@@ -30,6 +31,7 @@ from newsletter.audience.consent import RequestInfo
 from newsletter.audience.form import consent_text_hash
 from newsletter.audience.people import new_public_id
 from newsletter.db.models import Signup
+from newsletter.errors import DatabaseError
 
 if TYPE_CHECKING:
     from newsletter.app import App
@@ -103,9 +105,16 @@ def append_signups(session: Session, rows: Sequence[dict[str, Any]]) -> None:
 
 
 def store_signups(app: App, rows: Sequence[dict[str, Any]]) -> None:
-    """Append ``rows`` in one write transaction of their own (the web's group commit)."""
-    with app.db.write("storing signups") as session:
-        append_signups(session, rows)
+    """Append ``rows`` in one write transaction of their own (the web's group commit).
+
+    Any database failure is a DatabaseError (the web answers 503): nothing of
+    the batch is stored, and every request in it is told so.
+    """
+    try:
+        with app.db.write("storing signups") as session:
+            append_signups(session, rows)
+    except SQLAlchemyError as err:
+        raise DatabaseError(f"could not store {len(rows)} signup(s): {err}") from err
 
 
 def store_signups_if_free(app: App, rows: Sequence[dict[str, Any]]) -> bool:
