@@ -43,11 +43,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.audience import people
-from newsletter.audience.consent import RequestInfo, record_consent
+from newsletter.audience.consent import RequestInfo, append_consents, consent_row
 from newsletter.audience.form import consent_text_hash
 from newsletter.audience.intake import SignupOutcome
 from newsletter.audience.mail import SignupMails
@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from newsletter.app import App
 
 log = logging.getLogger("newsletter.signups")
+_SIGNUPS: Table = Signup.__table__  # type: ignore[assignment]
 BATCH_SIZE = 200
 POLL_SECONDS = 0.1
 _PENDING = (SignupOutcome.CONFIRMATION_SENT, SignupOutcome.COOLDOWN)
@@ -76,12 +77,13 @@ _PENDING = (SignupOutcome.CONFIRMATION_SENT, SignupOutcome.COOLDOWN)
 class _Decision:
     """What one signup row does, decided before anything is written."""
 
-    row: Signup
+    row: Row[Any]  # a ``signups`` row as read (columns, not a tracked object: cheaper)
     outcome: SignupOutcome
     person: Subscriber | None = None
     subscription: Subscription | None = None
     known: KnownList | None = None
     was_pending: bool = False
+    contested: bool = False
 
 
 def waiting(app: App) -> bool:
@@ -109,14 +111,14 @@ def process_signups(
     lists = {known.id: known for known in app.catalog.lists().values()}
 
     def work(session: Session) -> dict[str, SignupOutcome]:
-        query = select(Signup).where(Signup.processed_at.is_(None))
+        query = select(*_SIGNUPS.columns).where(Signup.processed_at.is_(None))
         if public_ids is not None:
             query = query.where(Signup.public_id.in_(public_ids))
         query = query.order_by(Signup.id).limit(limit)
         locking = not is_sqlite(session.get_bind())  # type: ignore[arg-type]
         if locking:
             query = query.with_for_update(skip_locked=True)
-        rows = list(session.scalars(query))
+        rows = list(session.execute(query))
         if not rows:
             return {}
         batch = _Batch(app, session, lists, mails, app.clock.now(), locking=locking)
@@ -138,19 +140,23 @@ class _Batch:
         self.locking = locking
         self.cooldown = timedelta(seconds=app.settings.confirm_cooldown_seconds)
         self.ttl = timedelta(hours=app.settings.pending_ttl_hours)
+        self.fresh: set[tuple[int, int]] = set()
 
-    def run(self, rows: list[Signup]) -> dict[str, SignupOutcome]:
+    def run(self, rows: list[Row[Any]]) -> dict[str, SignupOutcome]:
         addresses = {row.email for row in rows if row.list_id in self.lists}
         suppressed = people.suppressed_addresses(self.session, addresses)
         persons = self._people(addresses - suppressed)
-        for row in rows:
-            if row.email in addresses and row.email not in suppressed and (
-                    row.email not in persons):
-                persons[row.email] = Subscriber(public_id=people.new_public_id(),
-                                                email=row.email, created_at=self.now)
-                self.session.add(persons[row.email])
-        self.session.flush()
+        new_people = {row.email: {"public_id": people.new_public_id(), "email": row.email,
+                                  "created_at": self.now}
+                      for row in rows
+                      if row.email in addresses and row.email not in suppressed
+                      and row.email not in persons}
+        if new_people:  # one INSERT for all (the unit of work would send one per person)
+            made = self.session.scalars(
+                insert(Subscriber).returning(Subscriber), list(new_people.values()))
+            persons.update((person.email, person) for person in made)
         subscriptions = self._subscriptions([person.id for person in persons.values()])
+        self.fresh = self._new_subscriptions(rows, persons, subscriptions)
         decisions = [self._decide(row, suppressed, persons, subscriptions) for row in rows]
         self.session.flush()
         self._contest(decisions)
@@ -175,7 +181,31 @@ class _Batch:
             query = query.with_for_update()
         return {(s.subscriber_id, s.list_id): s for s in self.session.scalars(query)}
 
-    def _decide(self, row: Signup, suppressed: set[str], persons: dict[str, Subscriber],
+    def _new_subscriptions(self, rows: list[Row[Any]], persons: dict[str, Subscriber],
+                           subscriptions: dict[tuple[int, int], Subscription],
+                           ) -> set[tuple[int, int]]:
+        """Insert the subscriptions the batch starts, as their first signup leaves them."""
+        values: dict[tuple[int, int], dict[str, Any]] = {}
+        for row in rows:
+            known = self.lists.get(row.list_id)
+            person = persons.get(row.email)
+            if known is None or person is None or (person.id, known.id) in subscriptions:
+                continue
+            single = not known.config.double_opt_in
+            values.setdefault((person.id, known.id), {
+                "subscriber_id": person.id, "list_id": known.id, "created_at": self.now,
+                "updated_at": self.now,
+                "status": SubscriptionStatus.ACTIVE if single else SubscriptionStatus.PENDING,
+                "confirmed_at": self.now if single else None,
+                "pending_expires_at": None if single else self.now + self.ttl,
+            })
+        if values:
+            made = self.session.scalars(
+                insert(Subscription).returning(Subscription), list(values.values()))
+            subscriptions.update(((s.subscriber_id, s.list_id), s) for s in made)
+        return set(values)
+
+    def _decide(self, row: Row[Any], suppressed: set[str], persons: dict[str, Subscriber],
                 subscriptions: dict[tuple[int, int], Subscription]) -> _Decision:
         known = self.lists.get(row.list_id)
         if known is None:
@@ -186,13 +216,10 @@ class _Batch:
         if row.by_staff:
             people.fill_details(person, row.name, row.time_zone)
         now = self.now
-        subscription = subscriptions.get((person.id, known.id))
-        returning = subscription is not None
-        if subscription is None:
-            subscription = Subscription(subscriber_id=person.id, list_id=known.id,
-                                        created_at=now, updated_at=now)
-            self.session.add(subscription)
-            subscriptions[(person.id, known.id)] = subscription
+        key = (person.id, known.id)
+        subscription = subscriptions[key]
+        returning = key not in self.fresh  # made by this batch for this very signup?
+        self.fresh.discard(key)
         was_pending = returning and subscription.status == SubscriptionStatus.PENDING
         decided = _Decision(row, SignupOutcome.ALREADY_ACTIVE, person, subscription, known,
                             was_pending=was_pending)
@@ -202,11 +229,11 @@ class _Batch:
             decided.outcome = SignupOutcome.BLOCKED
             return decided
         single = not known.config.double_opt_in and not returning
-        subscription.status = SubscriptionStatus.ACTIVE if single else SubscriptionStatus.PENDING
-        subscription.updated_at = now
-        subscription.pending_expires_at = None if single else now + self.ttl
+        if returning:  # a new one was inserted in this state already
+            subscription.status = SubscriptionStatus.PENDING
+            subscription.updated_at = now
+            subscription.pending_expires_at = now + self.ttl
         if single:
-            subscription.confirmed_at = now
             people.fill_details(person, row.name, row.time_zone)
             decided.outcome = SignupOutcome.ACTIVATED
         elif person.last_confirmation_at is not None and (
@@ -236,7 +263,7 @@ class _Batch:
             if len(names) < 2 and len(zones) < 2:
                 continue
             for d in group:
-                d.row.contested = True
+                d.contested = True
             self.session.execute(
                 update(Signup).where(Signup.subscription_id == subscription_id)
                 .values(contested=True).execution_options(synchronize_session=False))
@@ -245,60 +272,63 @@ class _Batch:
         now = self.now
         items: list[TransactionalItem] = []
         for d in decisions:
+            if d.person is None or d.known is None:
+                continue
             if d.outcome is SignupOutcome.ACTIVATED:
-                assert d.person is not None
-                assert d.known is not None
                 items.append(TransactionalItem(
                     d.person.id, d.known.id, "welcome", self.mails.welcome(
                         email=d.row.email, public_id=d.person.public_id,
                         mailing_list=d.known.config)))
             elif d.outcome is SignupOutcome.CONFIRMATION_SENT:
-                assert d.person is not None
-                assert d.known is not None
                 items.append(TransactionalItem(
                     d.person.id, d.known.id, "confirmation", self.mails.confirmation(
                         email=d.row.email, public_id=d.person.public_id,
                         pending_id=d.row.public_id, mailing_list=d.known.config,
                         by_staff=d.row.by_staff)))
-        deliveries = iter(enqueue_transactional_many(self.session, items, now) if items else [])
+        self.session.flush()  # people and subscriptions (their changes) first
+        deliveries = iter(enqueue_transactional_many(self.session, items, now))
+        consents: list[dict[str, Any]] = []
+        kept: list[dict[str, Any]] = []
         finished: list[int] = []
         for d in decisions:
-            row = d.row
-            row.processed_at = now
-            row.outcome = d.outcome
-            if d.subscription is not None and d.known is not None:
-                row.subscription_id = d.subscription.id
-                if d.outcome in (*_PENDING, SignupOutcome.ACTIVATED):
-                    made = None if d.outcome is SignupOutcome.COOLDOWN else next(deliveries)
-                    self._consent(d, made.id if made is not None else None)
-            if d.outcome is not SignupOutcome.CONFIRMATION_SENT:
-                finished.append(row.id)
-        self.session.flush()
-        if finished:
+            subscription_id = d.subscription.id if d.subscription is not None else None
+            if d.outcome in (*_PENDING, SignupOutcome.ACTIVATED):
+                made = None if d.outcome is SignupOutcome.COOLDOWN else next(deliveries)
+                consents += self._consents(d, made)
+            if d.outcome is SignupOutcome.CONFIRMATION_SENT:
+                kept.append({"id": d.row.id, "processed_at": now, "outcome": d.outcome.value,
+                             "subscription_id": subscription_id, "contested": d.contested})
+            else:
+                finished.append(d.row.id)
+        append_consents(self.session, consents)
+        if kept:  # the pending records, which the confirm links name
+            self.session.execute(update(Signup), kept)
+        if finished:  # nothing points at the others: they go at once
             self.session.execute(delete(Signup).where(Signup.id.in_(finished))
                                  .execution_options(synchronize_session=False))
 
-    def _consent(self, d: _Decision, delivery_id: int | None) -> None:
+    def _consents(self, d: _Decision, delivery_id: int | None) -> list[dict[str, Any]]:
         row, known = d.row, d.known
         assert known is not None
         assert d.subscription is not None
         config = known.config
         current = consent_text_hash(config.consent_text)
         common: dict[str, Any] = {"subscription_id": d.subscription.id, "email": row.email,
-                  "list_slug": config.slug}
+                                  "list_slug": config.slug}
         source = RequestInfo(ip=row.ip, user_agent=row.user_agent, page_url=row.page_url,
                              origin=row.origin, form=row.form)
         # The submission is proven as of when it arrived, not when it was processed.
-        record_consent(
-            self.session, event="signup", source=source, now=row.received_at, method="form",
+        made = [consent_row(
+            event="signup", source=source, now=row.received_at, method="form",
             consent_text=config.consent_text if row.consent_text_hash == current else None,
-            consent_hash=row.consent_text_hash, **common)
+            consent_hash=row.consent_text_hash, **common)]
         if d.outcome is SignupOutcome.ACTIVATED:
-            record_consent(self.session, event="activated", method="single_opt_in", now=self.now,
-                           **common)
+            made.append(consent_row(event="activated", method="single_opt_in", now=self.now,
+                                    **common))
         elif d.outcome is SignupOutcome.CONFIRMATION_SENT:
-            record_consent(self.session, event="confirmation_sent", method="email",
-                           delivery_id=delivery_id, now=self.now, **common)
+            made.append(consent_row(event="confirmation_sent", method="email",
+                                    delivery_id=delivery_id, now=self.now, **common))
+        return made
 
 
 def _mark_failed(app: App, public_id: str) -> None:
