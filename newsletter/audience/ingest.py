@@ -70,6 +70,7 @@ log = logging.getLogger("newsletter.signups")
 _SIGNUPS: Table = Signup.__table__  # type: ignore[assignment]
 BATCH_SIZE = 200
 POLL_SECONDS = 0.1
+BUSY_POLL_SECONDS = 0.5
 _PENDING = (SignupOutcome.CONFIRMATION_SENT, SignupOutcome.COOLDOWN)
 
 
@@ -365,8 +366,15 @@ class StopSignal(Protocol):
 
 
 def run_signup_ingest(app: App, *, stop: StopSignal, interval: float = POLL_SECONDS,
-                      batch: int = BATCH_SIZE) -> None:
-    """Process signups until ``stop`` is set, looking for new rows every ``interval`` seconds."""
+                      busy_interval: float = BUSY_POLL_SECONDS, batch: int = BATCH_SIZE) -> None:
+    """Process signups until ``stop`` is set.
+
+    Idle, it looks for rows every ``interval`` seconds, so a lone signup is
+    processed within about that. After a batch it waits ``busy_interval``
+    instead (unless the batch was full): under a burst the rows then come in
+    batches of a hundred or more, which cost about a third less per signup
+    than batches of a few dozen.
+    """
     mails = SignupMails(app)
     while not stop.is_set():
         try:
@@ -381,5 +389,7 @@ def run_signup_ingest(app: App, *, stop: StopSignal, interval: float = POLL_SECO
             log.warning("signups wait for the database: %s", err)
             stop.wait(max(interval, 1.0))
             continue
-        if done < batch:
+        if done == 0:
             stop.wait(interval)
+        elif done < batch:
+            stop.wait(busy_interval)
