@@ -102,17 +102,22 @@ class BodyDeadline:
 class BodyLimit:
     """Refuses bodies over ``max_bytes``: at once by Content-Length, else while reading."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 prefixes: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.prefixes = prefixes or {}  # a path prefix with its own cap (provider webhooks)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = str(scope.get("path", ""))
+        cap = next((size for prefix, size in self.prefixes.items() if path.startswith(prefix)),
+                   self.max_bytes)
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and (not declared.isdigit() or int(declared) > cap):
             await _refuse(send, headers)
             return
         seen = 0
@@ -122,7 +127,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > cap:
                     raise BodyTooLarge
             return message
 
