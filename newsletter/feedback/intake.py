@@ -235,11 +235,11 @@ def _rate_check(app: App, session: Session, issue_id: int, now: datetime) -> lis
         Delivery.issue_id == issue_id, Delivery.status == DeliveryStatus.SENT)) or 0
     if sent < settings.feedback_rate_min_sent or not _still_sending(session, issue_id):
         return []
-    counts = dict(session.execute(
+    counts = {str(kind): int(count) for kind, count in session.execute(
         select(FeedbackEvent.kind, func.count(func.distinct(FeedbackEvent.delivery_id)))
         .where(FeedbackEvent.issue_id == issue_id,
                FeedbackEvent.kind.in_([Kind.HARD_BOUNCE, Kind.COMPLAINT]))
-        .group_by(FeedbackEvent.kind)).tuples().all())
+        .group_by(FeedbackEvent.kind))}
     label = _issue_label(session, issue_id) or f"issue {issue_id}"
     for kind, limit, noun in ((Kind.COMPLAINT, settings.complaint_rate_limit, "complaint"),
                               (Kind.HARD_BOUNCE, settings.bounce_rate_limit, "hard-bounce")):
