@@ -98,7 +98,9 @@ def poll_mailbox(app: App, *, limit: int | None = None) -> PollResult:
         _ok(f"{where} SELECT {settings.imap_folder}", client.select(_quote(settings.imap_folder)))
         data = _ok(f"{where} UID SEARCH", client.uid("SEARCH", "ALL"))
         uids = data[0].split() if data and isinstance(data[0], bytes) else []
-        can_move = "MOVE" in client.capabilities
+        # imaplib keeps the capabilities from before login; servers add MOVE after it.
+        listed = _ok(f"{where} CAPABILITY", client.capability())
+        can_move = b"MOVE" in b" ".join(x for x in listed if isinstance(x, bytes)).upper().split()
         for uid in uids[:limit] if limit else uids:
             text = uid.decode("ascii")
             fetched = _ok(f"{where} UID FETCH {text}", client.uid("FETCH", text, "(BODY.PEEK[])"))

@@ -4,7 +4,8 @@
 addressed to the VERP address the original went out with; :func:`arf` an
 RFC 5965 abuse report; :func:`auto_reply` an RFC 3834 out-of-office reply.
 Each has a fresh Message-ID unless one is given (intake is idempotent on it),
-and CRLF line ends, as on the wire.
+and CRLF line ends, as on the wire. :func:`send_issue` sends a seeded issue
+through a local relay, so the feedback has real deliveries to be about.
 """
 
 from __future__ import annotations
@@ -17,6 +18,16 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.parser import BytesParser, HeaderParser
 from email.policy import compat32
+
+from sqlalchemy import select
+
+from newsletter.app import App
+from newsletter.db.engine import write_transaction
+from newsletter.db.models import Issue
+from newsletter.delivery.outbox import fan_out
+from newsletter.delivery.sender import drain
+from tests.support.audience import Seeded
+from tests.support.smtpd import ReceivedMessage, SMTPRecorder
 
 WIRE = compat32.clone(linesep="\r\n")  # bytes as they travel: CRLF line ends
 
@@ -84,3 +95,17 @@ def auto_reply(*, to: str, sender: str, message_id: str | None = None) -> bytes:
     message["Message-ID"] = _message_id(message_id)
     message.set_content("I am away and will read your message when I am back.\n")
     return message.as_bytes(policy=WIRE)
+
+
+def send_issue(app: App, seeded: Seeded, position: int,
+               relay: SMTPRecorder) -> list[ReceivedMessage]:
+    """Fan issue ``position`` of the seeded series out and send it through ``relay``."""
+    before = len(relay.messages)
+    with app.sessions() as session:
+        issue = session.scalar(select(Issue.id).where(Issue.series_id == seeded.series_id,
+                                                      Issue.position == position))
+    assert issue is not None
+    with write_transaction(app.sessions) as session:
+        fan_out(session, issue, seeded.list_id, app.clock.now())
+    drain(app)
+    return relay.messages[before:]
