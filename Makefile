@@ -36,6 +36,6 @@ $(VENV)/.installed: pyproject.toml
 /usr/share/perl5/Mail/DKIM/Verifier.pm:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmail-dkim-perl
 
-# The package's own service is not started (tests run their own Dovecot with a private config).
+# The tests run their own Dovecot (private config, free loopback port), never the packaged service.
 /usr/sbin/dovecot:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd
