@@ -40,12 +40,12 @@ def process(state: State, files: tuple[str, ...], envelope_to: str | None) -> No
 
     Example: newsletter bounces process - < bounce.eml
     """
-    app = state.app()
     for name in files or ("-",):
         with click.open_file(name, "rb") as handle:
             raw = handle.read()
         try:
-            recorded = process_message(app, raw, source="process", envelope_to=envelope_to)
+            recorded = process_message(state.app(), raw, source="process",
+                                       envelope_to=envelope_to)
         except DatabaseError as err:
             click.echo(f"{name}: {err}", err=True)
             sys.exit(EX_TEMPFAIL)
