@@ -1,4 +1,4 @@
-"""The README's command gives a new user a way into the console: `newsletter run` makes the first owner.
+"""The README's command opens the console to a new user: `newsletter run` makes the first owner.
 
 Run as a new user would, in a fresh folder with no terminal attached: the
 start-up panel shows the console's address, an owner address and a generated
