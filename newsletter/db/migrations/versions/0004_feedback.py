@@ -1,7 +1,7 @@
 """feedback events (bounces, complaints, auto-replies) and the Message-ID index (issue 11)
 
 Revision ID: 0004_feedback
-Revises: 0002_issue13_clean_names
+Revises: 0003_console
 Create Date: 2026-12-03 08:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import newsletter.db.types
 
 revision = "0004_feedback"
-down_revision = "0002_issue13_clean_names"
+down_revision = "0003_console"
 branch_labels = None
 depends_on = None
 
