@@ -92,6 +92,11 @@ def sns_string_to_sign(message: Mapping[str, Any]) -> bytes:
 
 def cert_url_allowed(url: str, hosts: list[str]) -> bool:
     """HTTPS on an allow-listed host (HTTP only on loopback), and a .pem path."""
+    return url_allowed(url, hosts) and urlsplit(url).path.endswith(".pem")
+
+
+def url_allowed(url: str, hosts: list[str]) -> bool:
+    """HTTPS on a host matching one of ``hosts`` (plain HTTP only on a loopback host)."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if parts.scheme == "http":
@@ -99,8 +104,7 @@ def cert_url_allowed(url: str, hosts: list[str]) -> bool:
             return False
     elif parts.scheme != "https":
         return False
-    return parts.path.endswith(".pem") and any(fnmatch.fnmatchcase(host, pattern.lower())
-                                               for pattern in hosts)
+    return any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in hosts)
 
 
 def _is_loopback(host: str) -> bool:
@@ -147,8 +151,7 @@ def read_ses(body: bytes, *, topics: list[str], cert_hosts: list[str], fetch_cer
     kind = message.get("Type")
     if kind == "SubscriptionConfirmation":
         subscribe = str(message.get("SubscribeURL", ""))
-        host = (urlsplit(subscribe).hostname or "").lower()
-        if not any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in cert_hosts):
+        if not url_allowed(subscribe, cert_hosts):
             raise SignatureError(f"SNS SubscribeURL {subscribe!r} is not on an allowed host")
         return Webhook(confirm_url=subscribe)
     if kind != "Notification":

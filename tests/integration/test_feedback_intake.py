@@ -256,10 +256,14 @@ def test_a_bounce_naming_no_delivery_we_sent_is_kept_and_changes_nothing(
     assert [e.kind for e in feedback_status(mail_app).held] == ["hard_bounce"]
 
 
-def test_a_hard_bounce_rate_over_the_limit_pauses_the_send_and_alerts(
-        project: Path, database_url: str, clock: ManualClock, relay: SMTPRecorder) -> None:
+@pytest.mark.parametrize(("kind", "noun"), [("bounce", "hard-bounce"),
+                                            ("complaint", "complaint")])
+def test_a_bounce_or_complaint_rate_over_the_limit_pauses_the_send_and_alerts(
+        kind: str, noun: str, project: Path, database_url: str, clock: ManualClock,
+        relay: SMTPRecorder) -> None:
     settings = load_settings(project, environ={}, overrides=relay_settings(
-        project, database_url, relay, feedback_rate_min_sent=3, bounce_rate_limit=0.3))
+        project, database_url, relay, feedback_rate_min_sent=3, bounce_rate_limit=0.3,
+        complaint_rate_limit=0.3))
     app = create_app(settings, clock=clock)
     try:
         seeded = seed(app, project, AUDIENCE)
@@ -268,13 +272,14 @@ def test_a_hard_bounce_rate_over_the_limit_pauses_the_send_and_alerts(
         drain(app, limit=4)  # one reader still queued: the send is under way
         arrived = relay.messages
         alerts: list[str] = []
+        build = dsn if kind == "bounce" else arf
         for message in arrived[:2]:
-            recorded = process_message(app, dsn(to=message.mail_from,
-                                                recipient=message.rcpt_tos[0],
-                                                original=message.data), source="process")
+            recorded = process_message(app, build(to=message.mail_from,
+                                                  recipient=message.rcpt_tos[0],
+                                                  original=message.data), source="process")
             alerts += recorded.alerts
-        assert len(alerts) == 1
-        assert "pain-care/1 paused: hard-bounce rate 50.00% of 4 sent" in alerts[0]
+        assert len(alerts) == 1  # 1 in 4 is under 30%; 2 in 4 is over
+        assert f"pain-care/1 paused: {noun} rate 50.00% of 4 sent" in alerts[0]
         with app.sessions() as session:
             pause = session.scalar(select(SendPause).where(SendPause.resumed_at.is_(None)))
             assert pause is not None
@@ -298,3 +303,22 @@ def test_status_shows_bounces_per_issue_and_the_suppression_list_with_reasons(
     assert "hard_bounce 5.1.1" in result.output
     found = feedback_status(mail_app)
     assert [(i.label, i.counts) for i in found.issues] == [("pain-care/1", {"hard_bounce": 1})]
+
+
+def test_with_verp_off_the_fixed_envelope_sender_is_used_and_bounces_match_by_message_id(
+        project: Path, database_url: str, clock: ManualClock, relay: SMTPRecorder) -> None:
+    settings = load_settings(project, environ={}, overrides=relay_settings(
+        project, database_url, relay, verp_enabled=False,
+        envelope_sender="bounces@clinic.example.com"))
+    app = create_app(settings, clock=clock)
+    try:
+        seeded = seed(app, project, AUDIENCE)
+        arrived = send(app, seeded, 1, relay)
+        assert {m.mail_from for m in arrived} == {"bounces@clinic.example.com"}
+        message = next(m for m in arrived if m.rcpt_tos == [BOUNCER])
+        recorded = process_message(app, dsn(to="bounces@clinic.example.com", recipient=BOUNCER,
+                                            original=message.data), source="process")
+        assert (recorded.action, recorded.address) == ("suppress", BOUNCER)
+        assert_next_issue_skips_the_bouncer(app, seeded, relay)
+    finally:
+        app.close()
