@@ -64,6 +64,7 @@ def import_sample(app: App) -> str:
             subscribers_dir=app.settings.subscribers_path,
             series=SAMPLE_SERIES,
             now=app.clock.now(),
+            time_zone=app.settings.time_zone,
         )
     except EditedFilesError as err:
         return f"kept your edits to {len(err.paths)} file(s) of {SAMPLE_SERIES}; not re-imported"

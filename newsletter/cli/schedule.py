@@ -28,10 +28,15 @@ class ScheduleGroup(click.Group):
 
 
 def _echo_view(verb: str, view: broadcasts_admin.BroadcastView) -> None:
-    click.echo(
-        f"{verb} {view.series} #{view.position} ({view.title}): {view.local_time} "
-        f"{view.time_zone} = {view.due_at:%Y-%m-%d %H:%M} UTC [{view.status}]"
-    )
+    now = f"{view.local_time} {view.time_zone}"
+    when = f"{now} = {view.due_at:%Y-%m-%d %H:%M} UTC [{view.status}]"
+    what = f"{view.series} #{view.position} ({view.title})"
+    if view.previous is None:
+        click.echo(f"{verb} {what}: {when}")
+    elif view.previous == now:
+        click.echo(f"{what} is already scheduled for {when}; nothing changed")
+    else:
+        click.echo(f"{what}: moved from {view.previous} to {when}")
     if view.note:
         click.echo(f"note: {view.note}")
 
