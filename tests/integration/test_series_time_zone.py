@@ -1,4 +1,4 @@
-"""New series start in the configured zone, and re-scheduling says what moved (issue 13, item 15)."""
+"""New series start in the configured zone; re-scheduling says what moved (issue 13, item 15)."""
 
 from __future__ import annotations
 
