@@ -11,6 +11,7 @@ caught messages. One App serves them all.
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -27,6 +28,13 @@ from rich.panel import Panel
 from newsletter.app import App
 from newsletter.cli.base import State, main, pass_state
 from newsletter.cli.deliverability import warn_if_unsigned
+from newsletter.cli.serving import (
+    listen,
+    refuse_public_catcher,
+    url_host,
+    web_server,
+    with_local_base_url,
+)
 from newsletter.content.importer import import_article
 from newsletter.delivery.catcher import CATCHER_DIR, MailCatcher, MailStore
 from newsletter.delivery.transport import loopback_catcher_transport
@@ -34,7 +42,7 @@ from newsletter.delivery.worker import run_worker
 from newsletter.errors import EditedFilesError
 from newsletter.render.site import render_site
 from newsletter.schedule.process import run_scheduler
-from newsletter.web.app import create_web_app
+from newsletter.web.app import caught_pages_allowed, create_web_app
 
 SAMPLE_ARTICLE = Path("docs/examples/chronic-pain-article.txt")
 SAMPLE_SERIES = "pain-care"
@@ -84,9 +92,9 @@ def prepare(app: App) -> Prepared:
     return Prepared(site_index=index, series=list(view.docs), import_note=note)
 
 
-def serve(app: App, *, host: str, port: int, stop: threading.Event, out: Out,
+def serve(app: App, *, sock: socket.socket, stop: threading.Event, out: Out,
           scheduler_interval: float = 15.0) -> None:
-    """Run catcher, worker, scheduler and web app until ``stop`` is set (or Ctrl-C)."""
+    """Run catcher, worker, scheduler and the web app on ``sock`` until ``stop`` is set."""
     catcher = None
     transport = None
     if app.settings.transport == "catcher":
@@ -107,12 +115,12 @@ def serve(app: App, *, host: str, port: int, stop: threading.Event, out: Out,
     ]
     for thread in threads:
         thread.start()
-    server = uvicorn.Server(uvicorn.Config(create_web_app(app), host=host, port=port,
-                                           log_level="warning", server_header=False))
+    host = str(sock.getsockname()[0])
+    server = web_server(create_web_app(app, host=host), sock, log_level="warning")
     watcher = threading.Thread(target=_stop_server_when, args=(stop, server), daemon=True)
     watcher.start()
     try:
-        server.run()
+        server.run(sockets=[sock])
     finally:
         stop.set()
         for thread in threads:
@@ -140,9 +148,15 @@ def run_command(state: State, host: str, port: int, prepare_only: bool) -> None:
     needs no configuration: sign up on the home page, then read the caught
     confirmation email at /caught. Stop with Ctrl-C.
 
+    Without base_url, links use --host and --port; the port is checked before
+    anything starts. The catcher's mail is served only on a loopback --host.
+
     Example: newsletter run --port 8000
     """
     console = Console()
+    settings = with_local_base_url(state.settings, host, port)
+    refuse_public_catcher(settings, host)
+    state.use_settings(settings)
     app = state.app()
     warn_if_unsigned(app.settings)
     with console.status("importing and rendering"):
@@ -151,12 +165,13 @@ def run_command(state: State, host: str, port: int, prepare_only: bool) -> None:
     console.print(f"rendered {len(prepared.series)} series: {prepared.site_index}")
     if prepare_only:
         return
-    base = f"http://{host}:{port}"
+    sock = listen(host, port)  # before saying "running": a port in use stops us here
+    base = f"http://{url_host(host)}:{port}"
     lines = [
         f"home and signup form  {base}/",
         *(f"archive               {base}/archive/{slug}" for slug in prepared.series),
     ]
-    if app.settings.transport == "catcher":
+    if caught_pages_allowed(app.settings, host):
         lines.append(f"caught mail           {base}/caught")
     lines.append(f"rendered site         {prepared.site_index}")
     console.print(Panel("\n".join(lines), title="newsletter is running (Ctrl-C stops it)"))
@@ -166,4 +181,7 @@ def run_command(state: State, host: str, port: int, prepare_only: bool) -> None:
         stop.set()
 
     signal.signal(signal.SIGTERM, _on_signal)
-    serve(app, host=host, port=port, stop=stop, out=console.print)
+    try:
+        serve(app, sock=sock, stop=stop, out=console.print)
+    finally:
+        sock.close()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import click
-import uvicorn
 
 from newsletter.audience.form import form_snippet
 from newsletter.cli.base import State, main, pass_state
+from newsletter.cli.serving import listen, refuse_public_catcher, web_server, with_local_base_url
 from newsletter.content.lists import read_lists
 from newsletter.web.app import create_web_app
 
@@ -19,14 +19,21 @@ from newsletter.web.app import create_web_app
 def serve_command(state: State, host: str, port: int) -> None:
     """Serve the signup, confirm, unsubscribe and archive pages with uvicorn.
 
-    Put it behind a TLS-terminating proxy in production and set base_url to the
-    public address. Per-IP rate limits are kept per process.
+    Put it behind a TLS-terminating proxy in production, set base_url to the
+    public address and trusted_proxies to the proxy's. Without base_url, links
+    use --host and --port. Per-IP rate limits are kept per process.
 
     Example: newsletter serve --host 127.0.0.1 --port 8000
     """
-    web = create_web_app(state.app())
-    uvicorn.run(web, host=host, port=port, proxy_headers=False, server_header=False,
-                log_level="info")
+    settings = with_local_base_url(state.settings, host, port)
+    refuse_public_catcher(settings, host)
+    state.use_settings(settings)
+    web = create_web_app(state.app(), host=host)
+    sock = listen(host, port)
+    try:
+        web_server(web, sock, log_level="info").run(sockets=[sock])
+    finally:
+        sock.close()
 
 
 @main.command("form-snippet")
