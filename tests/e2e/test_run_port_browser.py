@@ -51,7 +51,8 @@ def test_run_on_a_free_port_signs_up_and_confirms_end_to_end_in_a_browser(
         page.goto(base + "/")
         assert page.locator("form").first.get_attribute("action") == f"{base}/subscribe"
         box = page.locator("input[name=website]").bounding_box()
-        assert box is not None and box["x"] < -1000, "the stylesheet did not load"
+        assert box is not None
+        assert box["x"] < -1000, "the stylesheet did not load"
         page.fill("input[name=email]", "ines.port@example.com")
         page.click("button[type=submit]")
         page.wait_for_selector("text=check your inbox")
@@ -60,7 +61,8 @@ def test_run_on_a_free_port_signs_up_and_confirms_end_to_end_in_a_browser(
         body = message_from_bytes(mail.read_bytes(), policy=policy.default).get_body(("plain",))
         assert body is not None
         link = re.search(r"http://\S+/confirm/\S+", body.get_content())
-        assert link is not None and link.group(0).startswith(f"{base}/confirm/")
+        assert link is not None
+        assert link.group(0).startswith(f"{base}/confirm/")
         page.goto(link.group(0))
         page.click("button[type=submit]")
         page.wait_for_selector("text=You are subscribed")
