@@ -56,4 +56,14 @@ def form_snippet_command(state: State, list_slug: str, no_script: bool) -> None:
         raise click.ClickException(
             f"no list {list_slug!r} in {settings.subscribers_path / 'lists.toml'} (known: {known})"
         )
-    click.echo(form_snippet(settings.base_url, configs[list_slug], script=not no_script), nl=False)
+    config = configs[list_slug]
+    if settings.base_url_is_loopback:
+        click.echo(f"warning: base_url {settings.base_url} is a loopback address: a form pasted "
+                   "on a website would post to the visitor's own computer. Set base_url to the "
+                   "public address of `newsletter serve` first.", err=True)
+    if not settings.allowed_origins and not config.thank_you_url:
+        click.echo("note: with no allowed_origins, the script cannot answer in place: visitors "
+                   "leave your page for the thank-you page (it links back to this newsletter's "
+                   "page). Add your site to allowed_origins, or set thank_you_url for the list "
+                   "in lists.toml.", err=True)
+    click.echo(form_snippet(settings.base_url, config, script=not no_script), nl=False)
