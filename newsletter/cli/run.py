@@ -58,6 +58,7 @@ class Prepared:
     site_index: Path
     series: list[str]
     import_note: str
+    notes: list[str]  # what mirroring changed (e.g. a series that became a drip)
 
 
 def import_sample(app: App) -> str:
@@ -89,7 +90,7 @@ def prepare(app: App) -> Prepared:
     if view.problems:
         raise view.problems[0]  # a broken series stops the start, naming its file
     index = render_site(app.renderer, app.links, app.settings, app.settings.var_path / SITE_DIR)
-    return Prepared(site_index=index, series=list(view.docs), import_note=note)
+    return Prepared(site_index=index, series=list(view.docs), import_note=note, notes=view.notes)
 
 
 def serve(app: App, *, sock: socket.socket, stop: threading.Event, out: Out,
@@ -162,6 +163,8 @@ def run_command(state: State, host: str, port: int, prepare_only: bool) -> None:
     with console.status("importing and rendering"):
         prepared = prepare(app)
     console.print(prepared.import_note)
+    for note in prepared.notes:
+        console.print(f"note: {note}", markup=False)
     console.print(f"rendered {len(prepared.series)} series: {prepared.site_index}")
     if prepare_only:
         return

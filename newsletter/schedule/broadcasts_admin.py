@@ -15,6 +15,7 @@ from newsletter.errors import NotFoundError, ScheduleError
 from newsletter.schedule import drip
 from newsletter.schedule.calendar import describe_local, format_local, parse_local, to_utc, zone
 from newsletter.schedule.drip_progress import live_position
+from newsletter.schedule.overlap import same_day_warnings
 from newsletter.schedule.rules import series_rules
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class BroadcastView:
     recipients: int | None
     note: str | None
     previous: str | None = None  # "local time zone" it was scheduled for before this change
+    warnings: tuple[str, ...] = ()  # other series of the list reaching the same people that day
 
 
 def _issue_row(session: Session, series: Series, position: int) -> Issue:
@@ -116,7 +118,9 @@ def schedule_issue(
         broadcast.note = note
         broadcast.updated_at = now
         session.flush()
-        return replace(_view(broadcast, issue, series_slug), previous=previous)
+        warnings = same_day_warnings(app, session, series, doc.config.list, local.date(), tz)
+        return replace(_view(broadcast, issue, series_slug), previous=previous,
+                       warnings=tuple(warnings))
 
 
 def cancel_issue(app: App, series_slug: str, position: int) -> BroadcastView:

@@ -58,6 +58,7 @@ class TickSummary:
     expired: int = 0
     sent: SendSummary | None = None
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. a series that became a drip
 
     @property
     def did_something(self) -> bool:
@@ -67,7 +68,7 @@ class TickSummary:
         return bool(
             self.fanned_out or self.held or d.started or d.resumed or d.queued or d.moved
             or d.waiting
-            or self.expired or sent or self.problems
+            or self.expired or sent or self.problems or self.notes
         )
 
     def describe(self) -> str:
@@ -87,6 +88,7 @@ class TickSummary:
         if self.sent is not None and self.sent.attempted:
             parts.append(f"sent: {self.sent.describe()}")
         parts += [f"problem: {p}" for p in self.problems]
+        parts += [f"note: {n}" for n in self.notes]
         return "; ".join(parts)
 
 
@@ -237,6 +239,7 @@ def run_due(
 
     view = app.catalog.mirror_all(now, check=check)
     summary.problems.extend(str(problem) for problem in view.problems)
+    summary.notes.extend(view.notes)
     with app.db.read(TICKING) as session:
         slugs = list(session.scalars(select(Series.slug)))
     # A series whose folder is gone or broken keeps going as a plain broadcast series.
