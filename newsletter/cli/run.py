@@ -168,6 +168,9 @@ def run_command(state: State, host: str, port: int, prepare_only: bool) -> None:
     console.print(f"rendered {len(prepared.series)} series: {prepared.site_index}")
     if prepare_only:
         return
+    if app.settings.transport == "catcher":  # its port too, before saying "running"
+        listen("127.0.0.1", app.settings.smtp_port,
+               hint="set another smtp_port (NEWSLETTER_SMTP_PORT) for the mail catcher").close()
     sock = listen(host, port)  # before saying "running": a port in use stops us here
     base = f"http://{url_host(host)}:{port}"
     lines = [

@@ -60,8 +60,9 @@ def with_local_base_url(settings: Settings, host: str, port: int) -> Settings:
         raise ConfigError(f"set base_url to this server's public address: {err}") from None
 
 
-def listen(host: str, port: int) -> socket.socket:
-    """A listening socket on ``host:port``, or a ConfigError that says why not."""
+def listen(host: str, port: int, *, hint: str = "choose another port with --port"
+           ) -> socket.socket:
+    """A listening socket on ``host:port``, or a ConfigError that says why not (and ``hint``)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -73,7 +74,7 @@ def listen(host: str, port: int) -> socket.socket:
         if err.errno == errno.EADDRINUSE:
             raise ConfigError(
                 f"port {port} on {host} is already in use by another program; "
-                f"stop it or choose another port with --port"
+                f"stop it or {hint}"
             ) from None
         raise ConfigError(f"cannot listen on {host}:{port}: {err.strerror}") from None
     sock.set_inheritable(True)

@@ -86,14 +86,17 @@ def test_run_on_a_free_port_signs_up_and_confirms_end_to_end_in_a_browser(
 
 
 @pytest.mark.slow
-def test_run_on_a_port_in_use_says_so_before_claiming_to_run(fresh_clone: Path) -> None:
+@pytest.mark.parametrize("taken_one", ["web", "catcher"])
+def test_run_on_a_port_in_use_says_so_before_claiming_to_run(
+        fresh_clone: Path, taken_one: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([NEWSLETTER, "run", "--port", str(port)], cwd=fresh_clone,
-                                env=_env(free_port()), capture_output=True, text=True,
-                                timeout=120)
+        web, smtp = (port, free_port()) if taken_one == "web" else (free_port(), port)
+        result = subprocess.run([NEWSLETTER, "run", "--port", str(web)], cwd=fresh_clone,
+                                env=_env(smtp), capture_output=True, text=True, timeout=120)
     assert result.returncode != 0
     assert "newsletter is running" not in result.stdout
     assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "Traceback" not in result.stderr
