@@ -49,6 +49,7 @@ class CatalogView:
     docs: dict[str, SeriesDoc] = field(default_factory=dict)
     problems: list[NewsletterError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what mirroring changed that staff must know
+    became_drip: list[str] = field(default_factory=list)  # slugs of broadcast series now drips
 
 
 def sync_lists(session: Session, configs: list[ListConfig], now: datetime) -> None:
@@ -242,8 +243,11 @@ class Catalog:
         for doc in docs:
             if not _unchanged(doc, mirrored.get(doc.config.slug)):
                 try:
+                    noted = len(view.notes)
                     with self._db.write("mirroring a series") as session:
                         sync_series(session, doc, now, view.notes)
+                    if len(view.notes) > noted:
+                        view.became_drip.append(doc.config.slug)
                 except NotFoundError as err:
                     view.problems.append(err)
                     continue

@@ -122,6 +122,8 @@ def schedule_enrol(state: State, series: str, everyone: bool | None) -> None:
     else:
         click.echo(f"{chosen.series}: only people who confirm from now on start the drip; "
                    f"the {people} of {chosen.list_slug} who are not in it yet stay out")
+    for warning in chosen.warnings:
+        click.echo(f"warning: {warning}")
 
 
 @schedule_group.command("list")

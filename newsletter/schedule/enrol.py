@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from newsletter.content.issuefile import find_series
 from newsletter.db.models import DripProgress, Series, Subscription, SubscriptionStatus
 from newsletter.errors import ScheduleError
+from newsletter.schedule.overlap import drip_warnings
+from newsletter.schedule.rules import series_rules
 
 if TYPE_CHECKING:
     from newsletter.app import App
@@ -32,6 +34,7 @@ class Enrolment:
     list_slug: str
     current: int  # active subscribers of the list not in the drip yet
     everyone: bool  # True: current readers too; False: only people who confirm from now on
+    warnings: tuple[str, ...] = ()  # other series of the list meeting this drip on a day
 
 
 def _choose(app: App, slug: str, *, everyone: bool) -> Enrolment:
@@ -47,7 +50,10 @@ def _choose(app: App, slug: str, *, everyone: bool) -> Enrolment:
         series.drip_since = None if everyone else now
         series.updated_at = now
         session.flush()
-        return Enrolment(slug, doc.config.list, _outside(session, series), everyone)
+        rules = series_rules(doc, app.settings.time_zone)
+        warnings = drip_warnings(app, session, series, doc.config.list, rules)
+        return Enrolment(slug, doc.config.list, _outside(session, series), everyone,
+                         tuple(warnings))
 
 
 def _outside(session: Session, series: Series) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from newsletter.content.issuefile import list_series, read_series
 from newsletter.db.models import Broadcast, BroadcastStatus, Issue, Series
 from newsletter.errors import NewsletterError
-from newsletter.schedule.rules import ALL_WEEKDAYS, series_rules
+from newsletter.schedule.rules import ALL_WEEKDAYS, SeriesRules, series_rules
 
 if TYPE_CHECKING:
     from newsletter.app import App
@@ -70,3 +70,42 @@ def same_day_warnings(app: App, session: Session, series: Series, list_slug: str
     reasons = [*_other_broadcasts(session, series, day, tz),
                *_drips_that_day(app, series, list_slug, day)]
     return [reason.replace("{list}", list_slug) for reason in reasons]
+
+
+def _days(weekdays: frozenset[int]) -> str:
+    if weekdays == ALL_WEEKDAYS:
+        return "any weekday"
+    return ", ".join(DAY_NAMES[day] for day in sorted(weekdays))
+
+
+def drip_warnings(app: App, session: Session, series: Series, list_slug: str,
+                  rules: SeriesRules) -> list[str]:
+    """Why a drip of ``series`` would meet another series of its list on the same day."""
+    found = []
+    for slug in list_series(app.settings.issues_path):
+        if slug == series.slug:
+            continue
+        try:
+            doc = read_series(app.settings.issues_path / slug)
+            other = series_rules(doc, app.settings.time_zone)
+        except NewsletterError:
+            continue
+        if doc.config.list == list_slug and other.mode == "drip" and (
+                rules.weekdays & other.weekdays):
+            found.append(f"{series.slug} and {slug} are both drips on {list_slug} sending on "
+                         f"{_days(rules.weekdays & other.weekdays)}: someone in both may get "
+                         "two emails that day")
+    rows = session.execute(
+        select(Series.slug, Issue.position, Broadcast.due_at)
+        .join(Issue, Issue.id == Broadcast.issue_id)
+        .join(Series, Series.id == Issue.series_id)
+        .where(Series.list_id == series.list_id, Series.id != series.id,
+               Broadcast.status == BroadcastStatus.SCHEDULED.value)
+        .order_by(Broadcast.due_at)
+    ).all()
+    for slug, position, due_at in rows:
+        day = due_at.astimezone(rules.time_zone).date()
+        if day.weekday() in rules.weekdays:
+            found.append(f"{slug} #{position} goes to {list_slug} on {day:%a %Y-%m-%d}, a day "
+                         f"the drip {series.slug} may also send on")
+    return found
