@@ -10,7 +10,8 @@
   runs. Before login the token is a double-submit cookie set by the login page.
 * :func:`audit` appends to the audit log with who, from where, and when.
 
-Session lookups touch the database; they are cached on ``request.state`` so a
+RELIABILITY #53 (CSRF, sessions) and #55 (roles checked on the server for
+every action). Session lookups touch the database; they are cached on ``request.state`` so a
 request looks its session up once.
 """
 
