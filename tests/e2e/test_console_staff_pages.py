@@ -124,3 +124,36 @@ def test_the_audit_log_shows_who_did_what_from_where(owner: httpx.Client) -> Non
     assert "staff.add" in cells[1]
     assert any("login" in cell for cell in cells)
     assert any("command line (" in cell for cell in cells)  # the owner made by the CLI
+
+
+def test_anyone_changes_their_own_password_and_their_other_logins_end(
+    server: ConsoleServer,
+) -> None:
+    server.add_staff("self@clinic.example", "viewer")
+    with server.client() as here, server.client() as elsewhere:
+        login(here, "self@clinic.example")
+        login(elsewhere, "self@clinic.example")
+        wrong = here.post("/admin/account/password", data=with_csrf(here, {
+            "current_password": "not it at all", "new_password": "a brand new passphrase",
+            "new_password_again": "a brand new passphrase"}, "/admin/account"))
+        assert wrong.status_code == 303
+        assert "current password is not right" in here.get("/admin/account").text
+        done = here.post("/admin/account/password", data=with_csrf(here, {
+            "current_password": PASSWORD, "new_password": "a brand new passphrase",
+            "new_password_again": "a brand new passphrase"}, "/admin/account"))
+        assert done.status_code == 303
+        assert "Your password is changed" in here.get("/admin/account").text
+        assert here.get("/admin").status_code == 200  # this login stays
+        assert elsewhere.get("/admin").status_code == 303  # the other one has ended
+    with server.client() as again:
+        assert try_login(again, "self@clinic.example", PASSWORD).status_code == 401
+        login(again, "self@clinic.example", "a brand new passphrase")
+
+
+def test_an_owner_is_sent_to_their_own_account_page_for_their_own_password(
+    owner: httpx.Client,
+) -> None:
+    answer = post(owner, "/admin/staff/password", {"email": OWNER})
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/admin/account"
+    assert owner.get("/admin").status_code == 200  # nothing reset, still logged in

@@ -92,6 +92,12 @@ async def session_of(request: Request) -> SessionView | None:
     return view
 
 
+def session_id_of(request: Request) -> int | None:
+    """The id of the request's session, once a dependency has looked it up (else None)."""
+    view = cast("SessionView | None", getattr(request.state, "console_session", None))
+    return view.session_id if view is not None else None
+
+
 def login_token(request: Request) -> str:
     """The login form's CSRF token: the browser's cookie, or a new one (set by the login page)."""
     token = request.cookies.get(LOGIN_COOKIE, "")
