@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import uvicorn
 
+from newsletter.accounts.staff import has_staff
 from newsletter.audience.form import form_snippet
 from newsletter.cli.base import State, main, pass_state
 from newsletter.content.lists import read_lists
@@ -17,14 +18,18 @@ from newsletter.web.app import create_web_app
               help="TCP port to listen on.")
 @pass_state
 def serve_command(state: State, host: str, port: int) -> None:
-    """Serve the signup, confirm, unsubscribe and archive pages with uvicorn.
+    """Serve the signup, confirm, unsubscribe and archive pages and the staff console (/admin).
 
     Put it behind a TLS-terminating proxy in production and set base_url to the
     public address. Per-IP rate limits are kept per process.
 
     Example: newsletter serve --host 127.0.0.1 --port 8000
     """
-    web = create_web_app(state.app())
+    app = state.app()
+    web = create_web_app(app)
+    if not has_staff(app):
+        click.echo("The staff console (/admin) has no account yet: make the first owner with\n"
+                   "  newsletter staff add EMAIL --role owner", err=True)
     uvicorn.run(web, host=host, port=port, proxy_headers=False, server_header=False,
                 log_level="info")
 
