@@ -16,6 +16,7 @@ FILES = {
     "admin.css": "text/css; charset=utf-8",
     "htmx.min.js": "text/javascript; charset=utf-8",
     "htmx-LICENSE.txt": "text/plain; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
 }
 
 
