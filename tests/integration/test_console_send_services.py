@@ -96,7 +96,7 @@ def test_an_issue_sent_now_cannot_be_scheduled_or_moved_again(
 ) -> None:
     broadcasts_admin.schedule_issue(seeded, "pain-care", 1, _later(clock))
     send_now(seeded, "pain-care", 1)  # sent before its date: the schedule is used up
-    with pytest.raises(ScheduleError, match="already went out.*cannot be scheduled again"):
+    with pytest.raises(ScheduleError, match=r"already went out.*cannot be scheduled again"):
         broadcasts_admin.schedule_issue(seeded, "pain-care", 1, _later(clock))
     with pytest.raises(ScheduleError, match="already went out"):
         broadcasts_admin.schedule_issue(seeded, "pain-care", 1, _later(clock), must_exist=True)
