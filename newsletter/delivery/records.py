@@ -12,8 +12,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from newsletter.audience.addresses import AddressError, normalise_address
+from newsletter.content.issuefile import find_series
 from newsletter.db.models import (
     OPEN_STATES,
     Delivery,
@@ -86,13 +88,19 @@ class IssueSends:
 
 
 def issue_sends(app: App, series_slug: str, position: int) -> IssueSends:
-    """The deliveries of issue ``position`` of a series; NotFoundError if it was never mirrored."""
+    """The deliveries of issue ``position`` of a series (none yet: all counts 0).
+
+    NotFoundError names the series' positions when the issue exists neither in
+    the database nor in the series' files.
+    """
     with app.db.read(READING) as session:
         found = session.execute(
             select(Issue.id, Issue.title).join(Series, Series.id == Issue.series_id)
             .where(Series.slug == series_slug, Issue.position == position)).first()
         if found is None:
-            raise NotFoundError(f"no issue {series_slug}/{position} in the database yet")
+            doc = find_series(app.settings.issues_path, series_slug).issue(position)
+            return IssueSends(series_slug, position, doc.title, counts=dict.fromkeys(STATES, 0),
+                              pauses=_global_pauses(session))
         issue_id, title = found
         result = IssueSends(series_slug, position, title, counts=dict.fromkeys(STATES, 0))
         for status, count in session.execute(
@@ -118,6 +126,11 @@ def issue_sends(app: App, series_slug: str, position: int) -> IssueSends:
             select(func.min(Delivery.queued_at), func.max(Delivery.sent_at))
             .where(Delivery.issue_id == issue_id)).one()
     return result
+
+
+def _global_pauses(session: Session) -> list[Pause]:
+    return [Pause(p.id, False, p.reason, p.created_at, p.resumed_at) for p in session.scalars(
+        select(SendPause).where(SendPause.issue_id.is_(None), SendPause.resumed_at.is_(None)))]
 
 
 @dataclass(frozen=True)
