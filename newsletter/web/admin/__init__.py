@@ -26,6 +26,8 @@ from newsletter.web.admin.deps import (
     login_url,
 )
 from newsletter.web.admin.render import page
+from newsletter.web.admin.schedule import schedule_router
+from newsletter.web.admin.sends import sends_router
 from newsletter.web.admin.staff_pages import staff_router
 
 
@@ -37,6 +39,8 @@ def admin_router(app: App) -> APIRouter:
     add_dashboard(router, app)
     router.include_router(staff_router(app))
     router.include_router(audit_router(app))
+    router.include_router(schedule_router(app))
+    router.include_router(sends_router(app))
     return router
 
 
