@@ -127,7 +127,10 @@ def schedule_router(app: App) -> APIRouter:
         audit(request, staff, f"schedule.{'move' if moving else 'add'}", f"{slug}/{position}",
               detail)
         note = f" {view.note}." if view.note else ""
-        flash(request, f"{slug} #{position} {verb} for {detail}.{note}")
+        was = f" (was {view.previous})" if moving and view.previous else ""
+        flash(request, f"{slug} #{position} {verb} for {detail}{was}.{note}")
+        for warning in view.warnings:  # the same warnings `newsletter schedule` prints
+            flash(request, f"Warning: {sentence(warning)}", "info")
         return back(slug)
 
     @router.post("/series/{slug}/schedule/{position}/cancel")
