@@ -14,7 +14,7 @@ from rich.table import Table
 
 from newsletter import wording
 from newsletter.cli.base import State, main, pass_state
-from newsletter.schedule import agenda, broadcasts_admin, enrol, series_admin
+from newsletter.schedule import agenda, broadcasts_admin, enrol, series_schedule
 from newsletter.schedule.process import SchedulerRunner, run_scheduler
 
 
@@ -193,8 +193,8 @@ def schedule_settings(state: State, series: str, mode: str | None, time_zone: st
              "max_late_hours": max_late_hours}
     changes = {key: value for key, value in given.items() if value is not None}
     app = state.app()
-    current = (series_admin.update_settings(app, series, changes) if changes
-               else series_admin.read_settings(app, series))
+    current = (series_schedule.update_settings(app, series, changes) if changes
+               else series_schedule.read_settings(app, series))
     click.echo(f"{series}: mode {current.mode}, zone {current.time_zone}, every "
                f"{current.cadence_days} days at {current.send_time} on "
                f"{','.join(current.send_weekdays)}, late joiners {current.late_joiners}, "

@@ -15,7 +15,7 @@ from newsletter.delivery.records import issue_sends, recipient_record
 from newsletter.delivery.sender import drain
 from newsletter.delivery.status import lift_pauses
 from newsletter.errors import ContentError, NotFoundError, ScheduleError
-from newsletter.schedule import broadcasts_admin, series_admin
+from newsletter.schedule import broadcasts_admin, series_schedule
 from newsletter.schedule.agenda import agenda
 from newsletter.schedule.send_now import send_now
 from newsletter.schedule.tick import run_due
@@ -84,9 +84,9 @@ def test_settings_are_written_to_series_toml_and_validated_before_anything_is_wr
     world: App, project: Path,
 ) -> None:
     path = project / "issues" / "sleep" / "series.toml"
-    before = series_admin.read_settings(world, "sleep")
+    before = series_schedule.read_settings(world, "sleep")
     assert (before.mode, before.send_time, before.cadence_days) == ("drip", "09:30", 7)
-    after = series_admin.update_settings(
+    after = series_schedule.update_settings(
         world, "sleep", {"send_weekdays": "tue, thu", "cadence_days": "3"},
         expected_hash=before.file_hash)
     assert after.send_weekdays == ("tue", "thu")
@@ -96,11 +96,11 @@ def test_settings_are_written_to_series_toml_and_validated_before_anything_is_wr
     assert "cadence_days = 3" in text
 
     with pytest.raises(ScheduleError, match="cadence_days"):
-        series_admin.update_settings(world, "sleep", {"cadence_days": "0"})
+        series_schedule.update_settings(world, "sleep", {"cadence_days": "0"})
     with pytest.raises(ScheduleError, match="send_time"):
-        series_admin.update_settings(world, "sleep", {"send_time": "25:00"})
+        series_schedule.update_settings(world, "sleep", {"send_time": "25:00"})
     with pytest.raises(ContentError, match="changed on disk"):
-        series_admin.update_settings(world, "sleep", {"cadence_days": "5"},
+        series_schedule.update_settings(world, "sleep", {"cadence_days": "5"},
                                      expected_hash=before.file_hash)
     assert "cadence_days = 3" in path.read_text()
 
@@ -108,7 +108,7 @@ def test_settings_are_written_to_series_toml_and_validated_before_anything_is_wr
 def test_the_schedule_page_view_says_which_issues_went_out(world: App) -> None:
     broadcasts_admin.schedule_issue(world, "care", 2, "2026-11-30 09:00")
     send_now(world, "care", 1)
-    view = series_admin.series_schedule(world, "care")
+    view = series_schedule.schedule_view(world, "care")
     assert [(i.position, i.went_out) for i in view.issues][:3] == [
         (1, True), (2, False), (3, False)]
     assert view.issues[1].broadcast is not None

@@ -20,13 +20,13 @@ from starlette.responses import RedirectResponse, Response
 from newsletter.app import App
 from newsletter.clock import find_zone
 from newsletter.errors import NewsletterError
-from newsletter.schedule import agenda, broadcasts_admin, series_admin
+from newsletter.schedule import agenda, broadcasts_admin, series_schedule
 from newsletter.schedule.calendar import WEEKDAYS
 from newsletter.web.admin.deps import EditorStaff, FormFields, ViewerStaff, audit
 from newsletter.web.admin.render import flash, page
 
 ZONE_COOKIE = "newsletter_tz"
-SETTING_FIELDS = series_admin.SETTING_KEYS
+SETTING_FIELDS = series_schedule.SETTING_KEYS
 
 
 def viewer_zone(request: Request, app: App) -> str:
@@ -71,7 +71,7 @@ def schedule_router(app: App) -> APIRouter:
                       signup_tz: str = "") -> Response:
         zone = viewer_zone(request, app)
         try:
-            view = series_admin.series_schedule(app, slug)
+            view = series_schedule.schedule_view(app, slug)
         except NewsletterError as err:
             return page(request, "schedule_missing.html", {"message": sentence(str(err))},
                         status=404)
@@ -85,7 +85,7 @@ def schedule_router(app: App) -> APIRouter:
         now = app.clock.now()
         return page(request, "schedule.html", {
             "view": view, "viewer_zone": zone, "nav_active": "series",
-            "viewer_time": lambda moment: series_admin.viewer_time(moment, zone),
+            "viewer_time": lambda moment: series_schedule.viewer_time(moment, zone),
             "signup": signup, "signup_tz": signup_tz, "preview": preview,
             "preview_error": preview_error,
             "suggested": f"{now.astimezone(find_zone(view.settings.time_zone)):%Y-%m-%d}T09:00",
@@ -100,7 +100,7 @@ def schedule_router(app: App) -> APIRouter:
             key: form[key] for key in SETTING_FIELDS if key in form and key != "send_weekdays"}
         changes["send_weekdays"] = [day for day in WEEKDAYS if form.get(f"day_{day}")]
         try:
-            saved = series_admin.update_settings(app, slug, changes,
+            saved = series_schedule.update_settings(app, slug, changes,
                                                  expected_hash=form.get("file_hash") or None)
         except NewsletterError as err:
             flash(request, sentence(str(err)), "error")

@@ -5,7 +5,7 @@
 text, validated by the same rules the scheduler reads them with, and written
 into ``series.toml`` atomically. Other keys (title, list, template, the
 import's records) are kept; a file changed on disk since the caller read it
-(``expected_hash``) is not overwritten. :func:`series_schedule` is what the
+(``expected_hash``) is not overwritten. :func:`schedule_view` is what the
 schedule page shows: every issue with its broadcast, if any, and whether it
 already went out.
 """
@@ -165,7 +165,7 @@ class SeriesSchedule:
     issues: list[IssueSchedule]
 
 
-def series_schedule(app: App, series_slug: str) -> SeriesSchedule:
+def schedule_view(app: App, series_slug: str) -> SeriesSchedule:
     """The series' settings and its issues with their broadcasts (reads only)."""
     doc = find_series(app.settings.issues_path, series_slug)
     settings = read_settings(app, series_slug)
