@@ -17,6 +17,7 @@ from newsletter.cli.base import State, main, pass_state
 from newsletter.cli.deliverability import warn_if_unsigned
 from newsletter.db.models import DeliveryStatus
 from newsletter.delivery.outbox import due_count
+from newsletter.delivery.records import Recipient, recipient_record
 from newsletter.delivery.sender import SendSummary, drain
 from newsletter.delivery.status import lift_pauses, sending_status
 from newsletter.delivery.testsend import send_test
@@ -131,12 +132,17 @@ def worker(state: State, idle: float) -> None:
 
 
 @main.command()
+@click.option("--recipient", metavar="EMAIL", default=None,
+              help="Show instead what was sent to one address (state, times, Message-ID).")
 @pass_state
-def status(state: State) -> None:
+def status(state: State, recipient: str | None) -> None:
     """Show each issue's deliveries by state, any pause, bounces, complaints and suppressions.
 
-    Example: newsletter status
+    Example: newsletter status --recipient maria@example.org
     """
+    if recipient is not None:
+        _print_recipient(recipient_record(state.app(), recipient))
+        return
     rows, pauses = sending_status(state.app())
     # Only the states some issue is in (and always "sent"), so the table fits a terminal.
     states = [s.value for s in DeliveryStatus
@@ -154,6 +160,20 @@ def status(state: State) -> None:
             console.print(f"[bold red]All sending is paused:[/] {reason} "
                           "(fix it, then: newsletter resume)")
     _print_feedback(console, feedback_status(state.app()))
+
+
+def _print_recipient(found: Recipient) -> None:
+    """One address's deliveries, newest first (the console's recipient search)."""
+    if not found.found:
+        click.echo(f"nobody with the address {found.email} is on any list")
+        return
+    table = Table("what", "state", "tries", "queued", "sent", "Message-ID", "last error",
+                  title=f"Sent to {found.email}", box=box.SIMPLE_HEAD)
+    for r in found.records:
+        table.add_row(r.what, r.status, str(r.attempts), f"{r.queued_at:%Y-%m-%d %H:%M}",
+                      f"{r.sent_at:%Y-%m-%d %H:%M}" if r.sent_at else "-", r.message_id or "-",
+                      r.last_error or "")
+    Console(width=200).print(table)
 
 
 def _print_feedback(console: Console, found: FeedbackStatus) -> None:

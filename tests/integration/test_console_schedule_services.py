@@ -175,3 +175,18 @@ def test_the_cli_shows_and_changes_settings_and_prints_the_calendar(
     assert "Riverside Pain Clinic News" in calendar.output
     assert "drip: 3 issues" in calendar.output
     assert "warning: Thu 2026-11-26: 2 series reach" in calendar.output
+
+
+def test_the_cli_status_shows_one_recipients_record_with_the_message_id(
+    world: App, clock: ManualClock,
+) -> None:
+    send_now(world, "care", 1)
+    drain(world)
+    cli = Cli(world.settings, clock)
+    shown = cli.run("status", "--recipient", "bob@example.net")
+    assert "care/1 Part 1" in shown.output
+    assert "sent" in shown.output
+    [record] = recipient_record(world, "bob@example.net").records
+    assert record.message_id is not None
+    assert record.message_id in shown.output
+    assert "nobody with the address" in cli.run("status", "--recipient", "x@example.com").output
