@@ -94,6 +94,14 @@ class Settings(BaseModel):
     dkim_signed_by_relay: bool = False  # silences the unsigned-mail warning
     ehlo_name: str | None = None  # default: the sender's domain
 
+    # The staff console (/admin): session lifetimes, login throttling, its request-size cap.
+    console_session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    console_session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
+    console_login_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    console_login_failures_per_ip: int = Field(default=20, ge=1, le=100_000)
+    console_login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    console_max_request_bytes: int = Field(default=2_000_000, ge=1024)
+
     # Bounces and complaints (RELIABILITY #46-49): VERP address and the policy.
     verp_local_part: str = Field(default="bounces", pattern=r"^[A-Za-z0-9._-]{1,24}$")
     verp_separator: Literal["+", "-"] = "+"

@@ -18,7 +18,9 @@ other exception is a bug.
     │   └── ConfirmRefused   a valid link that cannot confirm (newsletter.audience.signup)
     ├── DeliveryError        SMTP or message assembly failed (names host:port or address)
     ├── FeedbackError        a bounce or complaint cannot be read, or its VERP token is forged
-    └── ScheduleError        a schedule is impossible or ambiguous
+    ├── ScheduleError        a schedule is impossible or ambiguous
+    └── AccountError         a staff account, role or password is not acceptable
+        └── LoginRefused     wrong address or password, or too many tries (newsletter.accounts)
 
 The three subscription errors live beside the rules that raise them; the web
 layer maps TokenError and ConfirmRefused to a "this link does not work" page.
@@ -85,3 +87,7 @@ class DeliveryError(NewsletterError):
 
 class ScheduleError(NewsletterError):
     """A schedule is impossible or ambiguous."""
+
+
+class AccountError(NewsletterError):
+    """A staff account, role or password is not acceptable; names the account."""

@@ -15,6 +15,7 @@ from newsletter.cli import delivery as _delivery  # noqa: F401
 from newsletter.cli import rendering as _rendering  # noqa: F401
 from newsletter.cli import run as _run  # noqa: F401
 from newsletter.cli import schedule as _schedule  # noqa: F401
+from newsletter.cli import staff as _staff  # noqa: F401
 from newsletter.cli import subscribers as _subscribers  # noqa: F401
 from newsletter.cli import web as _web  # noqa: F401
 from newsletter.cli.base import main

@@ -2,7 +2,8 @@
 
 Middleware, outermost first: security headers → CORS (only the configured
 origins, never credentials) → body deadline → body-size cap → crash guard (the
-generic 500, so it too gets the headers). No cookies anywhere; the API docs
+generic 500, so it too gets the headers). No cookies outside the staff console
+(``/admin``, see web/admin/); the API docs
 pages are off (nothing here is an API for strangers to explore). Starlette's
 slash redirect is off: ours (web/errors.py) builds Location from ``base_url``.
 """
@@ -16,6 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from newsletter.app import App
+from newsletter.web.admin import install_admin
 from newsletter.web.archive import archive_router
 from newsletter.web.caught import caught_router
 from newsletter.web.confirm import confirm_router
@@ -27,7 +29,7 @@ from newsletter.web.unsubscribe import unsubscribe_router
 
 
 def create_web_app(app: App) -> FastAPI:
-    """The FastAPI app: signup, confirm, unsubscribe, archive (and the catcher's pages locally)."""
+    """The FastAPI app: signup, confirm, unsubscribe, archive, the console (and caught mail)."""
     app.catalog.lists()  # sync lists.toml now: a broken file fails at start, not on a visitor
     web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     web.state.app = app
@@ -40,7 +42,9 @@ def create_web_app(app: App) -> FastAPI:
     if app.settings.transport == "catcher":  # caught mail is local-only: never in production
         web.include_router(caught_router(app))
     web.include_router(_assets_router())
-    web.add_middleware(BodyLimit, max_bytes=app.settings.max_request_bytes)
+    install_admin(web, app)  # the staff console under /admin
+    web.add_middleware(BodyLimit, max_bytes=app.settings.max_request_bytes,
+                       admin_max_bytes=app.settings.console_max_request_bytes)
     web.add_middleware(BodyDeadline, seconds=app.settings.request_body_timeout_seconds)
     web.add_middleware(
         CORSMiddleware,
