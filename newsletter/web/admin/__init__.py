@@ -26,6 +26,7 @@ from newsletter.web.admin.deps import (
     login_url,
 )
 from newsletter.web.admin.render import page
+from newsletter.web.admin.series import series_router
 from newsletter.web.admin.staff_pages import staff_router
 
 
@@ -37,6 +38,7 @@ def admin_router(app: App) -> APIRouter:
     add_dashboard(router, app)
     router.include_router(staff_router(app))
     router.include_router(audit_router(app))
+    router.include_router(series_router(app))
     return router
 
 
