@@ -15,7 +15,7 @@ The files stay the source of truth; nothing here writes an issue file itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -34,6 +34,7 @@ from newsletter.db.models import (
     SubscriptionStatus,
 )
 from newsletter.errors import NewsletterError
+from newsletter.schedule.calendar import zone
 from newsletter.schedule.coming import cadence_text
 from newsletter.schedule.rules import series_rules
 from newsletter.wording import count
@@ -51,6 +52,7 @@ class NextSend:
     due_at: datetime
     position: int | None
     how: str
+    local: str = ""  # in the series' zone, e.g. "Tue 12 Jan 2027, 09:00 Europe/Berlin"
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,9 @@ def series_overview(app: App) -> Overview:
         elif config.slug in broadcasts:
             due, position = broadcasts[config.slug]
             next_send = NextSend(due, position, "broadcast")
+        if next_send is not None:
+            moment = next_send.due_at.astimezone(zone(zone_name))
+            next_send = replace(next_send, local=f"{moment:%a %d %b %Y, %H:%M} {zone_name}")
         summaries.append(SeriesSummary(
             slug=config.slug, title=config.title, mode=config.mode, list_slug=config.list,
             list_name=names.get(config.list, ""), time_zone=zone_name, cadence=cadence,

@@ -47,6 +47,7 @@ def test_the_overview_shows_mode_list_zone_cadence_and_the_next_broadcast(
     assert care.next_send is not None
     assert (care.next_send.due_at, care.next_send.position) == (
         datetime(2026, 12, 4, 8, 0, tzinfo=UTC), 1)
+    assert care.next_send.local == "Fri 04 Dec 2026, 09:00 Europe/Berlin"
     assert steps.cadence == ("a week after the previous part, on a Tuesday at 10:00 "
                              "subscriber's time")
     assert steps.next_send is None  # nobody has started the drip yet
