@@ -141,7 +141,7 @@ def test_a_save_writes_the_file_and_the_preview_frame_has_its_own_policy(
     assert key is not None
     frame = editor.get(key.group(1))
     assert frame.status_code == 200
-    assert "Then add more." in frame.text
+    assert "<title>Build up, slowly (part 2 of 2)</title>" in frame.text
     assert "style-src 'unsafe-inline'" in frame.headers["content-security-policy"]
     assert "frame-ancestors 'self'" in frame.headers["content-security-policy"]
     assert frame.headers["x-frame-options"] == "SAMEORIGIN"
