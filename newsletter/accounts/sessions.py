@@ -132,7 +132,7 @@ def current_session(app: App, token: str | None) -> SessionView | None:
         ).first()
         if found is None:
             return None
-        entry, account = found.tuple()
+        entry, account = found
         view = SessionView(entry.id, account.id, account.email, Role(account.role),
                            entry.csrf_token, bool(entry.flashes))
         expired = now >= entry.expires_at or now - entry.last_seen_at >= idle
@@ -165,7 +165,7 @@ def log_out(app: App, token: str | None, *, ip: str | None = None) -> bool:
         ).first()
         if found is None:
             return False
-        entry, account = found.tuple()
+        entry, account = found
         session.delete(entry)
         record(session, Actor(account.email, ip), "logout", account.email, "", now)
         return True

@@ -64,14 +64,22 @@ def _owners(session: Session) -> int:
     return int(session.scalar(query) or 0)
 
 
-def add_staff(app: App, email: str, role: Role, password: str, *, actor: Actor) -> StaffInfo:
-    """Create an account; AccountError when the address has one or the password is too weak."""
+def add_staff(app: App, email: str, role: Role, password: str, *, actor: Actor,
+              only_if_none: bool = False) -> StaffInfo:
+    """Create an account; AccountError when the address has one or the password is too weak.
+
+    With ``only_if_none`` it is the first account or nothing: AccountError when
+    any account exists (checked in the same transaction, so two first runs at
+    once make one owner).
+    """
     address = staff_address(email)
     check_password_rules(password, address)
     hashed = hash_password(password)  # slow on purpose: outside the transaction
     now = app.clock.now()
 
     def work(session: Session) -> StaffInfo:
+        if only_if_none and session.scalar(select(StaffAccount.id).limit(1)) is not None:
+            raise AccountError("there is a staff account already")
         if session.scalar(select(StaffAccount.id).where(StaffAccount.email == address)):
             raise AccountError(f"{address} already has a staff account")
         row = StaffAccount(email=address, password_hash=hashed, role=role, created_at=now,

@@ -5,7 +5,8 @@ lists and series into the database and renders every series into a browsable
 folder. :func:`serve` then runs, until stopped: a local SMTP mail catcher, the
 delivery worker (sending to that catcher over real SMTP, or to the configured
 relay), the scheduler, and the web app, whose ``/caught`` page lists the
-caught messages. One App serves them all.
+caught messages and ``/admin`` is the staff console (the first run makes its
+first owner: cli/first_owner.py). One App serves them all.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from rich.panel import Panel
 from newsletter.app import App
 from newsletter.cli.base import State, main, pass_state
 from newsletter.cli.deliverability import warn_if_unsigned
+from newsletter.cli.first_owner import ensure_first_owner
 from newsletter.content.importer import import_article
 from newsletter.delivery.catcher import CATCHER_DIR, MailCatcher, MailStore
 from newsletter.delivery.transport import loopback_catcher_transport
@@ -137,7 +139,9 @@ def run_command(state: State, host: str, port: int, prepare_only: bool) -> None:
 
     On the embedded defaults (SQLite under var/, the built-in mail catcher) this
     needs no configuration: sign up on the home page, then read the caught
-    confirmation email at /caught. Stop with Ctrl-C.
+    confirmation email at /caught. The first run with no staff account makes
+    the console's first owner (asking at a terminal, else printing a generated
+    password once). Stop with Ctrl-C.
 
     Example: newsletter run --port 8000
     """
@@ -150,8 +154,13 @@ def run_command(state: State, host: str, port: int, prepare_only: bool) -> None:
     console.print(f"rendered {len(prepared.series)} series: {prepared.site_index}")
     if prepare_only:
         return
+    owner = ensure_first_owner(app)
     base = f"http://{host}:{port}"
     lines = [
+        f"staff console         {base}/admin",
+        *([f"  log in as           {owner.email}"] if owner else []),
+        *([f"  password            {owner.password}  (shown once)"]
+          if owner and owner.password else []),
         f"home and signup form  {base}/",
         *(f"archive               {base}/archive/{slug}" for slug in prepared.series),
     ]

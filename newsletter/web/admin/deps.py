@@ -17,6 +17,7 @@ request looks its session up once.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -163,10 +164,15 @@ def login_url(next_path: str) -> str:
     return "/admin/login?next=" + quote(next_path, safe="/")
 
 
+_CONSOLE_PATH = re.compile(r"/admin(/[A-Za-z0-9._~-]+)*/?(\?[A-Za-z0-9._~=&%+-]*)?")
+
+
 def is_console_path(path: str) -> bool:
-    """True for a path of ours under /admin (never another host: no ``//``, no backslash)."""
-    return (path == "/admin" or path.startswith("/admin/")) and "//" not in path \
-        and "\\" not in path and not any(ord(ch) < 33 for ch in path)
+    """True for a plain path of ours under /admin: never another host, never ``..``."""
+    if not _CONSOLE_PATH.fullmatch(path):
+        return False
+    segments = path.split("?", 1)[0].split("/")
+    return not any(segment in (".", "..") for segment in segments)
 
 
 def audit(request: Request, staff: Staff, action: str, target: str, detail: str = "") -> None:

@@ -38,6 +38,8 @@ def page(
 ) -> HTMLResponse:
     """The HTML response of console template ``template`` (e.g. ``"dashboard.html"``).
 
+    A template that does not extend ``admin/base.html`` is a fragment (for htmx).
+
     Blocking when there are kept messages to show (one short write): call it
     from a plain ``def`` route.
     """
@@ -45,7 +47,9 @@ def page(
     view = cast("SessionView | None", getattr(request.state, "console_session", None))
     staff = cast("Staff | None", getattr(request.state, "console_staff", None))
     token = csrf_token_of(request)
-    flashes = take_flashes(app, view.session_id) if view is not None and view.has_flashes else []
+    # htmx fragments (polling, previews) leave the kept messages for the next whole page.
+    wants_flashes = view is not None and view.has_flashes and not request.headers.get("hx-request")
+    flashes = take_flashes(app, view.session_id) if view is not None and wants_flashes else []
     zone = find_zone(app.settings.time_zone)
 
     def csrf_field() -> Markup:
