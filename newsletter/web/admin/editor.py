@@ -161,7 +161,7 @@ def editor_router(app: App) -> APIRouter:
     def missing(request: Request, err: NewsletterError) -> Response:
         return page(request, "not_found.html", {"message": str(err)}, status=404)
 
-    base = "/series/{slug}/issues/{position:int}"
+    base = "/series/{slug}/issues/{position}"
 
     @router.get(base)
     def edit(request: Request, slug: str, position: int, staff: ViewerStaff) -> Response:

@@ -30,7 +30,6 @@ def series_router(app: App) -> APIRouter:
     """The series pages, the import pages and the issue editor."""
     router = APIRouter()
     router.include_router(import_router(app))
-    router.include_router(editor_router(app))
 
     def back(slug: str) -> Response:
         return RedirectResponse(f"/admin/series/{slug}", status_code=303)
@@ -73,7 +72,7 @@ def series_router(app: App) -> APIRouter:
         flash(request, f"Added the issue '{title}'. Write it, then preview and save.")
         return back(slug)
 
-    @router.post("/series/{slug}/issues/{position:int}/move")
+    @router.post("/series/{slug}/issues/{position}/move")
     def move(request: Request, slug: str, position: int, form: FormFields,
              staff: EditorStaff) -> Response:
         to = number(form, "to")
@@ -89,7 +88,7 @@ def series_router(app: App) -> APIRouter:
         flash(request, f"Moved issue {position} to position {to}.")
         return back(slug)
 
-    @router.get("/series/{slug}/issues/{position:int}/delete")
+    @router.get("/series/{slug}/issues/{position}/delete")
     def confirm_delete(request: Request, slug: str, position: int,
                        staff: EditorStaff) -> Response:
         try:
@@ -103,7 +102,7 @@ def series_router(app: App) -> APIRouter:
             "nav_active": "series",
         })
 
-    @router.post("/series/{slug}/issues/{position:int}/delete")
+    @router.post("/series/{slug}/issues/{position}/delete")
     def delete(request: Request, slug: str, position: int, form: FormFields,
                staff: EditorStaff) -> Response:
         try:
@@ -117,6 +116,8 @@ def series_router(app: App) -> APIRouter:
         flash(request, f"Deleted issue {position}; a copy is kept in {kept}.")
         return back(slug)
 
+    # After ``…/issues/add``, so that path is not taken for an issue number.
+    router.include_router(editor_router(app))
     return router
 
 
