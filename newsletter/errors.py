@@ -18,6 +18,7 @@ other exception is a bug.
     │   └── ConfirmRefused   a valid link that cannot confirm (newsletter.audience.signup)
     ├── DeliveryError        SMTP or message assembly failed (names host:port or address)
     ├── FeedbackError        a bounce or complaint cannot be read, or its VERP token is forged
+    │   └── SignatureError   a provider webhook's signature, credentials or timestamp do not check
     ├── ScheduleError        a schedule is impossible or ambiguous
     └── AccountError         a staff account, role or password is not acceptable
         └── LoginRefused     wrong address or password, or too many tries (newsletter.accounts)
@@ -75,6 +76,10 @@ class NotFoundError(NewsletterError):
 
 class FeedbackError(NewsletterError):
     """A bounce or complaint cannot be used: unreadable, or its VERP token fails the check."""
+
+
+class SignatureError(FeedbackError):
+    """A provider webhook is refused: forged or missing signature, wrong credentials, stale."""
 
 
 class SubscriptionError(NewsletterError):

@@ -3,10 +3,11 @@
 :func:`prepare` imports the sample article (never over staff edits), mirrors
 lists and series into the database and renders every series into a browsable
 folder. :func:`serve` then runs, until stopped: a local SMTP mail catcher, the
-delivery worker (sending to that catcher over real SMTP, or to the configured
-relay), the scheduler, and the web app, whose ``/caught`` page lists the
-caught messages and ``/admin`` is the staff console (the first run makes its
-first owner: cli/first_owner.py). One App serves them all.
+inbound SMTP listener for bounces (``bounce_listen_port``), the delivery
+worker (sending to that catcher over real SMTP, or to the configured relay),
+the scheduler, and the web app, whose ``/caught`` page lists the caught
+messages and ``/admin`` is the staff console (the first run makes its first
+owner: cli/first_owner.py). One App serves them all.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from newsletter.content.importer import import_article
 from newsletter.delivery.catcher import CATCHER_DIR, MailCatcher, MailStore
 from newsletter.delivery.transport import loopback_catcher_transport
 from newsletter.delivery.worker import run_worker
-from newsletter.errors import EditedFilesError
+from newsletter.errors import EditedFilesError, NewsletterError
+from newsletter.feedback.inbound import BounceListener
 from newsletter.render.site import render_site
 from newsletter.schedule.process import run_scheduler
 from newsletter.web.app import create_web_app
@@ -106,6 +108,7 @@ def serve(app: App, *, host: str, port: int, stop: threading.Event, out: Out,
                     "drain": False, "stop": stop, "out": out},
         ),
     ]
+    listener = _start_bounce_listener(app, out)
     for thread in threads:
         thread.start()
     server = uvicorn.Server(uvicorn.Config(create_web_app(app), host=host, port=port,
@@ -120,6 +123,21 @@ def serve(app: App, *, host: str, port: int, stop: threading.Event, out: Out,
             thread.join(timeout=30)
         if catcher is not None:
             catcher.stop()
+        if listener is not None:
+            listener.stop()
+
+
+def _start_bounce_listener(app: App, out: Out) -> BounceListener | None:
+    """The inbound SMTP listener for bounces, unless ``bounce_listen_port`` is 0."""
+    if not app.settings.bounce_listen_port:
+        return None
+    try:
+        listener = BounceListener(app).start()
+    except NewsletterError as err:
+        out(f"[yellow]bounces:[/] {err} (set bounce_listen_port, or 0 to turn it off)")
+        return None
+    out(f"bounce listener: smtp://{listener.host}:{listener.port}")
+    return listener
 
 
 def _stop_server_when(stop: threading.Event, server: uvicorn.Server) -> None:

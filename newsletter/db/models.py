@@ -214,6 +214,8 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("issue_id", "subscriber_id"),
         Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+        # A bounce that names no recipient is matched by the Message-ID it returns (#46).
+        Index("ix_deliveries_message_id", "message_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -233,6 +235,40 @@ class Delivery(Base):
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FeedbackEvent(Base):
+    """One bounce, complaint or auto-reply as received, and what the policy did about it.
+
+    ``source_key`` makes intake idempotent (RELIABILITY #49): the incoming
+    message's Message-ID (else the sha256 of its bytes), or the provider's event
+    id. ``raw_ref`` names the stored copy under ``var/feedback/``. ``delivery_id``
+    is NULL for an event that matched nothing (kept for staff, never guessed).
+    """
+
+    __tablename__ = "feedback_events"
+    __table_args__ = (
+        UniqueConstraint("source_key"),
+        Index("ix_feedback_events_address_kind", "address", "kind"),
+        Index("ix_feedback_events_issue_kind", "issue_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(32))  # process, smtp, imap, ses, postmark...
+    source_key: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL"))
+    issue_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id", ondelete="SET NULL"))
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"))
+    address: Mapped[str | None] = mapped_column(String(320))
+    status_code: Mapped[str | None] = mapped_column(String(16))
+    diagnostic: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    raw_ref: Mapped[str | None] = mapped_column(String(500))
 
 
 class SeriesOptOut(Base):

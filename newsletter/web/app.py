@@ -26,6 +26,7 @@ from newsletter.web.home import home_router
 from newsletter.web.security import BodyDeadline, BodyLimit, SecurityHeaders
 from newsletter.web.signup import signup_router
 from newsletter.web.unsubscribe import unsubscribe_router
+from newsletter.web.webhooks import WEBHOOKS, webhooks_router
 
 
 def create_web_app(app: App) -> FastAPI:
@@ -39,12 +40,14 @@ def create_web_app(app: App) -> FastAPI:
     web.include_router(confirm_router(app))
     web.include_router(archive_router(app))
     web.include_router(unsubscribe_router(app))
+    web.include_router(webhooks_router(app))
     if app.settings.transport == "catcher":  # caught mail is local-only: never in production
         web.include_router(caught_router(app))
     web.include_router(_assets_router())
     install_admin(web, app)  # the staff console under /admin
     web.add_middleware(BodyLimit, max_bytes=app.settings.max_request_bytes,
-                       admin_max_bytes=app.settings.console_max_request_bytes)
+                       admin_max_bytes=app.settings.console_max_request_bytes,
+                       prefixes={WEBHOOKS: app.settings.webhook_max_request_bytes})
     web.add_middleware(BodyDeadline, seconds=app.settings.request_body_timeout_seconds)
     web.add_middleware(
         CORSMiddleware,

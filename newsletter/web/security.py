@@ -119,19 +119,24 @@ class BodyLimit:
     """Refuses bodies over ``max_bytes``: at once by Content-Length, else while reading.
 
     The console (``/admin``) has its own, larger cap, ``admin_max_bytes``: staff
-    paste whole articles there.
+    paste whole articles there. ``prefixes`` give other paths their own cap
+    (provider webhooks: a batch of events is larger than a form).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, admin_max_bytes: int | None = None) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, admin_max_bytes: int | None = None,
+                 prefixes: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.admin_max_bytes = admin_max_bytes or max_bytes
+        self.prefixes = prefixes or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.admin_max_bytes if is_admin_path(scope.get("path", "")) else self.max_bytes
+        path = str(scope.get("path", ""))
+        limit = next((size for prefix, size in self.prefixes.items() if path.startswith(prefix)),
+                     self.admin_max_bytes if is_admin_path(path) else self.max_bytes)
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):

@@ -17,6 +17,7 @@ FILES = {
     "series.css": "text/css; charset=utf-8",  # the series, import and editor pages
     "htmx.min.js": "text/javascript; charset=utf-8",
     "htmx-LICENSE.txt": "text/plain; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
 }
 
 
