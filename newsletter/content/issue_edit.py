@@ -27,6 +27,9 @@ rules:
   file is not marked edited by merely opening and saving it.
 * The ``position`` stays as it is: the order of issues changes only through
   :mod:`newsletter.content.series_edit`, which checks what has been sent.
+* **A file that does not parse** (a hand edit on the server broke its YAML)
+  is repaired as plain text (:func:`save_text`): the same hash check, the
+  same reader, the error at its line, and the position kept.
 """
 
 from __future__ import annotations
@@ -37,7 +40,14 @@ from typing import Any
 
 from newsletter.content import frontmatter
 from newsletter.content.importer import write_atomic
-from newsletter.content.issuefile import IssueDoc, format_issue, parse_issue, read_issue, sha256_hex
+from newsletter.content.issuefile import (
+    ISSUE_FILE_RE,
+    IssueDoc,
+    format_issue,
+    parse_issue,
+    read_issue,
+    sha256_hex,
+)
 from newsletter.errors import ContentError
 
 FIELDS = ("title", "subject", "preheader", "position")
@@ -187,23 +197,75 @@ class Saved:
     written: bool
 
 
-def save_draft(path: Path, draft: Draft, loaded_hash: str) -> Saved:
-    """Write ``draft`` to ``path`` if the file is still the one loaded (module rules)."""
+def _unchanged_since(path: Path, loaded_hash: str) -> str:
+    """The file's text, if it still has the hash the editor loaded; else EditConflictError."""
     try:
-        current = path.read_text(encoding="utf-8")
+        current = path.read_bytes()
     except FileNotFoundError:
         raise EditConflictError(
             f"{path.name} was removed or renamed since you opened it; nothing was saved", None
         ) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ContentError(f"{path}: cannot read: {err}") from err
+    except OSError as err:
+        raise ContentError(f"{path}: cannot read: {err.strerror}") from err
+    text = current.decode("utf-8", errors="replace")
     if sha256_hex(current) != loaded_hash:
         raise EditConflictError(
             f"{path.name} changed on disk since you opened it (someone else saved it, or it "
             "was re-imported or edited on the server); nothing was saved. Compare the two "
             "versions, then reload the editor and make your change again.",
-            current,
+            text,
         )
+    return text
+
+
+def read_text(path: Path) -> tuple[str, str]:
+    """An issue file's text as it is (even when it does not parse) and its hash."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ContentError(f"{path}: no such issue file") from None
+    except OSError as err:
+        raise ContentError(f"{path}: cannot read: {err.strerror}") from err
+    return data.decode("utf-8", errors="replace"), sha256_hex(data)
+
+
+def number_of(path: Path) -> int | None:
+    """The issue number in the file name (``03-sleep.md`` → 3)."""
+    match = ISSUE_FILE_RE.match(path.name)
+    return int(match.group(1)) if match else None
+
+
+def check_text(text: str, path: Path) -> IssueDoc:
+    """A whole issue file's text as staff typed it, parsed; its position must stay its number.
+
+    The number in the file name is what deliveries and schedules refer to, so
+    the position changes only through :mod:`newsletter.content.series_edit`.
+    """
+    doc = parse_issue(text, path)
+    number = number_of(path)
+    if number is not None and doc.position != number:
+        line = next((n for n, row in enumerate(text.splitlines(), 1)
+                     if row.startswith("position")), None)
+        raise ContentError(
+            f"{path}:{line}: position must stay {number} (the number in the file name); "
+            "move issues on the series page", line=line)
+    return doc
+
+
+def save_text(path: Path, text: str, loaded_hash: str) -> Saved:
+    """Write a whole issue file as text (to repair one that does not parse), same rules."""
+    _unchanged_since(path, loaded_hash)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    doc = check_text(text, path)
+    if sha256_hex(text) == loaded_hash:
+        return Saved(doc=doc, hash=loaded_hash, written=False)
+    write_atomic(path, text.encode("utf-8"))
+    return Saved(doc=read_issue(path), hash=sha256_hex(text), written=True)
+
+
+def save_draft(path: Path, draft: Draft, loaded_hash: str) -> Saved:
+    """Write ``draft`` to ``path`` if the file is still the one loaded (module rules)."""
+    current = _unchanged_since(path, loaded_hash)
     before = parse_issue(current, path)
     doc = check_draft(draft, before.position, path)
     if same_content(before, doc):

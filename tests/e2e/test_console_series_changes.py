@@ -178,3 +178,32 @@ def test_every_series_change_without_the_csrf_token_is_refused(
     assert answer.status_code == 403
     assert sorted((p.name, p.read_bytes()) for p in folder.glob("*.md")) == before
     assert not (server.root / "issues" / "nope").exists()
+
+
+def test_a_file_broken_on_the_server_is_shown_at_its_line_and_repaired_as_text(
+    server: ConsoleServer, editor: httpx.Client,
+) -> None:
+    builder.write_series(server.root, "broken", "Broken", [
+        builder.IssueSpec("One", "One", "", "Text.")])
+    path = server.root / "issues" / "broken" / "01-part-1.md"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "subject: One", "subject: One: the start"), encoding="utf-8")
+    listed = editor.get("/admin/series")
+    assert "broken" in listed.text
+    assert "cannot be read" in listed.text
+    series = editor.get("/admin/series/broken")
+    assert series.status_code == 422
+    assert '<span class="bad-line"><span class="lineno">3</span> subject: One: the start' in (
+        series.text)
+    assert 'href="/admin/series/broken/files/01-part-1.md"' in series.text
+    page = editor.get("/admin/series/broken/files/01-part-1.md")
+    assert "put the subject in quotes" in page.text
+    loaded = re.search(r'name="loaded_hash" value="([0-9a-f]{64})"', page.text)
+    assert loaded is not None
+    fixed = path.read_text(encoding="utf-8").replace(
+        "subject: One: the start", "subject: 'One: the start'")
+    answer = editor.post("/admin/series/broken/files/01-part-1.md", data={
+        "csrf_token": csrf_from(page.text), "loaded_hash": loaded.group(1), "text": fixed})
+    assert answer.status_code == 303
+    assert read_series(server.root / "issues" / "broken").issue(1).subject == "One: the start"
+    assert ("issue.repair", "broken/01-part-1.md") in actions(server)

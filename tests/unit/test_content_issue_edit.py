@@ -16,10 +16,12 @@ from newsletter.content.issue_edit import (
     EditConflictError,
     check_draft,
     load_issue,
+    read_text,
     save_draft,
+    save_text,
 )
 from newsletter.content.issuefile import read_series, sha256_hex
-from newsletter.errors import EditedFilesError
+from newsletter.errors import ContentError, EditedFilesError
 from tests.support.project import IssueSpec, ListSpec, write_lists, write_series
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -134,3 +136,28 @@ def test_a_saved_edit_counts_as_staff_s_so_a_reimport_refuses_to_overwrite_it(
     with pytest.raises(EditedFilesError, match=r"01-start-small\.md"):
         run()
     assert "Staff's words." in path.read_text(encoding="utf-8")
+
+
+def test_a_file_broken_on_the_server_is_repaired_as_text_with_the_error_at_its_line(
+    issue_path: Path,
+) -> None:
+    broken = issue_path.read_text(encoding="utf-8").replace(
+        "subject: Start small", "subject: Start small: why")
+    issue_path.write_text(broken, encoding="utf-8")
+    text, loaded = read_text(issue_path)
+    with pytest.raises(ContentError) as caught:
+        save_text(issue_path, text, loaded)
+    assert caught.value.line == 3
+    assert issue_path.read_text(encoding="utf-8") == broken
+    fixed = text.replace("subject: Start small: why", "subject: 'Start small: why'")
+    assert save_text(issue_path, fixed, loaded).written
+    assert read_series(issue_path.parent).issue(1).subject == "Start small: why"
+
+
+def test_repairing_as_text_keeps_the_position_and_the_conflict_check(issue_path: Path) -> None:
+    text, loaded = read_text(issue_path)
+    with pytest.raises(ContentError, match="position must stay 1") as caught:
+        save_text(issue_path, text.replace("position: 1", "position: 2"), loaded)
+    assert caught.value.line == 5
+    with pytest.raises(EditConflictError):
+        save_text(issue_path, text, "0" * 64)

@@ -16,14 +16,16 @@ from starlette.responses import RedirectResponse, Response
 
 from newsletter.app import App
 from newsletter.content.importer import check_series_slug
-from newsletter.content.issuefile import find_series
+from newsletter.content.issue_edit import read_text
+from newsletter.content.issuefile import find_series, issue_paths
 from newsletter.content.series_edit import fingerprint
-from newsletter.errors import NewsletterError, NotFoundError
+from newsletter.errors import ContentError, NewsletterError, NotFoundError
 from newsletter.schedule import series_admin
 from newsletter.web.admin.deps import EditorStaff, FormFields, ViewerStaff, audit
 from newsletter.web.admin.editor import editor_router
 from newsletter.web.admin.importing import import_router
 from newsletter.web.admin.render import flash, page
+from newsletter.web.admin.repair import around, repair_router
 
 
 def series_router(app: App) -> APIRouter:
@@ -48,8 +50,10 @@ def series_router(app: App) -> APIRouter:
         try:
             check_series_slug(slug)
             doc = find_series(app.settings.issues_path, slug)
-        except NewsletterError as err:
+        except NotFoundError as err:
             return page(request, "not_found.html", {"message": str(err)}, status=404)
+        except NewsletterError as err:
+            return broken_page(request, slug, err)
         states = series_admin.issue_states(app, slug)
         summary = next((s for s in series_admin.series_overview(app).series if s.slug == slug),
                        None)
@@ -58,6 +62,18 @@ def series_router(app: App) -> APIRouter:
             "subjects": {d.position: doc.subject_line(d) for d in doc.issues},
             "nav_active": "series",
         })
+
+    def broken_page(request: Request, slug: str, err: NewsletterError) -> Response:
+        folder = app.settings.issues_path / slug
+        names = [p.name for p in issue_paths(folder) if p.name in str(err)]
+        lines: list[tuple[int, str]] = []
+        line = err.line if isinstance(err, ContentError) else None
+        if names and line:
+            lines = around(read_text(folder / names[0])[0], line)
+        return page(request, "series_broken.html", {
+            "slug": slug, "message": str(err), "files": names, "line": line, "lines": lines,
+            "nav_active": "series",
+        }, status=422)
 
     @router.post("/series/{slug}/issues/add")
     def add(request: Request, slug: str, form: FormFields, staff: EditorStaff) -> Response:
@@ -118,6 +134,7 @@ def series_router(app: App) -> APIRouter:
 
     # After ``…/issues/add``, so that path is not taken for an issue number.
     router.include_router(editor_router(app))
+    router.include_router(repair_router(app))
     return router
 
 
