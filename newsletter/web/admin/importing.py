@@ -137,6 +137,7 @@ def import_router(app: App) -> APIRouter:
             series=state.series, now=app.clock.now(), title=state.title or None,
             list_slug=state.list_slug or None, source_url=state.source_url or None,
             adjustments=state.adjustments, dry_run=dry, text=state.text,
+            time_zone=settings.time_zone,  # as the command does: a new series gets the zone
         )
 
     def list_choices() -> list[tuple[str, str]]:
