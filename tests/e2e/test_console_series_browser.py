@@ -77,6 +77,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
         yield running
 
 
+def watched(browser: Browser) -> tuple[Page, list[str]]:
+    """A desktop page and the errors its console logs (a CSP violation is one)."""
+    page = browser.new_page(viewport=DESKTOP)
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page, errors
+
+
 def shoot(page: Page, name: str, scratch: Path) -> None:
     """Desktop and phone screenshots of the page as it is now (docs/screenshots/ when asked)."""
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
@@ -100,7 +110,7 @@ def fits(page: Page) -> None:
 def test_an_editor_imports_a_pasted_article_merges_and_splits_then_accepts(
     browser: Browser, server: ConsoleServer, tmp_path: Path,
 ) -> None:
-    page = browser.new_page(viewport=DESKTOP)
+    page, errors = watched(browser)
     try:
         login_page(page, server.url, EDITOR)
         page.get_by_role("link", name="Series", exact=True).click()
@@ -122,7 +132,8 @@ def test_an_editor_imports_a_pasted_article_merges_and_splits_then_accepts(
 
         page.get_by_role("button", name="Merge issues 3 and 4").click()
         expect(heading).to_have_text("Living well with back pain: 3 issues")
-        page.get_by_role("button", name="Start a new issue at: Add a little more each week").click()
+        page.get_by_role("button",
+                         name="Start a new issue here: Add a little more each week").click()
         expect(heading).to_have_text("Living well with back pain: 4 issues")
         expect(page.get_by_role("heading", name="Issue 3: Moving again (continued)")
                ).to_be_visible()
@@ -138,6 +149,7 @@ def test_an_editor_imports_a_pasted_article_merges_and_splits_then_accepts(
         assert series.issue(3).body.startswith("Add a little more each week")
         for issue in series.issues:
             expect(page.get_by_role("link", name=issue.title, exact=True)).to_be_visible()
+        assert errors == []
     finally:
         page.close()
 
@@ -145,7 +157,7 @@ def test_an_editor_imports_a_pasted_article_merges_and_splits_then_accepts(
 def test_an_editor_types_and_the_preview_follows_then_saves(
     browser: Browser, server: ConsoleServer, tmp_path: Path,
 ) -> None:
-    page = browser.new_page(viewport=DESKTOP)
+    page, errors = watched(browser)
     try:
         login_page(page, server.url, EDITOR)
         page.goto(server.url + "/admin/series")
@@ -179,6 +191,7 @@ def test_an_editor_types_and_the_preview_follows_then_saves(
         saved = read_series(server.root / "issues" / "pacing").issue(1)
         assert (saved.subject, saved.body) == ("Start small: rest first",
                                                "Rest **before** you are tired.\n")
+        assert errors == []  # no CSP violation: not in the page, not in the preview frames
     finally:
         page.close()
 
