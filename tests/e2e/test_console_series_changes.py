@@ -154,6 +154,8 @@ def test_a_scheduled_issue_keeps_its_number_and_a_stale_page_is_refused(
     assert titles(server, "care") == before
     confirm = editor.get("/admin/series/care/issues/2/delete")
     assert "It cannot be deleted" in confirm.text
+    opened = editor.get("/admin/series/care/issues/2")
+    assert "This issue is scheduled for 2027-01-12 09:00" in opened.text
     # A page from before a change is refused: someone else may have moved things.
     (server.root / "issues" / "care" / "01-part-1.md").write_text(
         (server.root / "issues" / "care" / "01-part-1.md").read_text() + "\nMore.\n")

@@ -43,6 +43,7 @@ from newsletter.content.issuefile import SeriesDoc, find_series
 from newsletter.errors import NewsletterError, RenderError
 from newsletter.render.errors import excerpt
 from newsletter.render.site import render_for_sample
+from newsletter.schedule import series_admin
 from newsletter.web.admin.deps import FormFields, Staff, ViewerStaff, audit
 from newsletter.web.admin.render import NO_STORE, flash, page
 
@@ -155,6 +156,7 @@ def editor_router(app: App) -> APIRouter:
             "doc": doc, "issue": loaded.doc, "draft": draft,
             "loaded_hash": loaded_hash or loaded.hash, "preview": shown, "errors": errors,
             "can_edit": allows(staff.role, Role.EDITOR), "conflict": conflict, "mine": mine,
+            "pinned": series_admin.pinned_issues(app, doc.config.slug).get(loaded.doc.position),
             "nav_active": "series",
         }, status=status)
 
