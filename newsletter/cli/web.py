@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from newsletter.accounts.staff import has_staff
 from newsletter.audience.form import form_snippet
 from newsletter.cli.base import State, main, pass_state
 from newsletter.cli.serving import listen, refuse_public_catcher, web_server, with_local_base_url
@@ -17,7 +18,7 @@ from newsletter.web.app import create_web_app
               help="TCP port to listen on.")
 @pass_state
 def serve_command(state: State, host: str, port: int) -> None:
-    """Serve the signup, confirm, unsubscribe and archive pages with uvicorn.
+    """Serve the signup, confirm, unsubscribe and archive pages and the staff console (/admin).
 
     Put it behind a TLS-terminating proxy in production, set base_url to the
     public address and trusted_proxies to the proxy's. Without base_url, links
@@ -28,7 +29,11 @@ def serve_command(state: State, host: str, port: int) -> None:
     settings = with_local_base_url(state.settings, host, port)
     refuse_public_catcher(settings, host)
     state.use_settings(settings)
-    web = create_web_app(state.app(), host=host)
+    app = state.app()
+    web = create_web_app(app, host=host)
+    if not has_staff(app):
+        click.echo("The staff console (/admin) has no account yet: make the first owner with\n"
+                   "  newsletter staff add EMAIL --role owner", err=True)
     sock = listen(host, port)
     try:
         web_server(web, sock, log_level="info").run(sockets=[sock])

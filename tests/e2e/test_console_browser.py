@@ -153,3 +153,53 @@ def test_keyboard_users_get_a_skip_link_and_a_visible_focus_ring(
     assert outline[0] != "none"
     assert outline[1] >= 2
     page.context.close()
+
+
+# For every element with its own text: the contrast of its colour against the first
+# opaque background behind it (WCAG 2 relative luminance). Pure JS, run in the page.
+CONTRAST_JS = """
+() => {
+  const rgb = (s) => (s.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const c = [r, g, b].map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+  };
+  const background = (el) => {
+    for (let node = el; node; node = node.parentElement) {
+      const c = rgb(getComputedStyle(node).backgroundColor);
+      if (c.length >= 3 && (c.length < 4 || c[3] > 0.99)) return c;
+    }
+    return [255, 255, 255];
+  };
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    const style = getComputedStyle(el);
+    if (!own || style.visibility === 'hidden' || el.getClientRects().length === 0) continue;
+    if (el.closest('.skip, .visually-hidden')) continue;
+    const a = lum(rgb(style.color)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    out.push([el.tagName + ' ' + el.textContent.trim().slice(0, 30), ratio]);
+  }
+  return out;
+}
+"""
+
+
+def test_every_text_on_the_main_pages_has_a_contrast_of_at_least_4_5(
+    server: ConsoleServer, browser: Browser
+) -> None:
+    page, _ = watched_page(browser, DESKTOP)
+    page.goto(server.url + "/admin/login")
+    checked = list(page.evaluate(CONTRAST_JS))
+    login_page(page, server.url, OWNER)
+    for path in ("/admin", "/admin/staff", "/admin/audit", "/admin/account"):
+        page.goto(server.url + path)
+        checked += page.evaluate(CONTRAST_JS)
+    page.context.close()
+    assert len(checked) > 50
+    low = [(text, round(ratio, 2)) for text, ratio in checked if ratio < 4.5]
+    assert low == [], f"text below 4.5:1: {low}"
