@@ -29,6 +29,7 @@ from newsletter.web.admin.deps import (
 from newsletter.web.admin.render import page
 from newsletter.web.admin.schedule import schedule_router
 from newsletter.web.admin.sends import sends_router
+from newsletter.web.admin.series import series_router
 from newsletter.web.admin.staff_pages import staff_router
 
 
@@ -43,6 +44,7 @@ def admin_router(app: App) -> APIRouter:
     router.include_router(account_router(app))
     router.include_router(schedule_router(app))
     router.include_router(sends_router(app))
+    router.include_router(series_router(app))
     return router
 
 
