@@ -33,6 +33,7 @@ from newsletter.web.forms import FormError, read_fields, wants_json
 from newsletter.web.intake import SignupWriter
 from newsletter.web.limits import SignupLimiter
 from newsletter.web.pages import page_response
+from newsletter.web.way_back import WayBack, way_back
 
 log = logging.getLogger("newsletter.web.signup")
 HONEYPOT = "website"
@@ -50,7 +51,7 @@ def signup_router(app: App) -> APIRouter:
     overall = SignupLimiter(settings.signup_global_per_hour, timedelta(hours=1))
     writer = SignupWriter(lambda rows: store_signups(app, rows),
                           lambda rows: store_signups_if_free(app, rows))
-    thanks: list[Response] = []
+    thanks: dict[WayBack, Response] = {}  # one page per way back (allowed origins + home)
 
     def accepted(request: Request, known: KnownList) -> Response:
         if wants_json(request):
@@ -58,9 +59,10 @@ def signup_router(app: App) -> APIRouter:
         if known.config.thank_you_url:
             # Only the list's configured URL, never one from the request (RELIABILITY #33).
             return RedirectResponse(known.config.thank_you_url, status_code=303)
-        if not thanks:  # the page is the same for everyone: render it once
-            thanks.append(page_response(app, "web/thanks.html"))
-        page = thanks[0]
+        back = way_back(settings, request)
+        if back not in thanks:  # the page is the same for everyone who came from there
+            thanks[back] = page_response(app, "web/thanks.html", {"back": back})
+        page = thanks[back]
         return Response(page.body, status_code=200, headers=dict(page.headers))
 
     async def post_subscribe(request: Request) -> Response:

@@ -6,7 +6,7 @@ confirmation email. A processed row that sent a confirmation is the pending
 record its confirm link points to (issue 13: the name travels with it).
 
 Revision ID: 0005_signup_ingest
-Revises: 0002_issue13_clean_names
+Revises: 0007_hardening
 Create Date: 2026-12-03 08:15:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from newsletter.db.types import UTCDateTime
 
 revision = "0005_signup_ingest"
-down_revision = "0002_issue13_clean_names"
+down_revision = "0007_hardening"
 branch_labels = None
 depends_on = None
 
