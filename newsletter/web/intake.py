@@ -39,6 +39,7 @@ class SignupWriter:
     """Stores rows from one event loop, as many per commit as are waiting."""
 
     def __init__(self, store: Store, store_if_free: StoreIfFree | None = None) -> None:
+        """``store`` waits for the lock (thread); ``store_if_free`` never waits (SQLite only)."""
         self._store = store
         self._store_if_free = store_if_free
         self._pending: _Batch = []
