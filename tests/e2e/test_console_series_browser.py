@@ -133,6 +133,7 @@ def test_an_editor_imports_a_pasted_article_merges_and_splits_then_accepts(
 
         page.get_by_role("button", name="Merge issues 3 and 4").click()
         expect(heading).to_have_text("Living well with back pain: 3 issues")
+        assert page.url.endswith("/admin/import/adjust#issue-3")  # back where staff were
         page.get_by_role("button",
                          name="Start a new issue here: Add a little more each week").click()
         expect(heading).to_have_text("Living well with back pain: 4 issues")
