@@ -47,7 +47,7 @@ def test_scheduling_an_issue_again_says_it_moved_from_the_old_time_to_the_new(
     same = cli.run("schedule", "pacing", "1", "--at", "2026-12-15 10:30")
 
     assert first.output.startswith("scheduled pacing #1")
-    assert "moved from 2026-12-08 09:00 Europe/Berlin to 2026-12-15 10:30 Europe/Berlin" in (
-        second.output)
+    assert ("moved pacing #1 (Part 1) from 2026-12-08 09:00 Europe/Berlin "
+            "to 2026-12-15 10:30 Europe/Berlin" in second.output)
     assert "moved" not in same.output
     assert "already scheduled for 2026-12-15 10:30 Europe/Berlin" in same.output
