@@ -157,6 +157,7 @@ def resubscribe(app: App, token: str, undo: str, *,
                 MailingList, MailingList.id == Subscription.list_id).where(
                 Subscription.subscriber_id == person.id,
                 Subscription.status == SubscriptionStatus.UNSUBSCRIBED,
+                Subscription.unsubscribe_method == "page",  # not a complaint or staff's change
                 Subscription.unsubscribed_at >= undo_data.at)
             if scope == Scope.LIST:
                 query = query.where(Subscription.list_id == mailing_list.id)
@@ -205,3 +206,26 @@ def apply_unsubscribe(session: Session, data: TokenData, scope: Scope, *, method
     session.flush()
     return UnsubscribeResult(scope, mailing_list.name, series.title if series else None, changed,
                              now)
+
+
+def withdraw_everything(session: Session, subscriber_id: int, *, method: str,
+                        status: SubscriptionStatus, now: datetime) -> int:
+    """End every live subscription of a person as ``status`` with ``method`` (e.g. a complaint).
+
+    Each one gets its withdrawal record, as an unsubscribe does; returns how many ended.
+    """
+    rows = session.execute(
+        select(Subscription, MailingList.slug, Subscriber.email)
+        .join(MailingList, MailingList.id == Subscription.list_id)
+        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+        .where(Subscription.subscriber_id == subscriber_id,
+               Subscription.status.in_(SUBSCRIBED_STATES))).all()
+    for subscription, slug, address in rows:
+        subscription.status = status
+        subscription.unsubscribed_at = now
+        subscription.updated_at = now
+        subscription.unsubscribe_method = method
+        record_withdrawal(session, subscription_id=subscription.id, email=address,
+                          list_slug=slug, method=method, now=now)
+    session.flush()
+    return len(rows)

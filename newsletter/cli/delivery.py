@@ -20,6 +20,7 @@ from newsletter.delivery.outbox import due_count, fan_out_preview, send_issue_no
 from newsletter.delivery.sender import SendSummary, drain
 from newsletter.delivery.status import lift_pauses, sending_status
 from newsletter.delivery.worker import run_worker
+from newsletter.feedback.summary import FeedbackStatus, feedback_status
 
 
 def _parse_issue(
@@ -105,7 +106,7 @@ def worker(state: State, idle: float) -> None:
 @main.command()
 @pass_state
 def status(state: State) -> None:
-    """Show each issue's deliveries by state, and any pause.
+    """Show each issue's deliveries by state, any pause, bounces, complaints and suppressions.
 
     Example: newsletter status
     """
@@ -125,6 +126,34 @@ def status(state: State) -> None:
         if issue_id is None:
             console.print(f"[bold red]All sending is paused:[/] {reason} "
                           "(fix it, then: newsletter resume)")
+    _print_feedback(console, feedback_status(state.app()))
+
+
+def _print_feedback(console: Console, found: FeedbackStatus) -> None:
+    """Bounces and complaints per issue, the suppression list with reasons, held events."""
+    if found.issues:
+        kinds = sorted({kind for row in found.issues for kind in row.counts})
+        table = Table("issue", "title", *kinds, title="Bounces and complaints",
+                      box=box.SIMPLE_HEAD)
+        for row in found.issues:
+            table.add_row(row.label, row.title, *(str(row.counts.get(k, 0)) for k in kinds))
+        console.print(table)
+    if found.suppressed_total:
+        table = Table("address", "reason", "since", "evidence",
+                      title=f"Suppressed addresses ({found.suppressed_total}, newest first)",
+                      box=box.SIMPLE_HEAD)
+        for entry in found.suppressed:
+            table.add_row(entry.address or "(erased or unknown)", entry.reason,
+                          entry.since.strftime("%Y-%m-%d %H:%M"), entry.detail or "")
+        console.print(table)
+    if found.held:
+        table = Table("received", "source", "kind", "address", "why kept", "stored as",
+                      title="Kept for staff (not understood or matching no delivery)",
+                      box=box.SIMPLE_HEAD)
+        for event in found.held:
+            table.add_row(event.received_at.strftime("%Y-%m-%d %H:%M"), event.source,
+                          event.kind, event.address or "", event.reason, event.raw_ref or "")
+        console.print(table)
 
 
 @main.command(name="resume")

@@ -3,9 +3,11 @@
 :func:`prepare` imports the sample article (never over staff edits), mirrors
 lists and series into the database and renders every series into a browsable
 folder. :func:`serve` then runs, until stopped: a local SMTP mail catcher, the
-delivery worker (sending to that catcher over real SMTP, or to the configured
-relay), the scheduler, and the web app, whose ``/caught`` page lists the
-caught messages. One App serves them all.
+inbound SMTP listener for bounces (``bounce_listen_port``), the delivery
+worker (sending to that catcher over real SMTP, or to the configured relay),
+the scheduler, and the web app, whose ``/caught`` page lists the caught
+messages and ``/admin`` is the staff console (the first run makes its first
+owner: cli/first_owner.py). One App serves them all.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from rich.panel import Panel
 from newsletter.app import App
 from newsletter.cli.base import State, main, pass_state
 from newsletter.cli.deliverability import warn_if_unsigned
+from newsletter.cli.first_owner import ensure_first_owner
 from newsletter.cli.serving import (
     listen,
     refuse_public_catcher,
@@ -39,7 +42,8 @@ from newsletter.content.importer import import_article
 from newsletter.delivery.catcher import CATCHER_DIR, MailCatcher, MailStore
 from newsletter.delivery.transport import loopback_catcher_transport
 from newsletter.delivery.worker import run_worker
-from newsletter.errors import EditedFilesError
+from newsletter.errors import EditedFilesError, NewsletterError
+from newsletter.feedback.inbound import BounceListener
 from newsletter.render.site import render_site
 from newsletter.schedule.process import run_scheduler
 from newsletter.web.app import caught_pages_allowed, create_web_app
@@ -114,6 +118,7 @@ def serve(app: App, *, sock: socket.socket, stop: threading.Event, out: Out,
                     "drain": False, "stop": stop, "out": out},
         ),
     ]
+    listener = _start_bounce_listener(app, out)
     for thread in threads:
         thread.start()
     host = str(sock.getsockname()[0])
@@ -128,6 +133,21 @@ def serve(app: App, *, sock: socket.socket, stop: threading.Event, out: Out,
             thread.join(timeout=30)
         if catcher is not None:
             catcher.stop()
+        if listener is not None:
+            listener.stop()
+
+
+def _start_bounce_listener(app: App, out: Out) -> BounceListener | None:
+    """The inbound SMTP listener for bounces, unless ``bounce_listen_port`` is 0."""
+    if not app.settings.bounce_listen_port:
+        return None
+    try:
+        listener = BounceListener(app).start()
+    except NewsletterError as err:
+        out(f"[yellow]bounces:[/] {err} (set bounce_listen_port, or 0 to turn it off)")
+        return None
+    out(f"bounce listener: smtp://{listener.host}:{listener.port}")
+    return listener
 
 
 def _stop_server_when(stop: threading.Event, server: uvicorn.Server) -> None:
@@ -147,7 +167,9 @@ def run_command(state: State, host: str, port: int, prepare_only: bool) -> None:
 
     On the embedded defaults (SQLite under var/, the built-in mail catcher) this
     needs no configuration: sign up on the home page, then read the caught
-    confirmation email at /caught. Stop with Ctrl-C.
+    confirmation email at /caught. The first run with no staff account makes
+    the console's first owner (asking at a terminal, else printing a generated
+    password once). Stop with Ctrl-C.
 
     Without base_url, links use --host and --port; the port is checked before
     anything starts. The catcher's mail is served only on a loopback --host.
@@ -172,8 +194,13 @@ def run_command(state: State, host: str, port: int, prepare_only: bool) -> None:
         listen("127.0.0.1", app.settings.smtp_port,
                hint="set another smtp_port (NEWSLETTER_SMTP_PORT) for the mail catcher").close()
     sock = listen(host, port)  # before saying "running": a port in use stops us here
+    owner = ensure_first_owner(app)
     base = f"http://{url_host(host)}:{port}"
     lines = [
+        f"staff console         {base}/admin",
+        *([f"  log in as           {owner.email}"] if owner else []),
+        *([f"  password            {owner.password}  (shown once)"]
+          if owner and owner.password else []),
         f"home and signup form  {base}/",
         *(f"archive               {base}/archive/{slug}" for slug in prepared.series),
     ]

@@ -3,7 +3,8 @@
 Middleware, outermost first: proxy headers (only from ``trusted_proxies``) →
 security headers → CORS (only the configured origins, never credentials) →
 body deadline → body-size cap → crash guard (the generic 500, so it too gets
-the headers). No cookies anywhere; the API docs
+the headers). No cookies outside the staff console (``/admin``, see
+web/admin/); the API docs
 pages are off (nothing here is an API for strangers to explore). Starlette's
 slash redirect is off: ours (web/errors.py) builds Location from ``base_url``.
 """
@@ -19,6 +20,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from newsletter.app import App
 from newsletter.config import Settings, is_loopback_host
+from newsletter.web.admin import install_admin
 from newsletter.web.archive import archive_router
 from newsletter.web.caught import caught_router
 from newsletter.web.confirm import confirm_router
@@ -27,6 +29,7 @@ from newsletter.web.home import home_router
 from newsletter.web.security import BodyDeadline, BodyLimit, SecurityHeaders
 from newsletter.web.signup import signup_router
 from newsletter.web.unsubscribe import unsubscribe_router
+from newsletter.web.webhooks import WEBHOOKS, webhooks_router
 
 
 def caught_pages_allowed(settings: Settings, host: str) -> bool:
@@ -40,7 +43,7 @@ def caught_pages_allowed(settings: Settings, host: str) -> bool:
 
 
 def create_web_app(app: App, *, host: str = "127.0.0.1") -> FastAPI:
-    """The FastAPI app: signup, confirm, unsubscribe, archive (and the catcher's pages locally).
+    """The FastAPI app: signup, confirm, unsubscribe, archive the console (and caught mail locally).
 
     ``host`` is the interface the server binds; the caught-mail pages exist only
     when :func:`caught_pages_allowed` says so.
@@ -54,10 +57,14 @@ def create_web_app(app: App, *, host: str = "127.0.0.1") -> FastAPI:
     web.include_router(confirm_router(app))
     web.include_router(archive_router(app))
     web.include_router(unsubscribe_router(app))
+    web.include_router(webhooks_router(app))
     if caught_pages_allowed(app.settings, host):  # caught mail is local-only, never public
         web.include_router(caught_router(app))
     web.include_router(_assets_router())
-    web.add_middleware(BodyLimit, max_bytes=app.settings.max_request_bytes)
+    install_admin(web, app)  # the staff console under /admin
+    web.add_middleware(BodyLimit, max_bytes=app.settings.max_request_bytes,
+                       admin_max_bytes=app.settings.console_max_request_bytes,
+                       prefixes={WEBHOOKS: app.settings.webhook_max_request_bytes})
     web.add_middleware(BodyDeadline, seconds=app.settings.request_body_timeout_seconds)
     web.add_middleware(
         CORSMiddleware,

@@ -5,7 +5,7 @@ broadcast series turned into a drip, so they all got issue 1 that morning
 (issue 13, item 14). Existing rows keep NULL: nothing changes for them.
 
 Revision ID: 0007_hardening
-Revises: 0002_issue13_clean_names
+Revises: 0004_feedback
 Create Date: 2026-12-03 08:20:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import newsletter.db.types
 
 revision = "0007_hardening"
-down_revision = "0002_issue13_clean_names"
+down_revision = "0004_feedback"
 branch_labels = None
 depends_on = None
 
