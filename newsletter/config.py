@@ -143,8 +143,8 @@ class Settings(BaseModel):
     webhook_mailgun_signing_key: SecretStr | None = None
     webhook_sendgrid_public_key: str | None = None
 
-    @field_validator("secret_keys", "allowed_origins", "trusted_proxies",
-                     "webhook_sns_topic_arns", "webhook_sns_cert_hosts", mode="before")
+    @field_validator("secret_keys", "allowed_origins", "trusted_proxies", "webhook_sns_topic_arns",
+                     "webhook_sns_cert_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):

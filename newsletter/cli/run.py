@@ -194,8 +194,8 @@ def run_command(state: State, host: str, port: int, prepare_only: bool) -> None:
         listen("127.0.0.1", app.settings.smtp_port,
                hint="set another smtp_port (NEWSLETTER_SMTP_PORT) for the mail catcher").close()
     sock = listen(host, port)  # before saying "running": a port in use stops us here
-    owner = ensure_first_owner(app)
     base = f"http://{url_host(host)}:{port}"
+    owner = ensure_first_owner(app)
     lines = [
         f"staff console         {base}/admin",
         *([f"  log in as           {owner.email}"] if owner else []),

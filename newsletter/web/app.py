@@ -3,8 +3,7 @@
 Middleware, outermost first: proxy headers (only from ``trusted_proxies``) →
 security headers → CORS (only the configured origins, never credentials) →
 body deadline → body-size cap → crash guard (the generic 500, so it too gets
-the headers). No cookies outside the staff console (``/admin``, see
-web/admin/); the API docs
+the headers). No cookies outside the staff console (``/admin``, see web/admin/); the API docs
 pages are off (nothing here is an API for strangers to explore). Starlette's
 slash redirect is off: ours (web/errors.py) builds Location from ``base_url``.
 """
@@ -43,7 +42,7 @@ def caught_pages_allowed(settings: Settings, host: str) -> bool:
 
 
 def create_web_app(app: App, *, host: str = "127.0.0.1") -> FastAPI:
-    """The FastAPI app: signup, confirm, unsubscribe, archive the console (and caught mail locally).
+    """The FastAPI app: the public pages, webhooks, the staff console (and caught mail locally).
 
     ``host`` is the interface the server binds; the caught-mail pages exist only
     when :func:`caught_pages_allowed` says so.
