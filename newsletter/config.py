@@ -12,6 +12,7 @@ comma-separated.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -74,6 +75,9 @@ class Settings(BaseModel):
     envelope_sender: str | None = None
     postal_address: str = "Riverside Pain Clinic, 12 Harbour Road, Springfield 10001"
     allowed_origins: list[str] = Field(default_factory=list)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto count (addresses or networks);
+    # empty: the peer address is the visitor, whatever a header claims (RELIABILITY #27).
+    trusted_proxies: list[str] = Field(default_factory=list)
     # Signup (RELIABILITY #26, #28, #39): cooldown, pending lifetime, per-IP and global limits.
     confirm_cooldown_seconds: int = Field(default=900, ge=0)
     pending_ttl_hours: int = Field(default=48, ge=1, le=24 * 30)
@@ -139,12 +143,24 @@ class Settings(BaseModel):
     webhook_mailgun_signing_key: SecretStr | None = None
     webhook_sendgrid_public_key: str | None = None
 
-    @field_validator("secret_keys", "allowed_origins", "webhook_sns_topic_arns",
+    @field_validator("secret_keys", "allowed_origins", "trusted_proxies", "webhook_sns_topic_arns",
                      "webhook_sns_cert_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
         return value
 
     @field_validator("base_url")
@@ -158,9 +174,8 @@ class Settings(BaseModel):
     def _relay_needs_https_links(self) -> Settings:
         # RFC 8058: the one-click List-Unsubscribe URI must be HTTPS. Plain http is
         # only acceptable while links point at this machine (local runs, tests).
-        host = urlsplit(self.base_url).hostname or ""
         if (self.transport == "smtp" and self.base_url.startswith("http://")
-                and host not in ("127.0.0.1", "localhost", "::1")):
+                and not self.base_url_is_loopback):
             raise ValueError(
                 f"base_url={self.base_url!r} must start with https:// when mail goes to a "
                 "relay (RFC 8058 one-click unsubscribe links must be HTTPS)"
@@ -173,6 +188,11 @@ class Settings(BaseModel):
         if find_zone(value) is None:
             raise ValueError("is not a known IANA time zone (e.g. Europe/Berlin)")
         return value
+
+    @property
+    def base_url_is_loopback(self) -> bool:
+        """Whether links point at this machine only (a local run, a test)."""
+        return is_loopback_host(urlsplit(self.base_url).hostname or "")
 
     def path(self, value: Path) -> Path:
         """Resolve a configured path against the root folder."""
@@ -208,6 +228,16 @@ class Settings(BaseModel):
         """The organisation as people read it: the sender's display name, else its address."""
         name, address = parseaddr(self.sender)
         return name or address or self.sender
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a name or an address, as given to --host) is this machine only."""
+    if host.strip("[]").lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 _SECRET_KEYS = {"smtp_password", "secret_keys", "imap_password", "webhook_postmark_password",

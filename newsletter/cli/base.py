@@ -53,6 +53,12 @@ class State:
             self._settings = load_settings()
         return self._settings
 
+    def use_settings(self, settings: Settings) -> None:
+        """Replace the settings (a command deriving some from its options) before the App exists."""
+        if self._app is not None:
+            raise RuntimeError("the App was already built on the old settings")
+        self._settings = settings
+
     def app(self, *, migrate: bool = True) -> App:
         """The composed application (by default migrated to the newest schema)."""
         if self._app is None:

@@ -12,8 +12,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from newsletter import wording
 from newsletter.cli.base import State, main, pass_state
-from newsletter.schedule import broadcasts_admin
+from newsletter.schedule import broadcasts_admin, enrol
 from newsletter.schedule.process import SchedulerRunner, run_scheduler
 
 
@@ -28,12 +29,19 @@ class ScheduleGroup(click.Group):
 
 
 def _echo_view(verb: str, view: broadcasts_admin.BroadcastView) -> None:
-    click.echo(
-        f"{verb} {view.series} #{view.position} ({view.title}): {view.local_time} "
-        f"{view.time_zone} = {view.due_at:%Y-%m-%d %H:%M} UTC [{view.status}]"
-    )
+    now = f"{view.local_time} {view.time_zone}"
+    when = f"{now} = {view.due_at:%Y-%m-%d %H:%M} UTC [{view.status}]"
+    what = f"{view.series} #{view.position} ({view.title})"
+    if view.previous is None:
+        click.echo(f"{verb} {what}: {when}")
+    elif view.previous == now:
+        click.echo(f"{what} is already scheduled for {when}; nothing changed")
+    else:
+        click.echo(f"{what}: moved from {view.previous} to {when}")
     if view.note:
         click.echo(f"note: {view.note}")
+    for warning in view.warnings:
+        click.echo(f"warning: {warning}: people on the list would get two emails that day")
 
 
 @main.group(
@@ -87,6 +95,35 @@ def schedule_cancel(state: State, series: str, position: int) -> None:
     Example: newsletter schedule cancel pain-care 3
     """
     _echo_view("cancelled", broadcasts_admin.cancel_issue(state.app(), series, position))
+
+
+@schedule_group.command("enrol")
+@click.argument("series")
+@click.option("--current-subscribers", "everyone", flag_value=True, default=None,
+              help="Enrol everyone already on the list (each gets part 1 at their next slot).")
+@click.option("--new-only", "everyone", flag_value=False,
+              help="Enrol only people who confirm from now on (the default after a switch).")
+@pass_state
+def schedule_enrol(state: State, series: str, everyone: bool | None) -> None:
+    """Choose whom a drip series takes in: its list's current subscribers too, or new ones only.
+
+    A broadcast series that becomes a drip enrols only people who confirm from
+    then on; enrolling the people already on the list is this explicit choice.
+
+    Example: newsletter schedule enrol pain-care --current-subscribers
+    """
+    if everyone is None:
+        raise click.UsageError("choose --current-subscribers or --new-only")
+    chosen = (enrol.enrol_current if everyone else enrol.new_only)(state.app(), series)
+    people = wording.count(chosen.current, "current subscriber")
+    if chosen.everyone:
+        click.echo(f"{chosen.series}: the {people} of {chosen.list_slug} not in it yet start "
+                   "the drip at their next slot (part 1, or where late_joiners says)")
+    else:
+        click.echo(f"{chosen.series}: only people who confirm from now on start the drip; "
+                   f"the {people} of {chosen.list_slug} who are not in it yet stay out")
+    for warning in chosen.warnings:
+        click.echo(f"warning: {warning}")
 
 
 @schedule_group.command("list")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import click
-import uvicorn
 
 from newsletter.audience.form import form_snippet
 from newsletter.cli.base import State, main, pass_state
+from newsletter.cli.serving import listen, refuse_public_catcher, web_server, with_local_base_url
 from newsletter.content.lists import read_lists
 from newsletter.web.app import create_web_app
 
@@ -19,14 +19,21 @@ from newsletter.web.app import create_web_app
 def serve_command(state: State, host: str, port: int) -> None:
     """Serve the signup, confirm, unsubscribe and archive pages with uvicorn.
 
-    Put it behind a TLS-terminating proxy in production and set base_url to the
-    public address. Per-IP rate limits are kept per process.
+    Put it behind a TLS-terminating proxy in production, set base_url to the
+    public address and trusted_proxies to the proxy's. Without base_url, links
+    use --host and --port. Per-IP rate limits are kept per process.
 
     Example: newsletter serve --host 127.0.0.1 --port 8000
     """
-    web = create_web_app(state.app())
-    uvicorn.run(web, host=host, port=port, proxy_headers=False, server_header=False,
-                log_level="info")
+    settings = with_local_base_url(state.settings, host, port)
+    refuse_public_catcher(settings, host)
+    state.use_settings(settings)
+    web = create_web_app(state.app(), host=host)
+    sock = listen(host, port)
+    try:
+        web_server(web, sock, log_level="info").run(sockets=[sock])
+    finally:
+        sock.close()
 
 
 @main.command("form-snippet")
@@ -49,4 +56,14 @@ def form_snippet_command(state: State, list_slug: str, no_script: bool) -> None:
         raise click.ClickException(
             f"no list {list_slug!r} in {settings.subscribers_path / 'lists.toml'} (known: {known})"
         )
-    click.echo(form_snippet(settings.base_url, configs[list_slug], script=not no_script), nl=False)
+    config = configs[list_slug]
+    if settings.base_url_is_loopback:
+        click.echo(f"warning: base_url {settings.base_url} is a loopback address: a form pasted "
+                   "on a website would post to the visitor's own computer. Set base_url to the "
+                   "public address of `newsletter serve` first.", err=True)
+    if not settings.allowed_origins and not config.thank_you_url:
+        click.echo("note: with no allowed_origins, the script cannot answer in place: visitors "
+                   "leave your page for the thank-you page (it links back to this newsletter's "
+                   "page). Add your site to allowed_origins, or set thank_you_url for the list "
+                   "in lists.toml.", err=True)
+    click.echo(form_snippet(settings.base_url, config, script=not no_script), nl=False)

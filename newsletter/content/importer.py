@@ -69,6 +69,8 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     backups: list[Path] = field(default_factory=list)
     dry_run: bool = False
+    time_zone: str | None = None  # the series' zone as series.toml has it (None: not set)
+    time_zone_from: str = "series.toml"  # where that zone came from
 
     @property
     def dropped(self) -> tuple[Dropped, ...]:
@@ -245,12 +247,15 @@ def import_article(
     adjustments: Adjustments | None = None,
     dry_run: bool = False,
     extractor: str = DEFAULT_EXTRACTOR,
+    time_zone: str | None = None,
 ) -> ImportReport:
     """Import ``source`` as the series ``series`` under ``issues_dir`` (rules: module docstring).
 
     ``adjustments`` (from :func:`newsletter.content.adjust.adjustments_of`, as the
     console passes them) replace the recorded merges and splits; ``merges`` and
     ``splits`` (the CLI's options) are applied on top of the recorded ones.
+    A new series gets ``time_zone`` (the configured zone) in its series.toml, so
+    its times are never UTC by accident; an existing series.toml keeps its own.
     """
     check_series_slug(series)
     if source_url:
@@ -296,6 +301,7 @@ def import_article(
         "title": series_title,
         "list": chosen_list,
         "mode": raw.get("mode", "broadcast"),
+        **({"time_zone": time_zone} if time_zone and not raw else {}),
         **{k: v for k, v in raw.items() if k not in ("title", "list", "mode", "import")},
         "import": {
             "source": source.name,
@@ -347,6 +353,8 @@ def import_article(
         notes=notes,
         backups=backups,
         dry_run=dry_run,
+        time_zone=new_raw.get("time_zone"),
+        time_zone_from="series.toml" if raw.get("time_zone") else "the time_zone setting",
     )
 
 

@@ -178,6 +178,10 @@ class Series(Base):
     title: Mapped[str] = mapped_column(String(300))
     list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="SET NULL"))
     mode: Mapped[str] = mapped_column(String(16), default="broadcast")
+    # A drip enrols people confirmed from this moment on; NULL: everyone on the list.
+    # Set when a broadcast series becomes a drip (its current readers are not enrolled
+    # unless staff choose so: `newsletter schedule enrol SERIES --current-subscribers`).
+    drip_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -98,6 +98,25 @@ def enqueue_transactional(
     return row
 
 
+def audience_conditions(
+    issue_id: int | None, series_id: Any, *conditions: ColumnElement[bool],
+) -> list[ColumnElement[bool]]:
+    """Who issue mail goes to: active subscriptions matching ``conditions``, less people
+    who already have the issue or left its series. The real send and the dry run share it.
+
+    ``issue_id`` and ``series_id`` are None for a series not yet in the database:
+    then nobody has the issue and nobody has left the series.
+    """
+    found = [*conditions, Subscription.status == SubscriptionStatus.ACTIVE]
+    if issue_id is not None:
+        found.append(~exists().where(_D.c.issue_id == issue_id,
+                                     _D.c.subscriber_id == Subscription.subscriber_id))
+    if series_id is not None:
+        found.append(~exists().where(SeriesOptOut.subscriber_id == Subscription.subscriber_id,
+                                     SeriesOptOut.series_id == series_id))
+    return found
+
+
 def insert_issue_rows(
     session: Session, issue_id: int, series_id: Any, now: datetime,
     *conditions: ColumnElement[bool],
@@ -114,14 +133,7 @@ def insert_issue_rows(
     audience = select(
         literal("issue"), literal(issue_id), Subscription.subscriber_id, Subscription.list_id,
         literal(DeliveryStatus.QUEUED.value), literal(0), stamp, stamp, stamp,
-    ).where(
-        *conditions,
-        Subscription.status == SubscriptionStatus.ACTIVE,
-        ~exists().where(_D.c.issue_id == issue_id,
-                        _D.c.subscriber_id == Subscription.subscriber_id),
-        ~exists().where(SeriesOptOut.subscriber_id == Subscription.subscriber_id,
-                        SeriesOptOut.series_id == series_id),
-    )
+    ).where(*audience_conditions(issue_id, series_id, *conditions))
     dialect = sqlite if is_sqlite(session.get_bind()) else postgresql  # type: ignore[arg-type]
     statement = (
         dialect.insert(_D)
@@ -179,17 +191,21 @@ def send_issue_now(app: App, series_slug: str, position: int) -> tuple[int, int]
 
 
 def fan_out_preview(app: App, series_slug: str, position: int) -> int:
-    """How many rows :func:`send_issue_now` would add (for ``--dry-run``); writes nothing."""
+    """How many rows :func:`send_issue_now` would add (for ``--dry-run``); writes nothing.
+
+    It counts with the send's own conditions, the series and issue ids being
+    None while the series has not been mirrored yet (nothing can refer to it).
+    """
     doc = find_series(app.settings.issues_path, series_slug)
     doc.issue(position)
     with app.db.read() as session:
         list_id = session.scalar(select(MailingList.id).where(MailingList.slug == doc.config.list))
         if list_id is None:
-            return 0
-        issue_id = session.scalar(select(Issue.id).join(Series).where(
-            Series.slug == series_slug, Issue.position == position))
-        queued = select(Delivery.subscriber_id).where(Delivery.issue_id == issue_id)
-        return int(session.scalar(select(func.count()).select_from(Subscription).where(
-            Subscription.list_id == list_id,
-            Subscription.status == SubscriptionStatus.ACTIVE,
-            Subscription.subscriber_id.not_in(queued))) or 0)
+            return 0  # a list declared a moment ago has nobody on it yet
+        series_id = session.scalar(select(Series.id).where(Series.slug == series_slug))
+        issue_id = None if series_id is None else session.scalar(
+            select(Issue.id).where(Issue.series_id == series_id, Issue.position == position))
+        return int(session.scalar(
+            select(func.count()).select_from(Subscription).where(
+                *audience_conditions(issue_id, series_id, Subscription.list_id == list_id))
+        ) or 0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -15,6 +15,7 @@ from newsletter.errors import NotFoundError, ScheduleError
 from newsletter.schedule import drip
 from newsletter.schedule.calendar import describe_local, format_local, parse_local, to_utc, zone
 from newsletter.schedule.drip_progress import live_position
+from newsletter.schedule.overlap import same_day_warnings
 from newsletter.schedule.rules import series_rules
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ class BroadcastView:
     status: str
     recipients: int | None
     note: str | None
+    previous: str | None = None  # "local time zone" it was scheduled for before this change
+    warnings: tuple[str, ...] = ()  # other series of the list reaching the same people that day
 
 
 def _issue_row(session: Session, series: Series, position: int) -> Issue:
@@ -91,6 +94,10 @@ def schedule_issue(
         series = app.catalog.mirror_series(session, doc, now)
         issue = _issue_row(session, series, position)
         broadcast = session.scalar(select(Broadcast).where(Broadcast.issue_id == issue.id))
+        previous = None
+        if broadcast is not None and broadcast.status in (BroadcastStatus.SCHEDULED,
+                                                          BroadcastStatus.HELD):
+            previous = f"{broadcast.local_time} {broadcast.time_zone}"
         if broadcast is None:
             if must_exist:
                 raise NotFoundError(
@@ -111,7 +118,9 @@ def schedule_issue(
         broadcast.note = note
         broadcast.updated_at = now
         session.flush()
-        return _view(broadcast, issue, series_slug)
+        warnings = same_day_warnings(app, session, series, doc.config.list, local.date(), tz)
+        return replace(_view(broadcast, issue, series_slug), previous=previous,
+                       warnings=tuple(warnings))
 
 
 def cancel_issue(app: App, series_slug: str, position: int) -> BroadcastView:

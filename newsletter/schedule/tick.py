@@ -28,6 +28,7 @@ from newsletter.db.models import (
     DeliveryStatus,
     DripProgress,
     Issue,
+    MailingList,
     Series,
     Subscription,
     SubscriptionStatus,
@@ -39,6 +40,7 @@ from newsletter.delivery.sender import drain as drain_outbox
 from newsletter.schedule.broadcasts import Action, decide, hold_note
 from newsletter.schedule.drip_progress import DripCounts, advance_series
 from newsletter.schedule.journal import Journal, JournalView
+from newsletter.schedule.overlap import drip_warnings
 from newsletter.schedule.rules import SeriesRules, broadcast_rules, series_rules
 
 if TYPE_CHECKING:
@@ -58,6 +60,7 @@ class TickSummary:
     expired: int = 0
     sent: SendSummary | None = None
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. a series that became a drip
 
     @property
     def did_something(self) -> bool:
@@ -67,7 +70,7 @@ class TickSummary:
         return bool(
             self.fanned_out or self.held or d.started or d.resumed or d.queued or d.moved
             or d.waiting
-            or self.expired or sent or self.problems
+            or self.expired or sent or self.problems or self.notes
         )
 
     def describe(self) -> str:
@@ -87,6 +90,7 @@ class TickSummary:
         if self.sent is not None and self.sent.attempted:
             parts.append(f"sent: {self.sent.describe()}")
         parts += [f"problem: {p}" for p in self.problems]
+        parts += [f"note: {n}" for n in self.notes]
         return "; ".join(parts)
 
 
@@ -219,6 +223,20 @@ def expire_pending(app: App, now: datetime) -> int:
         return purge_expired_pending(session, now)
 
 
+def _meetings(app: App, slugs: list[str], rules: dict[str, SeriesRules]) -> list[str]:
+    """Same-day warnings for series that just became drips."""
+    found: list[str] = []
+    with app.db.read(TICKING) as session:
+        for slug in slugs:
+            series = session.scalar(select(Series).where(Series.slug == slug))
+            doc_rules = rules.get(slug)
+            if series is not None and doc_rules is not None:
+                list_slug = session.scalar(select(MailingList.slug).where(
+                    MailingList.id == series.list_id)) or ""
+                found += drip_warnings(app, session, series, list_slug, doc_rules)
+    return found
+
+
 def run_due(
     app: App, now: datetime, *, drain: bool = True, progress: Callable[[int], None] | None = None
 ) -> TickSummary:
@@ -237,6 +255,9 @@ def run_due(
 
     view = app.catalog.mirror_all(now, check=check)
     summary.problems.extend(str(problem) for problem in view.problems)
+    summary.notes.extend(view.notes)
+    if view.became_drip:
+        summary.notes.extend(_meetings(app, view.became_drip, read))
     with app.db.read(TICKING) as session:
         slugs = list(session.scalars(select(Series.slug)))
     # A series whose folder is gone or broken keeps going as a plain broadcast series.

@@ -24,6 +24,7 @@ from newsletter.web.errors import error_response
 from newsletter.web.forms import FormError, read_fields, wants_json
 from newsletter.web.limits import SignupLimiter
 from newsletter.web.pages import page_response
+from newsletter.web.way_back import way_back
 
 log = logging.getLogger("newsletter.web.signup")
 HONEYPOT = "website"
@@ -46,7 +47,7 @@ def signup_router(app: App) -> APIRouter:
         if known.config.thank_you_url:
             # Only the list's configured URL, never one from the request (RELIABILITY #33).
             return RedirectResponse(known.config.thank_you_url, status_code=303)
-        return page_response(app, "web/thanks.html")
+        return page_response(app, "web/thanks.html", {"back": way_back(settings, request)})
 
     @router.post("/subscribe")
     async def post_subscribe(request: Request) -> Response:
