@@ -38,10 +38,10 @@ def test_the_running_service_records_a_bounce_sent_to_its_smtp_listener(
         envelope = original.split(b"\r\n", 1)[0].decode().removeprefix("Return-Path: <")[:-1]
         lines: queue.Queue[str] = queue.Queue()
         stop = threading.Event()
-        sock = listen("127.0.0.1", 0)
+        sock = listen("127.0.0.1", free_port())
         service = threading.Thread(target=serve, args=(app,), kwargs={
-            "sock": sock, "stop": stop, "out": lines.put, "scheduler_interval": 3600.0},
-            daemon=True)
+            "sock": sock, "stop": stop, "out": lines.put,
+            "scheduler_interval": 3600.0}, daemon=True)
         service.start()
         try:
             while "bounce listener" not in (line := lines.get(timeout=20)):
