@@ -194,8 +194,10 @@ def _match(session: Session, report: Report, vouched: bool) -> _Match:
 
 
 def _soft_bounces(session: Session, address: str) -> list[SoftBounce]:
+    # Only matched ones: an unmatched bounce naming the address proves nothing (#46).
     rows = session.execute(select(FeedbackEvent.received_at, FeedbackEvent.delivery_id).where(
-        FeedbackEvent.address == address, FeedbackEvent.kind == Kind.SOFT_BOUNCE))
+        FeedbackEvent.address == address, FeedbackEvent.kind == Kind.SOFT_BOUNCE,
+        FeedbackEvent.subscriber_id.is_not(None)))
     return [SoftBounce(at, delivery_id) for at, delivery_id in rows]
 
 
