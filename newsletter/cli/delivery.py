@@ -1,4 +1,4 @@
-"""Delivery commands: ``send``, ``worker``, ``status``, ``resume``."""
+"""Delivery commands: ``send``, ``test-send``, ``worker``, ``status``, ``resume``."""
 
 from __future__ import annotations
 
@@ -13,14 +13,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from newsletter import wording
-from newsletter.cli.base import State, main, pass_state
+from newsletter.cli.base import State, main, pass_state, start_signup_ingest
 from newsletter.cli.deliverability import warn_if_unsigned
 from newsletter.db.models import DeliveryStatus
-from newsletter.delivery.outbox import due_count, fan_out_preview, send_issue_now
+from newsletter.delivery.outbox import due_count
+from newsletter.delivery.records import Recipient, recipient_record
 from newsletter.delivery.sender import SendSummary, drain
 from newsletter.delivery.status import lift_pauses, sending_status
+from newsletter.delivery.testsend import send_test
 from newsletter.delivery.worker import run_worker
 from newsletter.feedback.summary import FeedbackStatus, feedback_status
+from newsletter.schedule.send_now import audience_count, send_now
 
 
 def _parse_issue(
@@ -59,12 +62,13 @@ def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int 
     if issue:
         slug, position = issue
         if dry_run:
-            count = fan_out_preview(app, slug, position)
+            count = audience_count(app, slug, position)
             console.print(f"Would queue {slug}/{position}: "
                           f"{wording.count(count, 'new recipient')} (dry run).")
         else:
-            _issue_id, added = send_issue_now(app, slug, position)
-            console.print(f"Queued {slug}/{position}: {wording.count(added, 'new recipient')}.")
+            sent = send_now(app, slug, position)
+            added = wording.count(sent.added, "new recipient")
+            console.print(f"Queued {slug}/{position}: {added}.")
     total = due_count(app)
     if dry_run:
         due = "is" if total == 1 else "are"
@@ -79,12 +83,39 @@ def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int 
     _print_summary(console, summary)
 
 
+@main.command("test-send")
+@click.argument("series")
+@click.argument("position", metavar="N", type=click.IntRange(min=1))
+@click.option("--to", "to", multiple=True, required=True, metavar="ADDRESS",
+              help="Where the test goes (repeat for several addresses).")
+@pass_state
+def test_send(state: State, series: str, position: int, to: tuple[str, ...]) -> None:
+    """Send issue N of SERIES, marked [TEST], to staff addresses (nobody on the list).
+
+    The issue is personalised for the sample subscriber and goes through the
+    configured transport at once; the list's deliveries are not touched.
+
+    Example: newsletter test-send pain-care 1 --to editor@clinic.example
+    """
+    app = state.app()
+    result = send_test(app, series, position, list(to))
+    for item in result.results:
+        click.echo(f"{'sent' if item.sent else 'NOT sent'} to {item.to}: {result.subject} "
+                   f"{item.message_id}" + ("" if item.sent else f" ({item.detail})"))
+    if result.failed:
+        raise click.ClickException(
+            f"{wording.count(len(result.failed), 'test')} not accepted by the relay")
+
+
 @main.command()
 @click.option("--idle", type=float, default=2.0, show_default=True,
               help="Seconds to wait when nothing is due.")
 @pass_state
 def worker(state: State, idle: float) -> None:
-    """Send due mail continuously until stopped (Ctrl-C or SIGTERM).
+    """Send due mail and process form signups continuously until stopped (Ctrl-C or SIGTERM).
+
+    Signups are looked for every tenth of a second in a thread of their own, so
+    a confirmation email is queued within a moment even during a long send.
 
     Example: newsletter worker --idle 5
     """
@@ -99,17 +130,27 @@ def worker(state: State, idle: float) -> None:
     signal.signal(signal.SIGINT, on_signal)
     warn_if_unsigned(app.settings)
     console.print(f"Worker sending through {app.settings.transport}; Ctrl-C stops it.")
-    run_worker(app, stop=stop, idle_seconds=idle,
-               on_summary=lambda summary: _print_summary(console, summary))
+    signups = start_signup_ingest(app, stop)
+    try:
+        run_worker(app, stop=stop, idle_seconds=idle,
+                   on_summary=lambda summary: _print_summary(console, summary))
+    finally:
+        stop.set()
+        signups.join(timeout=30)
 
 
 @main.command()
+@click.option("--recipient", metavar="EMAIL", default=None,
+              help="Show instead what was sent to one address (state, times, Message-ID).")
 @pass_state
-def status(state: State) -> None:
+def status(state: State, recipient: str | None) -> None:
     """Show each issue's deliveries by state, any pause, bounces, complaints and suppressions.
 
-    Example: newsletter status
+    Example: newsletter status --recipient maria@example.org
     """
+    if recipient is not None:
+        _print_recipient(recipient_record(state.app(), recipient))
+        return
     rows, pauses = sending_status(state.app())
     # Only the states some issue is in (and always "sent"), so the table fits a terminal.
     states = [s.value for s in DeliveryStatus
@@ -127,6 +168,20 @@ def status(state: State) -> None:
             console.print(f"[bold red]All sending is paused:[/] {reason} "
                           "(fix it, then: newsletter resume)")
     _print_feedback(console, feedback_status(state.app()))
+
+
+def _print_recipient(found: Recipient) -> None:
+    """One address's deliveries, newest first (the console's recipient search)."""
+    if not found.found:
+        click.echo(f"nobody with the address {found.email} is on any list")
+        return
+    table = Table("what", "state", "tries", "queued", "sent", "Message-ID", "last error",
+                  title=f"Sent to {found.email}", box=box.SIMPLE_HEAD)
+    for r in found.records:
+        table.add_row(r.what, r.status, str(r.attempts), f"{r.queued_at:%Y-%m-%d %H:%M}",
+                      f"{r.sent_at:%Y-%m-%d %H:%M}" if r.sent_at else "-", r.message_id or "-",
+                      r.last_error or "")
+    Console(width=200).print(table)
 
 
 def _print_feedback(console: Console, found: FeedbackStatus) -> None:

@@ -6,11 +6,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsletter.content.issuefile import find_series
-from newsletter.db.models import Broadcast, BroadcastStatus, Issue, Series
+from newsletter.db.models import Broadcast, BroadcastStatus, Delivery, Issue, Series
 from newsletter.errors import NotFoundError, ScheduleError
 from newsletter.schedule import drip
 from newsletter.schedule.calendar import describe_local, format_local, parse_local, to_utc, zone
@@ -48,6 +48,36 @@ def _issue_row(session: Session, series: Series, position: int) -> Issue:
     if issue is None:
         raise NotFoundError(f"series {series.slug!r} has no issue {position}")
     return issue
+
+
+def refuse_if_sent(
+    session: Session, broadcast: Broadcast | None, issue: Issue, slug: str, mode: str
+) -> None:
+    """ScheduleError when the issue already went to its list: it is never scheduled again.
+
+    Gone out means its broadcast was fanned out (by the scheduler, or by "send
+    now", which records one), or, in a broadcast series, that any of its mail
+    was queued at all (``newsletter send --issue`` before sends were recorded as
+    broadcasts). A drip series' issues reach people one by one, so there only
+    the broadcast row counts.
+    """
+    label = f"{slug} #{issue.position}"
+    if broadcast is not None and broadcast.status == BroadcastStatus.FANNED_OUT:
+        when = broadcast.fanned_out_at or broadcast.due_at
+        raise ScheduleError(
+            f"{label} already went out at {when:%Y-%m-%d %H:%M} UTC; "
+            "it cannot be scheduled again"
+        )
+    if mode != "broadcast":
+        return
+    count, first = session.execute(
+        select(func.count(), func.min(Delivery.queued_at)).where(Delivery.issue_id == issue.id)
+    ).one()
+    if count:
+        raise ScheduleError(
+            f"{label} already went out at {first:%Y-%m-%d %H:%M} UTC "
+            f"({count} queued for its list); it cannot be scheduled again"
+        )
 
 
 def _view(broadcast: Broadcast, issue: Issue, slug: str) -> BroadcastView:
@@ -94,6 +124,7 @@ def schedule_issue(
         series = app.catalog.mirror_series(session, doc, now)
         issue = _issue_row(session, series, position)
         broadcast = session.scalar(select(Broadcast).where(Broadcast.issue_id == issue.id))
+        refuse_if_sent(session, broadcast, issue, series_slug, doc.config.mode)
         previous = None
         if broadcast is not None and broadcast.status in (BroadcastStatus.SCHEDULED,
                                                           BroadcastStatus.HELD):
@@ -106,11 +137,6 @@ def schedule_issue(
                 )
             broadcast = Broadcast(issue_id=issue.id, created_at=now)
             session.add(broadcast)
-        elif broadcast.status == BroadcastStatus.FANNED_OUT:
-            raise ScheduleError(
-                f"{series_slug} #{position} already went out at "
-                f"{broadcast.fanned_out_at:%Y-%m-%d %H:%M} UTC; it cannot be scheduled again"
-            )
         broadcast.local_time = format_local(local)
         broadcast.time_zone = tz.key
         broadcast.due_at = due

@@ -27,6 +27,9 @@ from newsletter.web.admin.deps import (
     login_url,
 )
 from newsletter.web.admin.render import page
+from newsletter.web.admin.schedule import schedule_router
+from newsletter.web.admin.sends import sends_router
+from newsletter.web.admin.series import series_router
 from newsletter.web.admin.staff_pages import staff_router
 
 
@@ -39,6 +42,9 @@ def admin_router(app: App) -> APIRouter:
     router.include_router(staff_router(app))
     router.include_router(audit_router(app))
     router.include_router(account_router(app))
+    router.include_router(schedule_router(app))
+    router.include_router(sends_router(app))
+    router.include_router(series_router(app))
     return router
 
 
