@@ -101,9 +101,7 @@ class ConsoleServer:
             pass
         log = self.log_path.open("wb")
         self._process = subprocess.Popen(
-            # --access-log: the readiness check below reads the server's own access log.
-            [NEWSLETTER, "serve", "--port", str(self.port), "--access-log"], cwd=self.root,
-            env=self.env,
+            [NEWSLETTER, "serve", "--port", str(self.port)], cwd=self.root, env=self.env,
             stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
