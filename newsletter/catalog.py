@@ -178,16 +178,20 @@ class Catalog:
         self._clock = clock
         self._lock = threading.Lock()
         self._lists: tuple[tuple[int, int] | None, dict[str, KnownList]] | None = None
+        self._lists_file = settings.subscribers_path / LISTS_FILE
 
     @property
     def lists_file(self) -> Path:
         """Where the lists are declared."""
-        return self._settings.subscribers_path / LISTS_FILE
+        return self._lists_file
 
     def lists(self) -> dict[str, KnownList]:
         """Declared lists by slug, mirrored to the database when ``lists.toml`` changed."""
-        path = self.lists_file
-        stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None
+        try:  # one stat per call: the signup form asks on every request
+            found = self.lists_file.stat()
+            stamp: tuple[int, int] | None = (found.st_mtime_ns, found.st_size)
+        except FileNotFoundError:
+            stamp = None
         cached = self._lists
         if cached is not None and cached[0] == stamp:
             return cached[1]

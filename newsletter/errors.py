@@ -43,7 +43,14 @@ class DatabaseError(NewsletterError):
 
 
 class ContentError(NewsletterError):
-    """An article or an issue file cannot be read, parsed or written."""
+    """An article or an issue file cannot be read, parsed or written.
+
+    ``line`` is the line of the text at fault when one is known (front matter YAML).
+    """
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 class EditedFilesError(ContentError):

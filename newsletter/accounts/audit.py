@@ -3,7 +3,7 @@
 Only :func:`record` writes (an INSERT; the database refuses UPDATE and DELETE
 on the table, see migration 0003_console). Services that change state record
 in the same transaction as the change, so the log never claims what did not
-happen nor misses what did.
+happen nor misses what did. RELIABILITY #55.
 """
 
 from __future__ import annotations

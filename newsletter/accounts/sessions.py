@@ -3,7 +3,7 @@
 The browser holds a random token; the database holds its sha256, so a copy of
 the database lets nobody in. Each session has its own CSRF token. Logging out
 deletes the row: the old cookie then finds nothing. The role is read from the
-account on every lookup, so a changed role counts at once.
+account on every lookup, so a changed role counts at once. RELIABILITY #53, #54.
 """
 
 from __future__ import annotations

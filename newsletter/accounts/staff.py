@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from newsletter.accounts.audit import Actor, record
-from newsletter.accounts.passwords import check_password_rules, hash_password
+from newsletter.accounts.passwords import check_password_rules, hash_password, verify_password
 from newsletter.accounts.roles import Role
 from newsletter.db.models import StaffAccount, StaffSession
 from newsletter.errors import AccountError, NotFoundError
@@ -164,3 +164,39 @@ def remove_staff(app: App, email: str, *, actor: Actor) -> None:
         record(session, actor, "staff.remove", address, f"was {row.role}", now)
 
     app.db.run(work, doing="removing a staff account")
+
+
+def change_own_password(app: App, staff_id: int, current: str, new: str, *, actor: Actor,
+                        keep_session: int | None = None) -> StaffInfo:
+    """Someone changes their own password: the current one must be right.
+
+    Every other session of the account ends (a copy of an old login stops
+    working); the session ``keep_session`` they did this from stays.
+    """
+    with app.db.read("reading a staff account") as session:
+        row = session.get(StaffAccount, staff_id)
+        if row is None:
+            raise NotFoundError("this staff account no longer exists")
+        stored, address = row.password_hash, row.email
+    if not verify_password(stored, current):
+        raise AccountError("the current password is not right")
+    if new == current:
+        raise AccountError("the new password is the same as the current one")
+    check_password_rules(new, address)
+    hashed = hash_password(new)
+    now = app.clock.now()
+
+    def work(session: Session) -> StaffInfo:
+        account = session.get(StaffAccount, staff_id)
+        if account is None:
+            raise NotFoundError("this staff account no longer exists")
+        account.password_hash = hashed
+        account.password_changed_at = account.updated_at = now
+        others = delete(StaffSession).where(StaffSession.staff_id == staff_id)
+        if keep_session is not None:
+            others = others.where(StaffSession.id != keep_session)
+        session.execute(others)
+        record(session, actor, "staff.own-password", address, "other sessions ended", now)
+        return _info(account)
+
+    return app.db.run(work, doing="changing a password")

@@ -4,7 +4,7 @@ Counting by the address as typed, whether or not an account has it, keeps the
 answer for an unknown address and a wrong password the same, throttled or
 not. The count lives in the database, so every web process shares it. While
 an address or IP is refused, its further tries are not counted: the refusal
-ends when the window has passed since the last counted failure.
+ends when the window has passed since the last counted failure. RELIABILITY #54.
 """
 
 from __future__ import annotations

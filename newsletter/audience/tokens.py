@@ -152,6 +152,22 @@ class Tokens:
             raise TokenError("the confirmation link is damaged or not one of ours") from err
 
 
+    def seal(self, purpose: str, payload: Any) -> str:
+        """Sign a JSON-able ``payload`` for ``purpose`` (form state the console hands back).
+
+        Not secret (it is only signed), so it must hold nothing the person
+        holding the page may not see; compressed when that is shorter.
+        """
+        return URLSafeSerializer(self._keys, salt=f"newsletter.sealed.{purpose}").dumps(payload)
+
+    def unseal(self, purpose: str, token: str) -> Any:
+        """The payload of a token :meth:`seal` made for ``purpose``, or TokenError."""
+        try:
+            return URLSafeSerializer(self._keys, salt=f"newsletter.sealed.{purpose}").loads(token)
+        except BadData as err:
+            raise TokenError("the form's state is damaged or not one of ours") from err
+
+
 class Links:
     """The public URLs that carry tokens: confirm (expires) and one-click unsubscribe (never)."""
 

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from newsletter import wording
-from newsletter.cli.base import State, main, pass_state
+from newsletter.cli.base import State, main, pass_state, start_signup_ingest
 from newsletter.cli.deliverability import warn_if_unsigned
 from newsletter.db.models import DeliveryStatus
 from newsletter.delivery.outbox import due_count
@@ -112,7 +112,10 @@ def test_send(state: State, series: str, position: int, to: tuple[str, ...]) -> 
               help="Seconds to wait when nothing is due.")
 @pass_state
 def worker(state: State, idle: float) -> None:
-    """Send due mail continuously until stopped (Ctrl-C or SIGTERM).
+    """Send due mail and process form signups continuously until stopped (Ctrl-C or SIGTERM).
+
+    Signups are looked for every tenth of a second in a thread of their own, so
+    a confirmation email is queued within a moment even during a long send.
 
     Example: newsletter worker --idle 5
     """
@@ -127,8 +130,13 @@ def worker(state: State, idle: float) -> None:
     signal.signal(signal.SIGINT, on_signal)
     warn_if_unsigned(app.settings)
     console.print(f"Worker sending through {app.settings.transport}; Ctrl-C stops it.")
-    run_worker(app, stop=stop, idle_seconds=idle,
-               on_summary=lambda summary: _print_summary(console, summary))
+    signups = start_signup_ingest(app, stop)
+    try:
+        run_worker(app, stop=stop, idle_seconds=idle,
+                   on_summary=lambda summary: _print_summary(console, summary))
+    finally:
+        stop.set()
+        signups.join(timeout=30)
 
 
 @main.command()

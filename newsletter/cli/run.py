@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from newsletter.app import App
-from newsletter.cli.base import State, main, pass_state
+from newsletter.cli.base import State, main, pass_state, start_signup_ingest
 from newsletter.cli.deliverability import warn_if_unsigned
 from newsletter.cli.first_owner import ensure_first_owner
 from newsletter.cli.serving import (
@@ -109,6 +109,7 @@ def serve(app: App, *, sock: socket.socket, stop: threading.Event, out: Out,
         # The worker talks real SMTP to the catcher, as it would to a relay.
         transport = loopback_catcher_transport(app.settings)
     threads = [
+        start_signup_ingest(app, stop),
         threading.Thread(target=run_worker, args=(app,),
                          kwargs={"stop": stop, "transport": transport},
                          name="worker", daemon=True),
@@ -119,10 +120,11 @@ def serve(app: App, *, sock: socket.socket, stop: threading.Event, out: Out,
         ),
     ]
     listener = _start_bounce_listener(app, out)
-    for thread in threads:
+    for thread in threads[1:]:  # the first (signup ingest) is running
         thread.start()
     host = str(sock.getsockname()[0])
-    server = web_server(create_web_app(app, host=host), sock, log_level="warning")
+    server = web_server(create_web_app(app, host=host), sock, log_level="warning",
+                        access_log=False)
     watcher = threading.Thread(target=_stop_server_when, args=(stop, server), daemon=True)
     watcher.start()
     try:

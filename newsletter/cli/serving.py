@@ -81,10 +81,11 @@ def listen(host: str, port: int, *, hint: str = "choose another port with --port
     return sock
 
 
-def web_server(asgi: Any, sock: socket.socket, *, log_level: str) -> uvicorn.Server:
+def web_server(asgi: Any, sock: socket.socket, *, log_level: str,
+               access_log: bool = True) -> uvicorn.Server:
     """A uvicorn server for ``asgi`` on the already bound ``sock`` (run it with ``sockets``)."""
     host, port = sock.getsockname()[:2]
     return uvicorn.Server(uvicorn.Config(
         asgi, host=host, port=port, proxy_headers=False, server_header=False,
-        log_level=log_level,
+        log_level=log_level, access_log=access_log,
     ))

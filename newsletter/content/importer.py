@@ -110,7 +110,12 @@ def read_article_text(source: Path) -> str:
         raise ContentError(
             f"{source}:{line}: not UTF-8 text (byte {err.start}); save the file as UTF-8"
         ) from err
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return normal_newlines(text)
+
+
+def normal_newlines(text: str) -> str:
+    """``text`` with Windows and old Mac line ends (and a leading BOM) made plain."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def check_source_url(url: str) -> str:
@@ -147,8 +152,8 @@ def _recorded(previous: Any) -> tuple[str, Adjustments]:
         return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
     url = previous.get("source_url", "")
-    return (url if isinstance(url, str) else ""), Adjustments(strings("joined"),
-                                                               strings("split_at"))
+    return (url if isinstance(url, str) else ""), Adjustments(
+        strings("joined"), strings("split_at"), strings("split_at_paragraph"))
 
 
 def adjusted(
@@ -248,6 +253,7 @@ def import_article(
     dry_run: bool = False,
     extractor: str = DEFAULT_EXTRACTOR,
     time_zone: str | None = None,
+    text: str | None = None,
 ) -> ImportReport:
     """Import ``source`` as the series ``series`` under ``issues_dir`` (rules: module docstring).
 
@@ -256,11 +262,14 @@ def import_article(
     ``splits`` (the CLI's options) are applied on top of the recorded ones.
     A new series gets ``time_zone`` (the configured zone) in its series.toml, so
     its times are never UTC by accident; an existing series.toml keeps its own.
+    ``text`` is the article itself when it was pasted or uploaded (the console):
+    ``source`` then only names it (its extension picks the format, and the name
+    is recorded); otherwise the file ``source`` is read.
     """
     check_series_slug(series)
     if source_url:
         check_source_url(source_url)
-    text = read_article_text(source)
+    text = read_article_text(source) if text is None else normal_newlines(text)
     folder = issues_dir / series
     raw = _read_series_toml(folder)
     previous = raw.get("import", {})
@@ -310,6 +319,8 @@ def import_article(
             **({"source_url": url} if url else {}),
             **({"joined": list(chosen.joined)} if chosen.joined else {}),
             **({"split_at": list(chosen.split_at)} if chosen.split_at else {}),
+            **({"split_at_paragraph": list(chosen.split_at_paragraph)}
+               if chosen.split_at_paragraph else {}),
             "imported_at": now.replace(microsecond=0),
             "files": files,
         },
@@ -317,7 +328,7 @@ def import_article(
     same_import = isinstance(previous, dict) and all(
         previous.get(key) == new_raw["import"].get(key)
         for key in ("source", "format", "source_sha256", "source_url", "joined", "split_at",
-                    "files")
+                    "split_at_paragraph", "files")
     )
     unchanged = (
         bool(raw)

@@ -131,6 +131,48 @@ class Subscription(Base):
     mailing_list: Mapped[MailingList] = relationship()
 
 
+class Signup(Base):
+    """One accepted form submission, appended by the web request and processed by a worker.
+
+    The request only validates and appends this row (the same work for every
+    address, RELIABILITY #25); the signup processor
+    (:mod:`newsletter.audience.ingest`) then finds or creates the person, the
+    pending subscription, the consent records and the confirmation email, and
+    stamps ``processed_at``. A row that sent a confirmation email is that
+    signup's pending record: its ``public_id`` is what the confirm link
+    carries, and its ``name`` and ``time_zone`` reach the person only when
+    that link is confirmed (and only where the person has none yet).
+    ``contested`` is set when different names or zones were sent for one
+    pending subscription: then neither is used.
+    """
+
+    __tablename__ = "signups"
+    __table_args__ = (
+        Index("ix_signups_processed_at", "processed_at", "id"),
+        Index("ix_signups_subscription_id", "subscription_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(256))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    consent_text_hash: Mapped[str | None] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    page_url: Mapped[str | None] = mapped_column(String(1000))
+    origin: Mapped[str | None] = mapped_column(String(500))
+    form: Mapped[str | None] = mapped_column(String(100))
+    by_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    # The subscription this signup made pending (no foreign key: purged on its own schedule).
+    subscription_id: Mapped[int | None] = mapped_column(Integer)
+    contested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class ConsentRecord(Base):
     """Append-only proof of consent events for one subscription (RELIABILITY #11)."""
 

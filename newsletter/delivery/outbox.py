@@ -3,7 +3,8 @@
 Every row is written here, in the caller's transaction, so an email never
 exists without its committed row and vice versa:
 
-* transactional mail (confirmation, welcome): :func:`enqueue_transactional`;
+* transactional mail (confirmation, welcome): :func:`enqueue_transactional_many`
+  (:func:`enqueue_transactional` for one);
 * an issue for a whole list (a broadcast, ``newsletter send --issue``): :func:`fan_out`;
 * an issue for one subscription (a drip): :func:`enqueue_drip_issue`.
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Table, exists, func, literal, select
+from sqlalchemy import ColumnElement, Table, exists, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -69,6 +70,47 @@ class TransactionalMail:
         return cls(subject=data["subject"], html=data["html"], text=data["text"])
 
 
+@dataclass(frozen=True)
+class TransactionalItem:
+    """One confirmation or welcome email to queue: for whom, for which list, what."""
+
+    subscriber_id: int
+    list_id: int | None
+    kind: str
+    mail: TransactionalMail
+
+
+def enqueue_transactional_many(
+    session: Session, items: list[TransactionalItem], now: datetime
+) -> list[int]:
+    """Queue confirmation or welcome emails in the caller's transaction, in one statement.
+
+    The one insert path of transactional mail; returns the new rows' ids in
+    the order of ``items``.
+    """
+    rows = []
+    for item in items:
+        if item.kind not in TRANSACTIONAL_KINDS:
+            raise ValueError(f"kind must be one of {TRANSACTIONAL_KINDS}, not {item.kind!r}")
+        rows.append({
+            "kind": item.kind, "issue_id": None, "subscriber_id": item.subscriber_id,
+            "list_id": item.list_id, "status": DeliveryStatus.QUEUED.value, "attempts": 0,
+            "payload": item.mail.to_payload(), "queued_at": now, "next_attempt_at": now,
+            "updated_at": now,
+        })
+    if not rows:
+        return []
+    keys = [(item.subscriber_id, item.list_id, item.kind) for item in items]
+    if len(set(keys)) < len(keys):  # rare: let the database keep the order (slower on SQLite)
+        statement = insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True)
+        return list(session.scalars(statement, rows))
+    # One multi-row INSERT; rows come back in any order, so they are matched by their key.
+    made = session.execute(insert(Delivery).returning(
+        Delivery.id, Delivery.subscriber_id, Delivery.list_id, Delivery.kind), rows)
+    ids = {(subscriber, list_id, kind): row_id for row_id, subscriber, list_id, kind in made}
+    return [ids[key] for key in keys]
+
+
 def enqueue_transactional(
     session: Session,
     *,
@@ -77,25 +119,11 @@ def enqueue_transactional(
     kind: str,
     mail: TransactionalMail,
     now: datetime,
-) -> Delivery:
-    """Queue a confirmation or welcome email in the caller's transaction (not committed here)."""
-    if kind not in TRANSACTIONAL_KINDS:
-        raise ValueError(f"kind must be one of {TRANSACTIONAL_KINDS}, not {kind!r}")
-    row = Delivery(
-        kind=kind,
-        issue_id=None,
-        subscriber_id=subscriber_id,
-        list_id=list_id,
-        status=DeliveryStatus.QUEUED,
-        attempts=0,
-        payload=mail.to_payload(),
-        queued_at=now,
-        next_attempt_at=now,
-        updated_at=now,
-    )
-    session.add(row)
-    session.flush()
-    return row
+) -> int:
+    """Queue a confirmation or welcome email in the caller's transaction; returns its row id."""
+    [row_id] = enqueue_transactional_many(
+        session, [TransactionalItem(subscriber_id, list_id, kind, mail)], now)
+    return row_id
 
 
 def audience_conditions(

@@ -220,7 +220,8 @@ def advance_drips(
 def expire_pending(app: App, now: datetime) -> int:
     """Purge pending signups past their expiry (the subscriptions service does the work)."""
     with app.db.write(TICKING) as session:
-        return purge_expired_pending(session, now)
+        return purge_expired_pending(
+            session, now, pending_ttl_hours=app.settings.pending_ttl_hours)
 
 
 def _meetings(app: App, slugs: list[str], rules: dict[str, SeriesRules]) -> list[str]:

@@ -5,7 +5,8 @@ token with 403 and changes nothing (the routes are enumerated from the app,
 so pages added later are covered without touching this file); no GET changes
 anything; a session cookie from before logout is refused; the cookie flags;
 login throttling per account and per IP, with one answer for an unknown
-address and a wrong password; the console's Content-Security-Policy.
+address and a wrong password; the console's Content-Security-Policy
+(RELIABILITY #53, #54, #55).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from newsletter.app import create_app
 from newsletter.cli.run import serve
+from newsletter.cli.serving import listen
 from newsletter.clock import ManualClock
 from newsletter.config import load_settings
 from newsletter.db.models import FeedbackEvent, Subscription
@@ -37,8 +38,9 @@ def test_the_running_service_records_a_bounce_sent_to_its_smtp_listener(
         envelope = original.split(b"\r\n", 1)[0].decode().removeprefix("Return-Path: <")[:-1]
         lines: queue.Queue[str] = queue.Queue()
         stop = threading.Event()
+        sock = listen("127.0.0.1", free_port())
         service = threading.Thread(target=serve, args=(app,), kwargs={
-            "host": "127.0.0.1", "port": free_port(), "stop": stop, "out": lines.put,
+            "sock": sock, "stop": stop, "out": lines.put,
             "scheduler_interval": 3600.0}, daemon=True)
         service.start()
         try:
@@ -51,6 +53,7 @@ def test_the_running_service_records_a_bounce_sent_to_its_smtp_listener(
         finally:
             stop.set()
             service.join(timeout=60)
+            sock.close()
         assert not service.is_alive()
         with app.sessions() as session:
             assert session.scalar(select(FeedbackEvent.source)) == "smtp"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -215,3 +216,18 @@ def test_the_database_refuses_to_change_or_delete_audit_entries(app: App, statem
         connection.execute(text(statement))
     with app.sessions() as session:
         assert [row.actor for row in session.scalars(select(AuditEntry))] == ["test"]
+
+
+def test_a_hash_made_with_other_parameters_is_upgraded_at_the_next_login(app: App) -> None:
+    add(app, "ed@clinic.example")
+    with app.sessions() as session, session.begin():
+        row = session.scalar(select(StaffAccount))
+        assert row is not None
+        row.password_hash = PasswordHasher(time_cost=3, memory_cost=65536,
+                                           parallelism=4).hash(PASSWORD)
+    log_in(app, "ed@clinic.example", PASSWORD, ip="10.0.0.1")
+    with app.sessions() as session:
+        stored = session.scalar(select(StaffAccount.password_hash))
+    assert stored is not None
+    assert "m=19456,t=2,p=1" in stored
+    assert log_in(app, "ed@clinic.example", PASSWORD, ip="10.0.0.1").token

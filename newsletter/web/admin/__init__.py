@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from newsletter.app import App
+from newsletter.web.admin.account import account_router
 from newsletter.web.admin.assets import assets_router
 from newsletter.web.admin.audit_page import audit_router
 from newsletter.web.admin.auth import auth_router
@@ -28,6 +29,7 @@ from newsletter.web.admin.deps import (
 from newsletter.web.admin.render import page
 from newsletter.web.admin.schedule import schedule_router
 from newsletter.web.admin.sends import sends_router
+from newsletter.web.admin.series import series_router
 from newsletter.web.admin.staff_pages import staff_router
 
 
@@ -39,8 +41,10 @@ def admin_router(app: App) -> APIRouter:
     add_dashboard(router, app)
     router.include_router(staff_router(app))
     router.include_router(audit_router(app))
+    router.include_router(account_router(app))
     router.include_router(schedule_router(app))
     router.include_router(sends_router(app))
+    router.include_router(series_router(app))
     return router
 
 

@@ -14,8 +14,10 @@ from newsletter.errors import NotFoundError
 
 FILES = {
     "admin.css": "text/css; charset=utf-8",
+    "series.css": "text/css; charset=utf-8",  # the series, import and editor pages
     "htmx.min.js": "text/javascript; charset=utf-8",
     "htmx-LICENSE.txt": "text/plain; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
     "sending.css": "text/css; charset=utf-8",  # calendar, schedule and sends pages
     "viewer-zone.js": "text/javascript; charset=utf-8",  # the viewer's zone, for those pages
 }

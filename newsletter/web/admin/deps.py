@@ -10,7 +10,8 @@
   runs. Before login the token is a double-submit cookie set by the login page.
 * :func:`audit` appends to the audit log with who, from where, and when.
 
-Session lookups touch the database; they are cached on ``request.state`` so a
+RELIABILITY #53 (CSRF, sessions) and #55 (roles checked on the server for
+every action). Session lookups touch the database; they are cached on ``request.state`` so a
 request looks its session up once.
 """
 
@@ -89,6 +90,12 @@ async def session_of(request: Request) -> SessionView | None:
     if view is not None:  # pages (even the 403 ones) show who is logged in
         request.state.console_staff = Staff(view.staff_id, view.email, view.role)
     return view
+
+
+def session_id_of(request: Request) -> int | None:
+    """The id of the request's session, once a dependency has looked it up (else None)."""
+    view = cast("SessionView | None", getattr(request.state, "console_session", None))
+    return view.session_id if view is not None else None
 
 
 def login_token(request: Request) -> str:

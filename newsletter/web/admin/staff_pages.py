@@ -72,6 +72,9 @@ def staff_router(app: App) -> APIRouter:
     @router.post("/password")
     def password(request: Request, form: FormFields,
                  staff: OwnerStaff) -> Response:
+        if form.get("email", "").strip().lower() == staff.email:
+            flash(request, "Change your own password under Your account.", "info")
+            return RedirectResponse("/admin/account", status_code=303)
         new = form.get("password", "")
         generated = not new
         new = new or generate_password()
@@ -81,8 +84,6 @@ def staff_router(app: App) -> APIRouter:
         except (AccountError, NotFoundError) as err:
             flash(request, _sentence(str(err)), "error")
             return back()
-        if changed.id == staff.id:  # their own session has just ended
-            return RedirectResponse("/admin/login", status_code=303)
         if generated:
             return page(request, "password.html", {
                 "email": changed.email, "password": new, "added": False,
