@@ -80,7 +80,8 @@ def test_an_editor_schedules_a_broadcast_and_sees_it_on_the_calendar(
     day = later(5)
     page = context.new_page()
     login_page(page, server.url, EDITOR)
-    page.goto(server.url + "/admin/series/care/schedule")
+    page.goto(server.url + "/admin/series/care")
+    page.get_by_role("link", name="Schedule: dates, drip settings, preview").click()
     # The browser's zone reached the page (viewer-zone.js), so times show in it too.
     expect(page.locator("main")).to_contain_text(f"in yours ({VIEWER_ZONE})")
     page.locator("#at-2").fill(f"{day:%Y-%m-%d}T08:00")
