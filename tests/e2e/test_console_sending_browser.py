@@ -30,7 +30,6 @@ from tests.support.sending import PEOPLE, Worker, add_people, sending_project
 OWNER, EDITOR = "owner@example.org", "editor@example.org"
 VIEWER_ZONE = "America/New_York"
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
-WAIT = 30_000  # ms: a real worker process and htmx polling every 2 s
 
 
 @pytest.fixture
@@ -112,8 +111,7 @@ def test_an_owner_sends_now_and_watches_the_counts_reach_sent_without_reloading(
     expect(page.locator('[data-state="queued"] strong')).to_have_text(str(len(PEOPLE)))
     page.evaluate("window.stillTheSamePage = true")
     with Worker(server) as worker:
-        expect(page.locator('[data-state="sent"] strong')).to_have_text(
-            str(len(PEOPLE)), timeout=WAIT)
+        worker.wait_for_sent(page, len(PEOPLE))
         assert "Traceback" not in worker.log()
     expect(page.locator('[data-state="queued"] strong')).to_have_text("0")
     expect(page.locator(".status-line")).to_contain_text("finished")
@@ -133,7 +131,7 @@ def test_an_editor_resumes_a_paused_send_and_it_goes_out(
             session.add(SendPause(issue_id=issue_id, reason=reason, created_at=app.clock.now()))
     page = context.new_page()
     login_page(page, server.url, EDITOR)
-    with Worker(server):
+    with Worker(server) as worker:
         page.goto(server.url + "/admin/sends/care/1")
         pause = page.locator(".pause")
         expect(pause).to_contain_text("This issue's sending is paused")
@@ -142,8 +140,7 @@ def test_an_editor_resumes_a_paused_send_and_it_goes_out(
         pause.get_by_role("button", name="Resume").click()
         expect(page.locator(".flash-ok")).to_contain_text("Sending resumed")
         expect(page.locator(".pause")).to_have_count(0)
-        expect(page.locator('[data-state="sent"] strong')).to_have_text(
-            str(len(PEOPLE)), timeout=WAIT)
+        worker.wait_for_sent(page, len(PEOPLE))
     expect(page.get_by_role("heading", name="Earlier pauses")).to_be_visible()
 
 
