@@ -23,6 +23,7 @@ from newsletter.schedule import broadcasts_admin
 from newsletter.schedule.agenda import agenda
 from newsletter.schedule.send_now import send_now
 from newsletter.schedule.tick import run_due
+from tests.e2e.test_console_browser import CONTRAST_JS  # the console's contrast check
 from tests.support.browser import screenshot_path
 from tests.support.console import ConsoleServer, login_page
 from tests.support.sending import PEOPLE, Worker, add_people, sending_project
@@ -183,6 +184,9 @@ def test_screenshots_of_the_calendar_the_schedule_page_and_a_send(
         expect(page.locator(wait_for).first).to_be_visible()
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{name} runs {overflow}px wider than the {size} screen"
+        low = [(text, round(ratio, 2)) for text, ratio in page.evaluate(CONTRAST_JS)
+               if ratio < 4.5]
+        assert low == [], f"{name}: text below 4.5:1: {low}"
         page.screenshot(path=str(screenshot_path(f"console-{name}-{size}.png", tmp_path)),
                         full_page=True)
     context.close()
