@@ -47,13 +47,17 @@ class SentNow:
 
 def audience_count(app: App, series_slug: str, position: int) -> int:
     """How many people "send now" would queue (for the confirmation); writes nothing."""
+    doc = find_series(app.settings.issues_path, series_slug)
+    app.catalog.find_list(doc.config.list)
     return fan_out_preview(app, series_slug, position)
 
 
 def send_now(app: App, series_slug: str, position: int) -> SentNow:
     """Queue issue ``position`` for everyone on its list now, and record it as broadcast."""
     doc = find_series(app.settings.issues_path, series_slug)
+    doc.issue(position)  # NotFoundError naming the series and its positions
     rules = series_rules(doc, app.settings.time_zone)
+    app.catalog.find_list(doc.config.list)  # NotFoundError: a series whose list is not declared
     issue_id, added = send_issue_now(app, series_slug, position)
     now = app.clock.now()
     with app.db.write(SENDING_NOW) as session:

@@ -150,6 +150,9 @@ def test_the_calendar_shows_a_broadcast_in_both_zones_and_warns_of_two_series_on
     assert f"{drip_day.day:%a %Y-%m-%d} 02:00 EST" in page
     assert "2 series reach Riverside Clinic News the same morning" in page
     assert f"{len(PEOPLE)} issues" in page  # the drip, counted per day
+    dashboard = viewer.get("/admin").text
+    assert "Coming up this week" in dashboard
+    assert f"Sleep better, drip: {len(PEOPLE)} issues to Riverside Clinic News" in dashboard
 
 
 def test_settings_saved_in_the_console_land_in_series_toml_and_a_stale_form_is_refused(

@@ -143,3 +143,15 @@ def test_the_cli_test_send_prints_each_address_and_message_id(
     assert "<" in result.output  # the Message-ID
     assert len(_caught(seeded).list()) == 1
     assert _deliveries(seeded) == 0
+
+
+def test_send_now_names_an_undeclared_list_instead_of_failing(
+    seeded: App, project: Path
+) -> None:
+    toml = project / "issues" / "pain-care" / "series.toml"
+    toml.write_text(toml.read_text().replace('list = "clinic-news"', 'list = "gone-list"'))
+    with pytest.raises(NotFoundError, match="gone-list"):
+        audience_count(seeded, "pain-care", 1)
+    with pytest.raises(NotFoundError, match="gone-list"):
+        send_now(seeded, "pain-care", 1)
+    assert _deliveries(seeded) == 0

@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
+from playwright.sync_api import Page, expect
+
 from newsletter.app import App
 from tests.support import project as builder
 from tests.support.console import NEWSLETTER, ConsoleServer, console_project
@@ -57,6 +59,15 @@ class Worker:
             env=self.server.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
         return self
+
+    def wait_for_sent(self, page: Page, count: int, timeout_ms: int = 90_000) -> None:
+        """Wait until the sends page (polling by itself) shows ``count`` sent; say why not."""
+        try:
+            expect(page.locator('[data-state="sent"] strong')).to_have_text(
+                str(count), timeout=timeout_ms)
+        except AssertionError as err:
+            raise AssertionError(f"{err}\n--- worker output ---\n{self.log()}\n"
+                                 f"--- server output ---\n{self.server.log()[-3000:]}") from None
 
     def log(self) -> str:
         """What the worker printed so far."""

@@ -8,12 +8,14 @@ from starlette.responses import Response
 from newsletter.app import App
 from newsletter.web.admin.deps import ViewerStaff
 from newsletter.web.admin.render import page
+from newsletter.web.admin.schedule import coming_up
 
 
 def add_dashboard(router: APIRouter, app: App) -> None:
     """Add ``GET /admin`` to the console router (a sub-router cannot have an empty path)."""
 
     def dashboard(request: Request, staff: ViewerStaff) -> Response:
-        return page(request, "dashboard.html", {"nav_active": "dashboard"})
+        return page(request, "dashboard.html", {"nav_active": "dashboard",
+                                                "coming": coming_up(request, app)})
 
     router.add_api_route("", dashboard, methods=["GET"], name="dashboard")

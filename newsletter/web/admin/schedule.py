@@ -38,6 +38,21 @@ def viewer_zone(request: Request, app: App) -> str:
     return app.settings.time_zone
 
 
+COMING_DAYS = 7
+COMING_MAX = 6
+
+
+def coming_up(request: Request, app: App) -> list[tuple[str, agenda.AgendaSend]]:
+    """The next few sends of the coming week, for the dashboard: (list name, send)."""
+    try:
+        found = agenda.agenda(app, viewer_zone(request, app), COMING_DAYS)
+    except NewsletterError:  # the dashboard still shows; the calendar says what is wrong
+        return []
+    sends = [(entry.name, send) for entry in found.lists for day in entry.days
+             for send in day.sends]
+    return sorted(sends, key=lambda pair: pair[1].due_at)[:COMING_MAX]
+
+
 def sentence(message: str) -> str:
     """An error message as a sentence for a flash."""
     text = message[:1].upper() + message[1:]
