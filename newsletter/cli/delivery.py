@@ -1,4 +1,4 @@
-"""Delivery commands: ``send``, ``worker``, ``status``, ``resume``."""
+"""Delivery commands: send, worker, status, resume, editions, send-corrected."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from newsletter import wording
 from newsletter.cli.base import State, main, pass_state
 from newsletter.cli.deliverability import warn_if_unsigned
 from newsletter.db.models import DeliveryStatus
+from newsletter.delivery.editions import editions_of, send_corrected
 from newsletter.delivery.outbox import due_count, fan_out_preview, send_issue_now
 from newsletter.delivery.sender import SendSummary, drain
 from newsletter.delivery.status import lift_pauses, sending_status
@@ -139,3 +140,52 @@ def resume_command(state: State, issue: tuple[str, int] | None, everything: bool
     """
     count = lift_pauses(state.app(), issue, everything=everything)
     click.echo(f"Lifted {wording.count(count, 'pause')}.")
+
+
+def _issue_argument(value: str) -> tuple[str, int]:
+    parsed = _parse_issue(click.get_current_context(), click.Argument(["issue"]), value)
+    assert parsed is not None
+    return parsed
+
+
+@main.command()
+@click.argument("issue", metavar="SERIES/N")
+@pass_state
+def editions(state: State, issue: str) -> None:
+    """List the frozen editions of an issue and who got (or gets) each.
+
+    Example: newsletter editions pain-care/1
+    """
+    slug, position = _issue_argument(issue)
+    found = editions_of(state.app(), slug, position)
+    console = Console()
+    if not found:
+        console.print(f"{slug}/{position} has no edition yet: it has not been sent.")
+        return
+    table = Table("edition", "frozen at", "why", "recipients", "by state", box=box.SIMPLE_HEAD)
+    for item in found:
+        states = ", ".join(f"{key} {value}" for key, value in sorted(item.counts.items()))
+        table.add_row(str(item.number), f"{item.created_at:%Y-%m-%d %H:%M:%S}Z", item.reason,
+                      str(sum(item.counts.values())), states or "-")
+    console.print(table)
+
+
+@main.command(name="send-corrected")
+@click.argument("issue", metavar="SERIES/N")
+@pass_state
+def send_corrected_command(state: State, issue: str) -> None:
+    """Send the issue as its files are now to everyone not sent it yet.
+
+    Freezes a new edition from the edited files; recipients still waiting
+    (queued or deferred) get it, everyone already sent keeps the edition they got.
+    Example: newsletter send-corrected pain-care/1
+    """
+    slug, position = _issue_argument(issue)
+    done = send_corrected(state.app(), slug, position)
+    if not done.new and not done.switched:
+        click.echo(f"{done.label}: the files are the same as edition {done.number}; "
+                   "nothing to correct.")
+        return
+    click.echo(f"{done.label}: edition {done.number} goes to "
+               f"{wording.count(done.switched, 'recipient')} not yet sent; the edition of "
+               f"{wording.count(done.kept, 'other recipient')} stays as it was.")

@@ -65,6 +65,7 @@ class Claimed:
     list_name: str | None
     series_slug: str | None
     position: int | None
+    edition_id: int | None = None  # the frozen issue to build from (issue mail)
 
 
 def _open_pause() -> ColumnElement[bool]:
@@ -147,7 +148,7 @@ def _details(connection: Connection, ids: Sequence[int]) -> list[Claimed]:
             D.c.status.label("previous_status"), D.c.attempts, D.c.queued_at, D.c.payload,
             Subscriber.email, Subscriber.name, Subscriber.public_id,
             MailingList.slug.label("list_slug"), MailingList.name.label("list_name"),
-            Series.slug.label("series_slug"), Issue.position,
+            Series.slug.label("series_slug"), Issue.position, D.c.edition_id,
         )
         .join(Subscriber, Subscriber.id == D.c.subscriber_id)
         .outerjoin(MailingList, MailingList.id == D.c.list_id)

@@ -50,11 +50,13 @@ from newsletter.delivery.claims import (
     renew,
 )
 from newsletter.delivery.compose import Composer
+from newsletter.delivery.editions import load_compiled
 from newsletter.delivery.mime import wire_address
 from newsletter.delivery.outcome import Outcome, Verdict
 from newsletter.delivery.pacing import SendPacer
 from newsletter.delivery.transport import Transport
 from newsletter.errors import NewsletterError
+from newsletter.render.compiled import CompiledEmail
 
 if TYPE_CHECKING:
     from newsletter.app import App
@@ -98,7 +100,8 @@ class SendRun:
         self.transport = transport
         self.progress = progress
         self.limiter = limiter
-        self.composer = Composer(settings, app.renderer, app.links, signer=app.dkim.current())
+        self.composer = Composer(settings, app.renderer, app.links, signer=app.dkim.current(),
+                                 editions=self.load_edition)
         self.policy = BackoffPolicy(
             base=settings.delivery_backoff_base_seconds, cap=settings.delivery_backoff_cap_seconds,
             give_up=settings.delivery_give_up_seconds,
@@ -114,6 +117,11 @@ class SendRun:
         self.paused_issues: set[int] = set()
         self.pauses_opened: set[int | None] = set()
         self.errors: list[BaseException] = []
+
+    def load_edition(self, edition_id: int) -> CompiledEmail:
+        """The compiled email of a frozen edition (once per edition and run)."""
+        with self.app.db.read(SENDING) as session:
+            return load_compiled(session, edition_id)
 
     def take(self) -> int:
         """How many rows the next claim may take (the batch size, within ``limit``)."""
