@@ -18,6 +18,7 @@ from newsletter.cli.deliverability import warn_if_unsigned
 from newsletter.db.models import DeliveryStatus
 from newsletter.delivery.editions import editions_of, send_corrected
 from newsletter.delivery.outbox import due_count, fan_out_preview, send_issue_now
+from newsletter.delivery.processes import default_processes, send_in_processes, work_in_processes
 from newsletter.delivery.sender import SendSummary, drain
 from newsletter.delivery.status import lift_pauses, sending_status
 from newsletter.delivery.worker import run_worker
@@ -47,8 +48,11 @@ def _print_summary(console: Console, summary: SendSummary) -> None:
               help="First queue this issue for its list (a no-op if already queued).")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; send nothing.")
 @click.option("--limit", type=click.IntRange(min=1), help="Send at most this many messages.")
+@click.option("--processes", type=click.IntRange(min=1), default=None,
+              help="Sending processes (default: the number of cores).")
 @pass_state
-def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int | None) -> None:
+def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int | None,
+         processes: int | None) -> None:
     """Send everything due now (and, with --issue, queue that issue first).
 
     Example: newsletter send --issue pain-care/1 --limit 100
@@ -72,24 +76,40 @@ def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int 
                       "nothing was sent (dry run).")
         return
     shown = min(total, limit) if limit else total
+    count = processes or default_processes()
+    if total < 2 * app.settings.delivery_batch_size:
+        count = 1  # not worth starting processes for
+    stop = threading.Event()
+
+    def on_signal(_number: int, _frame: FrameType | None) -> None:
+        stop.set()
+
     with Progress(TextColumn("Sending"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console, transient=False) as bar:
         task = bar.add_task("send", total=shown or None)
-        summary = drain(app, limit=limit, progress=lambda n: bar.advance(task, n))
+        if count == 1:
+            summary = drain(app, limit=limit, progress=lambda n: bar.advance(task, n))
+        else:
+            signal.signal(signal.SIGTERM, on_signal)
+            summary = send_in_processes(app.settings, count, limit=limit, stop=stop,
+                                        progress=lambda n: bar.advance(task, n))
     _print_summary(console, summary)
 
 
 @main.command()
 @click.option("--idle", type=float, default=2.0, show_default=True,
               help="Seconds to wait when nothing is due.")
+@click.option("--processes", type=click.IntRange(min=1), default=None,
+              help="Sending processes (default: the number of cores).")
 @pass_state
-def worker(state: State, idle: float) -> None:
-    """Send due mail continuously until stopped (Ctrl-C or SIGTERM).
+def worker(state: State, idle: float, processes: int | None) -> None:
+    """Send due mail continuously until stopped (Ctrl-C or SIGTERM: after the current batch).
 
-    Example: newsletter worker --idle 5
+    Example: newsletter worker --idle 5 --processes 2
     """
     app = state.app()
     console = Console()
+    count = processes or default_processes()
     stop = threading.Event()
 
     def on_signal(_number: int, _frame: FrameType | None) -> None:
@@ -98,9 +118,14 @@ def worker(state: State, idle: float) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     warn_if_unsigned(app.settings)
-    console.print(f"Worker sending through {app.settings.transport}; Ctrl-C stops it.")
-    run_worker(app, stop=stop, idle_seconds=idle,
-               on_summary=lambda summary: _print_summary(console, summary))
+    console.print(f"Worker sending through {app.settings.transport} with "
+                  f"{wording.count(count, 'process', 'processes')}; Ctrl-C stops it.")
+    if count == 1:
+        run_worker(app, stop=stop, idle_seconds=idle,
+                   on_summary=lambda summary: _print_summary(console, summary))
+        return
+    app.close()
+    work_in_processes(app.settings, count, stop=stop, idle=idle)
 
 
 @main.command()

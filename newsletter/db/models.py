@@ -378,6 +378,8 @@ class Worker(Base):
     host_key: Mapped[str] = mapped_column(String(300))
     pid: Mapped[int] = mapped_column(Integer)
     pid_started: Mapped[str | None] = mapped_column(String(32))
+    # PostgreSQL: the key of the session-level advisory lock the worker holds while alive.
+    lock_key: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -105,11 +105,13 @@ def _candidates(session: Session, now: datetime, limit: int) -> list[int]:
     return ids
 
 
-def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
-    """Lease up to ``limit`` due deliveries (in the caller's write transaction).
+def claim(session: Session, *, now: datetime, lease: timedelta, limit: int,
+          worker_id: int | None = None) -> list[Claimed]:
+    """Lease up to ``limit`` due deliveries to ``worker_id`` (in the caller's write transaction).
 
     Rows that are no longer allowed to go out become ``suppressed`` here. The
-    caller commits before sending anything.
+    caller commits before sending anything. When the worker is found dead, its
+    rows go back to the queue (:mod:`newsletter.delivery.heartbeat`).
     """
     ids = _candidates(session, now, limit)
     if not ids:
@@ -130,7 +132,7 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> l
             update(D)
             .where(D.c.id.in_([row.id for row in go]), _claimable(now))
             .values(status=DeliveryStatus.SENDING, lease_until=now + lease,
-                    attempts=D.c.attempts + 1, updated_at=now)
+                    attempts=D.c.attempts + 1, updated_at=now, worker_id=worker_id)
         )
         claimed = go
     return claimed

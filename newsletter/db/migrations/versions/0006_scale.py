@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("host_key", sa.String(length=300), nullable=False),
         sa.Column("pid", sa.Integer(), nullable=False),
         sa.Column("pid_started", sa.String(length=32), nullable=True),
+        sa.Column("lock_key", sa.Integer(), nullable=True),
         sa.Column("started_at", newsletter.db.types.UTCDateTime(), nullable=False),
         sa.Column("heartbeat_at", newsletter.db.types.UTCDateTime(), nullable=False),
         sa.Column("stopped_at", newsletter.db.types.UTCDateTime(), nullable=True),
