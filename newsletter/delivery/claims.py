@@ -119,27 +119,32 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int,
     rows = _details(session.connection(), ids)
     blocked = _blocked(session, rows)
     if blocked:
-        session.execute(
-            update(D)
-            .where(D.c.id.in_(blocked), _claimable(now))
-            .values(status=DeliveryStatus.SUPPRESSED, lease_until=None, next_attempt_at=None,
-                    last_error="suppressed at claim time", updated_at=now)
-        )
+        _each(session, blocked, now, status=DeliveryStatus.SUPPRESSED, lease_until=None,
+              next_attempt_at=None, last_error="suppressed at claim time", updated_at=now)
     claimed: list[Claimed] = []
     go = [row for row in rows if row.id not in blocked]
     if go:
-        session.execute(
-            update(D)
-            .where(D.c.id.in_([row.id for row in go]), _claimable(now))
-            .values(status=DeliveryStatus.SENDING, lease_until=now + lease,
-                    attempts=D.c.attempts + 1, updated_at=now, worker_id=worker_id)
-        )
+        _each(session, [row.id for row in go], now, status=DeliveryStatus.SENDING,
+              lease_until=now + lease, attempts=D.c.attempts + 1, updated_at=now,
+              worker_id=worker_id)
         claimed = go
     return claimed
 
 
+def _each(session: Session, ids: Iterable[int], now: datetime, **values: Any) -> None:
+    """Update claimable rows by primary key, one executemany.
+
+    ``WHERE id IN (…) AND (status … OR …)`` made SQLite plan a walk over the
+    status index (every queued row, under the write lock: 350 ms per claim at
+    1,000,000 rows); ``id = ?`` per row is a primary-key lookup on both databases.
+    """
+    session.execute(update(D).where(D.c.id == bindparam("rid"), _claimable(now)).values(**values),
+                    [{"rid": row_id} for row_id in ids])
+
+
 def _claimable(now: datetime) -> ColumnElement[bool]:
-    return or_(D.c.status.in_([DeliveryStatus.QUEUED, *RETRY_STATES]),
+    # Equalities, not IN: an IN list cannot be part of an executemany (see _each).
+    return or_(*(D.c.status == state for state in (DeliveryStatus.QUEUED, *RETRY_STATES)),
                and_(D.c.status == DeliveryStatus.SENDING, D.c.lease_until < now))
 
 
