@@ -18,7 +18,12 @@ from newsletter.cli.deliverability import warn_if_unsigned
 from newsletter.db.models import DeliveryStatus
 from newsletter.delivery.editions import editions_of, send_corrected
 from newsletter.delivery.outbox import due_count, fan_out_preview, send_issue_now
-from newsletter.delivery.processes import default_processes, send_in_processes, work_in_processes
+from newsletter.delivery.processes import (
+    default_processes,
+    prepare_fork,
+    send_in_processes,
+    work_in_processes,
+)
 from newsletter.delivery.sender import SendSummary, drain
 from newsletter.delivery.status import lift_pauses, sending_status
 from newsletter.delivery.worker import run_worker
@@ -91,6 +96,7 @@ def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int 
             summary = drain(app, limit=limit, progress=lambda n: bar.advance(task, n))
         else:
             signal.signal(signal.SIGTERM, on_signal)
+            prepare_fork(app.engine)
             summary = send_in_processes(app.settings, count, limit=limit, stop=stop,
                                         progress=lambda n: bar.advance(task, n))
     _print_summary(console, summary)
