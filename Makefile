@@ -5,13 +5,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Independent checkers of our mail (tests skip, saying why, when they are absent).
 MAIL_CHECKERS := /usr/bin/spamassassin /usr/share/perl5/Mail/DKIM/Verifier.pm
+# A real IMAP server for the bounce-mailbox tests (run unprivileged on loopback by the tests).
+MAIL_SERVERS := /usr/sbin/dovecot
 
 .PHONY: run test lint
 
 run: $(VENV)/.installed
 	$(BIN)/newsletter run
 
-test: $(VENV)/.installed /usr/bin/chromium $(MAIL_CHECKERS)
+test: $(VENV)/.installed /usr/bin/chromium $(MAIL_CHECKERS) $(MAIL_SERVERS)
 	$(BIN)/ruff check newsletter tests benchmarks scripts scheduler.py
 	$(BIN)/mypy
 	$(BIN)/lint-imports
@@ -33,3 +35,7 @@ $(VENV)/.installed: pyproject.toml
 
 /usr/share/perl5/Mail/DKIM/Verifier.pm:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmail-dkim-perl
+
+# The tests run their own Dovecot (private config, free loopback port), never the packaged service.
+/usr/sbin/dovecot:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd

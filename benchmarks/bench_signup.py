@@ -2,11 +2,14 @@
 
     .venv/bin/python benchmarks/bench_signup.py                      # 30 s signup, 10 s 404 x2
     .venv/bin/python benchmarks/bench_signup.py --seconds 60 --probes 600
+    .venv/bin/python benchmarks/bench_signup.py --worker              # serve --no-ingest + worker
 
-One `newsletter serve` (uvicorn, one process, as the CLI starts it) in a fresh
-project on the SQLite default; its ``newsletter.toml`` turns the per-IP rate
-limit off (``signup_rate_limit = 0``: every request comes from 127.0.0.1) and
-changes nothing else. The `--postgres` flag puts it on a PostgreSQL schema.
+One `newsletter serve` (uvicorn, one process, as the CLI starts it, with its
+signup-processor child process) in a fresh project on the SQLite default; its
+``newsletter.toml`` turns the per-IP rate limit off (``signup_rate_limit = 0``:
+every request comes from 127.0.0.1) and changes nothing else. ``--worker``
+runs `serve --no-ingest` and one `newsletter worker` instead. The `--postgres`
+flag puts it on a PostgreSQL schema.
 
 1. Throughput, in one run: wrk (``-t 2 -c 32``) GETs a page that does not
    exist (the framework's floor: routing, middleware, a 404 page), then POSTs
@@ -15,9 +18,16 @@ changes nothing else. The `--postgres` flag puts it on a PostgreSQL schema.
    the mean 404 rate, non-2xx answers (counted per status by the Lua script),
    and rows = requests: subscribers, pending subscriptions, queued
    confirmation emails and signup consent records created by the wrk run,
-   against the 2xx answers wrk saw and those the server logged (uvicorn's
-   access log; a request in flight when wrk stops may be answered after wrk
-   stopped counting, so the server's count is the exact one).
+   against the requests wrk sent and the 2xx answers it saw (a request in
+   flight when wrk stops may be stored after wrk stopped counting). The
+   server runs without an access log (the default); its log is searched for
+   tracebacks and "database is locked".
+   Then how long each confirmation took to reach the outbox: the time between
+   a signup's consent record (when the request arrived) and its
+   ``confirmation_sent`` record (when the processor queued the email), for
+   the wrk burst and for ``--trickle`` single signups posted one at a time
+   afterwards (the everyday case), and how long the backlog of the burst took
+   to drain after wrk stopped.
 2. Time per address state: a single client on one keep-alive connection posts
    the form for addresses that are new, pending (signed up before, cooldown
    running), active, unsubscribed, bounced (subscription bounced and address
@@ -137,13 +147,83 @@ def wrk(url: str, seconds: float, connections: int, threads: int,
     return result
 
 
-def start_server(project: Path, env: dict[str, str], port: int,
-                 log: Path) -> subprocess.Popen[bytes]:
+def start_server(project: Path, env: dict[str, str], port: int, log: Path,
+                 *extra: str) -> subprocess.Popen[bytes]:
     """`newsletter serve` on 127.0.0.1:port, logging to ``log``."""
     handle = log.open("wb")
     return subprocess.Popen([newsletter_bin(), "serve", "--host", "127.0.0.1", "--port",
-                             str(port)], cwd=project, env=env, stdout=handle,
+                             str(port), *extra], cwd=project, env=env, stdout=handle,
                             stderr=subprocess.STDOUT)
+
+
+def start_worker(project: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`newsletter worker` (sending and processing signups), logging to ``log``."""
+    handle = log.open("wb")
+    return subprocess.Popen([newsletter_bin(), "worker", "--idle", "1"], cwd=project, env=env,
+                            stdout=handle, stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGINT, then SIGKILL after 30 s."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages."""
+    return " ".join(Path("/proc/loadavg").read_text(encoding="utf-8").split()[:3])
+
+
+def confirmation_delays(db: Database, pattern: str) -> list[float]:
+    """Seconds from each signup's arrival to its queued confirmation, for addresses LIKE pattern."""
+    sql = ("SELECT s.occurred_at, c.occurred_at FROM consent_records s JOIN consent_records c "
+           "ON c.subscription_id = s.subscription_id AND c.event = 'confirmation_sent' "
+           "WHERE s.event = 'signup' AND s.email LIKE :p")
+    with db.engine.connect() as connection:
+        pairs = connection.execute(text(sql), {"p": pattern}).all()
+    return [(_when(done) - _when(arrived)).total_seconds() for arrived, done in pairs]
+
+
+def _when(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def unprocessed(db: Database) -> int:
+    """Signup rows not processed yet."""
+    with db.engine.connect() as connection:
+        return int(connection.execute(text(
+            "SELECT count(*) FROM signups WHERE processed_at IS NULL")).scalar_one())
+
+
+def drain_time(db: Database, seconds: float) -> float:
+    """Seconds until no signup waits (from now), or ``seconds`` when it takes longer."""
+    started = time.monotonic()
+    while unprocessed(db) and time.monotonic() - started < seconds:
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+def trickle(url: str, count: int, gap: float) -> None:
+    """``count`` single signups, one at a time, ``gap`` seconds apart (the everyday case)."""
+    with httpx.Client(base_url=url, timeout=30) as client:
+        for n in range(count):
+            answer = client.post("/subscribe", data={"email": f"trickle-{n}@example.com",
+                                                     "list": "clinic-news"})
+            if answer.status_code != 200:
+                raise SystemExit(f"trickle {n}: {answer.status_code} {answer.text}")
+            time.sleep(gap)
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The value below which ``share`` of ``values`` lie (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
 def wait_ready(url: str, server: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
@@ -191,12 +271,11 @@ def settled_rows(db: Database, expected: int, seconds: float) -> dict[str, int]:
         time.sleep(0.2)
 
 
-def server_answers(log: Path) -> tuple[int, int, int]:
-    """(2xx POST /subscribe, 5xx of any request, "database is locked") in the server log."""
-    content = log.read_text(encoding="utf-8", errors="replace")
-    ok = len(re.findall(r'"POST /subscribe HTTP/1\.1" 2\d\d', content))
-    fivexx = len(re.findall(r'" 5\d\d ', content))
-    return ok, fivexx, content.lower().count("database is locked")
+def server_problems(*logs: Path) -> tuple[int, int]:
+    """(tracebacks, "database is locked") in the server's (and worker's) log."""
+    content = "".join(log.read_text(encoding="utf-8", errors="replace")
+                      for log in logs if log.exists())
+    return content.count("Traceback"), content.lower().count("database is locked")
 
 
 def address(state: str, n: int) -> str:
@@ -212,6 +291,7 @@ def make_states(project: Path, env: dict[str, str], db: Database, url: str, coun
                                                      "list": "clinic-news"})
             if answer.status_code >= 300:
                 raise SystemExit(f"making pending addresses: {answer.status_code} {answer.text}")
+    drain_time(db, 300)  # the processor makes them pending
     csv = project / "subscribers" / "probes.csv"
     lines = ["email,name"] + [f"{address(state, n)},Probe {n}" for state in
                               ("active", "unsubscribed", "bounced") for n in range(count)]
@@ -313,6 +393,10 @@ def main() -> int:
                         help="seconds to wait for the rows of the last requests")
     parser.add_argument("--postgres", metavar="URL", default=None,
                         help="PostgreSQL server URL, or 'env' for NEWSLETTER_TEST_POSTGRES_URL")
+    parser.add_argument("--worker", action="store_true",
+                        help="serve --no-ingest plus one `newsletter worker` process")
+    parser.add_argument("--trickle", type=int, default=100,
+                        help="single signups posted one at a time after the burst")
     args = parser.parse_args()
     pg = postgres_url(args.postgres)
     if args.postgres and pg is None:
@@ -325,35 +409,43 @@ def main() -> int:
         script = Path(folder) / "signup.lua"
         script.write_text(SIGNUP_LUA, encoding="utf-8")
         log = Path(folder) / "server.log"
+        worker_log = Path(folder) / "worker.log"
         with database(project, pg) as db:
             env = cli_env(db)
             prepare(project, env)
-            server = start_server(project, env, port, log)
+            server = start_server(project, env, port, log,
+                                  *(["--no-ingest"] if args.worker else []))
+            worker = start_worker(project, env, worker_log) if args.worker else None
             try:
                 wait_ready(url, server)
-                print(f"`newsletter serve` on {url} ({db.kind}); wrk -t {args.threads} -c "
-                      f"{args.connections}", flush=True)
+                how = "serve --no-ingest + worker" if args.worker else "serve"
+                print(f"`newsletter {how}` on {url} ({db.kind}); wrk -t {args.threads} -c "
+                      f"{args.connections}; load {load_average()}", flush=True)
                 floor1 = wrk(f"{url}/no-such-page", args.floor_seconds, args.connections,
                              args.threads)
-                print(f"  404: {floor1['rate']:,.0f} req/s", flush=True)
+                print(f"  404: {floor1['rate']:,.0f} req/s; load {load_average()}", flush=True)
                 signup = wrk(f"{url}/subscribe", args.seconds, args.connections, args.threads,
                              script)
-                print(f"  POST /subscribe: {signup['rate']:,.0f} req/s", flush=True)
+                print(f"  POST /subscribe: {signup['rate']:,.0f} req/s; load {load_average()}",
+                      flush=True)
+                drained = drain_time(db, 600)
+                print(f"  backlog drained {drained:.1f} s after wrk stopped", flush=True)
                 rows = settled_rows(db, int(signup.get("sent", 0)), args.settle)
-                logged_ok, fivexx, locked = server_answers(log)
                 floor2 = wrk(f"{url}/no-such-page", args.floor_seconds, args.connections,
                              args.threads)
-                print(f"  404: {floor2['rate']:,.0f} req/s", flush=True)
+                print(f"  404: {floor2['rate']:,.0f} req/s; load {load_average()}", flush=True)
+                burst = confirmation_delays(db, "wrk%@example.com")
+                trickle(url, args.trickle, 0.1)
+                drain_time(db, 60)
+                single = confirmation_delays(db, "trickle-%@example.com")
                 make_states(project, env, db, url, args.probes)
                 times = probe(url, args.probes, args.seed)
-                fivexx_after = server_answers(log)[1]
+                drain_time(db, 120)
+                tracebacks, locked = server_problems(log, worker_log)
             finally:
-                server.send_signal(signal.SIGINT)
-                try:
-                    server.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+                stop(server)
+                if worker is not None:
+                    stop(worker)
     floor = (floor1["rate"] + floor2["rate"]) / 2
     statuses = {key[7:]: int(value) for key, value in signup.items() if key.startswith("status_")}
     answered_2xx = sum(n for code, n in statuses.items() if code.startswith("2"))
@@ -366,9 +458,9 @@ def main() -> int:
     print(f"statuses seen by wrk: {statuses}; non-2xx: {non_2xx}; socket errors: "
           f"{int(signup['socket_errors'])}")
     sent = int(signup.get("sent", -1))
-    print(f"server log: {logged_ok} POST /subscribe logged 2xx (uvicorn does not log a request "
-          f"whose client left); 5xx during the wrk runs: {fivexx}, after the probes: "
-          f"{fivexx_after}; 'database is locked': {locked}")
+    fivexx = sum(n for code, n in statuses.items() if code.startswith("5"))
+    print(f"5xx seen by wrk: {fivexx}; server log: {tracebacks} tracebacks, "
+          f"'database is locked' {locked} times")
     print(f"rows: {rows}")
     stored = rows["subscribers"]
     # wrk stops at its deadline with up to one request per connection unanswered; the server
@@ -400,7 +492,13 @@ def main() -> int:
     spread = abs(medians[worst[0]] - medians[worst[1]])
     print(f"  largest gap between two states' medians: {spread:.2f} ms ({worst[0]} vs "
           f"{worst[1]}); target: within 0.5 ms")
-    ok = rows_ok and non_2xx == 0 and fivexx == 0 and fivexx_after == 0 and locked == 0
+    for label, delays in (("during the wrk burst", burst),
+                          (f"{args.trickle} single signups, 0.1 s apart", single)):
+        print(f"confirmation queued after the request, {label}: median "
+              f"{percentile(delays, 0.5) * 1000:.0f} ms, p95 {percentile(delays, 0.95) * 1000:.0f}"
+              f" ms, max {max(delays, default=float('nan')) * 1000:.0f} ms ({len(delays)} signups)")
+    print(f"backlog of the burst drained {drained:.1f} s after wrk stopped")
+    ok = rows_ok and non_2xx == 0 and fivexx == 0 and tracebacks == 0 and locked == 0
     return 0 if ok else 1
 
 

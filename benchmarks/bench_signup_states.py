@@ -7,10 +7,14 @@ test suite checks the identical answer; this measures the time, which a test
 cannot assert reliably on a shared machine.
 
 It prepares one address (all of the same length) in each state on a SQLite
-file, serves the web app with uvicorn on 127.0.0.1 in this process, and posts
+file, serves the web app with uvicorn on 127.0.0.1 in this process, runs the
+signup processor beside it (a thread, as ``newsletter run`` does, so the
+stored signups really become pending, stay active, stay suppressed), and posts
 each address in turn for ``--rounds`` rounds (round 1 is warm-up). It prints
 the median per state, the spread (slowest median minus fastest) and the ratio
 slowest / fastest: compare the ratio between runs, not the milliseconds.
+``benchmarks/bench_signup.py`` measures the same against `newsletter serve`
+with more samples and bootstrap intervals.
 
 Usage: .venv/bin/python benchmarks/bench_signup_states.py --rounds 41
 """
@@ -34,6 +38,7 @@ from sqlalchemy import select
 
 from newsletter.app import App, create_app
 from newsletter.audience.addresses import address_hash
+from newsletter.audience.ingest import run_signup_ingest
 from newsletter.audience.signup import SignupRequest, confirm, subscribe
 from newsletter.config import load_settings
 from newsletter.db.models import Delivery, Subscriber, Subscription, Suppression
@@ -119,6 +124,10 @@ def main() -> int:
     })
     app = create_app(settings)
     prepare(app)
+    stop = threading.Event()
+    processor = threading.Thread(target=run_signup_ingest, args=(app,), kwargs={"stop": stop},
+                                 daemon=True)
+    processor.start()
     server, thread = serve(app, port)
     timings: dict[str, list[float]] = {key: [] for key in ADDRESSES}
     answers: dict[str, str] = {}
@@ -134,6 +143,8 @@ def main() -> int:
     finally:
         server.should_exit = True
         thread.join(10)
+        stop.set()
+        processor.join(30)
         app.close()
     medians = {key: statistics.median(values[1:]) for key, values in timings.items()}
     spread = max(medians.values()) - min(medians.values())

@@ -107,6 +107,20 @@ async def load(url: str, clients: int, seconds: float) -> tuple[list[float], Cou
     return latencies, statuses
 
 
+def wait_processed(database: Path, seconds: float) -> float:
+    """Seconds until no stored signup waits for the processor (at most ``seconds``)."""
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        with sqlite3.connect(database) as connection:
+            left = connection.execute(
+                "SELECT count(*) FROM signups WHERE processed_at IS NULL").fetchone()[0]
+        connection.close()
+        if not left:
+            break
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
 def count_rows(database: Path) -> dict[str, int]:
     """Rows the signups left in the SQLite file."""
     with sqlite3.connect(database) as connection:
@@ -142,6 +156,9 @@ def main() -> int:
         started = time.monotonic()
         latencies, statuses = asyncio.run(load(url, args.clients, args.seconds))
         elapsed = time.monotonic() - started
+        # The request stores the signup; `serve`'s signup process makes the rest: let it finish.
+        drained = wait_processed(folder / "project" / "var" / "newsletter.db", 300)
+        print(f"signups processed {drained:.1f} s after the load stopped")
     finally:
         server.send_signal(signal.SIGINT)
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import parseaddr
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +24,7 @@ from newsletter.db.migrate import upgrade
 from newsletter.db.transactions import Transactions
 from newsletter.delivery.signing import SignerSource
 from newsletter.delivery.transport import Transport, transport_from_settings
+from newsletter.feedback.verp import Verp, verp_from_settings
 from newsletter.render.pages import PageRenderer
 from newsletter.render.renderer import Renderer
 
@@ -45,6 +47,7 @@ class App:
     catalog: Catalog
     transport: TransportFactory  # a new transport (and its connection pool) per call
     dkim: SignerSource  # the DKIM signer, read once (again when ``dkim init`` changes the key)
+    verp: Verp  # bounce addresses: signs the envelope sender, reads it back from bounces
 
     def close(self) -> None:
         """Release database connections."""
@@ -60,6 +63,12 @@ def make_links(settings: Settings) -> Links:
     """Confirm and unsubscribe links signed with the configured keys (the newest signs)."""
     keys = [key.get_secret_value() for key in settings.secret_keys]
     return Links(settings.base_url, Tokens(keys))
+
+
+def make_verp(settings: Settings) -> Verp:
+    """The VERP codec of these settings (the bounce domain defaults to the sender's)."""
+    sender_domain = parseaddr(settings.sender)[1].rpartition("@")[2]
+    return verp_from_settings(settings, sender_domain or "localhost")
 
 
 def create_app(
@@ -94,4 +103,5 @@ def create_app(
         catalog=Catalog(settings, db, clock),
         transport=lambda: transport_from_settings(settings, clock),
         dkim=SignerSource(settings),
+        verp=make_verp(settings),
     )

@@ -21,14 +21,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from newsletter import wording
 from newsletter.clock import Clock
 from newsletter.config import Settings
 from newsletter.content.issuefile import SeriesDoc, list_series, read_series
 from newsletter.content.lists import LISTS_FILE, ListConfig, read_lists
-from newsletter.db.models import Issue, MailingList, Series
+from newsletter.db.models import Issue, MailingList, Series, Subscription, SubscriptionStatus
 from newsletter.db.transactions import Transactions
 from newsletter.errors import NewsletterError, NotFoundError
 
@@ -47,6 +48,8 @@ class CatalogView:
 
     docs: dict[str, SeriesDoc] = field(default_factory=dict)
     problems: list[NewsletterError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what mirroring changed that staff must know
+    became_drip: list[str] = field(default_factory=list)  # slugs of broadcast series now drips
 
 
 def sync_lists(session: Session, configs: list[ListConfig], now: datetime) -> None:
@@ -64,8 +67,27 @@ def sync_lists(session: Session, configs: list[ListConfig], now: datetime) -> No
     session.flush()
 
 
-def sync_series(session: Session, doc: SeriesDoc, now: datetime) -> Series:
-    """Create or update the series row and one row per issue; returns the series row."""
+def _became_drip(session: Session, series: Series, list_slug: str, now: datetime) -> str:
+    """Mark a broadcast series turning into a drip: only later confirmations are enrolled."""
+    series.drip_since = now
+    current = session.scalar(select(func.count()).select_from(Subscription).where(
+        Subscription.list_id == series.list_id,
+        Subscription.status == SubscriptionStatus.ACTIVE)) or 0
+    return (
+        f"{series.slug} is now a drip: people who confirm from now on start it at part 1; "
+        f"the {wording.count(current, 'current subscriber')} of {list_slug} "
+        f"{'was' if current == 1 else 'were'} not enrolled "
+        f"(to enrol them too: newsletter schedule enrol {series.slug} --current-subscribers)"
+    )
+
+
+def sync_series(session: Session, doc: SeriesDoc, now: datetime,
+                notes: list[str] | None = None) -> Series:
+    """Create or update the series row and one row per issue; returns the series row.
+
+    A series that was mirrored as a broadcast and is now a drip enrols only
+    people who confirm from now on; what happened goes into ``notes``.
+    """
     mailing_list = session.scalar(select(MailingList).where(MailingList.slug == doc.config.list))
     if mailing_list is None:
         raise NotFoundError(
@@ -73,6 +95,7 @@ def sync_series(session: Session, doc: SeriesDoc, now: datetime) -> Series:
             "in subscribers/lists.toml"
         )
     series = session.scalar(select(Series).where(Series.slug == doc.config.slug))
+    switched = series is not None and series.mode != "drip" and doc.config.mode == "drip"
     if series is None:
         series = Series(slug=doc.config.slug, created_at=now)
         session.add(series)
@@ -80,7 +103,13 @@ def sync_series(session: Session, doc: SeriesDoc, now: datetime) -> Series:
     series.mode = doc.config.mode
     series.list_id = mailing_list.id
     series.updated_at = now
+    if doc.config.mode != "drip":
+        series.drip_since = None
     session.flush()
+    if switched:
+        note = _became_drip(session, series, mailing_list.slug, now)
+        if notes is not None:
+            notes.append(note)
     rows = {row.position: row for row in session.scalars(
         select(Issue).where(Issue.series_id == series.id)
     )}
@@ -149,16 +178,20 @@ class Catalog:
         self._clock = clock
         self._lock = threading.Lock()
         self._lists: tuple[tuple[int, int] | None, dict[str, KnownList]] | None = None
+        self._lists_file = settings.subscribers_path / LISTS_FILE
 
     @property
     def lists_file(self) -> Path:
         """Where the lists are declared."""
-        return self._settings.subscribers_path / LISTS_FILE
+        return self._lists_file
 
     def lists(self) -> dict[str, KnownList]:
         """Declared lists by slug, mirrored to the database when ``lists.toml`` changed."""
-        path = self.lists_file
-        stamp = (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None
+        try:  # one stat per call: the signup form asks on every request
+            found = self.lists_file.stat()
+            stamp: tuple[int, int] | None = (found.st_mtime_ns, found.st_size)
+        except FileNotFoundError:
+            stamp = None
         cached = self._lists
         if cached is not None and cached[0] == stamp:
             return cached[1]
@@ -182,10 +215,11 @@ class Catalog:
             raise NotFoundError(f"no list {slug!r} (declare it in subscribers/{LISTS_FILE})")
         return known
 
-    def mirror_series(self, session: Session, doc: SeriesDoc, now: datetime) -> Series:
+    def mirror_series(self, session: Session, doc: SeriesDoc, now: datetime,
+                      notes: list[str] | None = None) -> Series:
         """Mirror the lists, then ``doc``, in the caller's transaction; returns the series row."""
         sync_lists(session, read_lists(self._settings.subscribers_path), now)
-        return sync_series(session, doc, now)
+        return sync_series(session, doc, now, notes)
 
     def mirror_all(
         self, now: datetime, check: Callable[[SeriesDoc], object] | None = None
@@ -213,8 +247,11 @@ class Catalog:
         for doc in docs:
             if not _unchanged(doc, mirrored.get(doc.config.slug)):
                 try:
+                    noted = len(view.notes)
                     with self._db.write("mirroring a series") as session:
-                        sync_series(session, doc, now)
+                        sync_series(session, doc, now, view.notes)
+                    if len(view.notes) > noted:
+                        view.became_drip.append(doc.config.slug)
                 except NotFoundError as err:
                     view.problems.append(err)
                     continue

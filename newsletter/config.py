@@ -12,6 +12,7 @@ comma-separated.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -78,6 +79,9 @@ class Settings(BaseModel):
     envelope_sender: str | None = None
     postal_address: str = "Riverside Pain Clinic, 12 Harbour Road, Springfield 10001"
     allowed_origins: list[str] = Field(default_factory=list)
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto count (addresses or networks);
+    # empty: the peer address is the visitor, whatever a header claims (RELIABILITY #27).
+    trusted_proxies: list[str] = Field(default_factory=list)
     # Signup (RELIABILITY #26, #28, #39): cooldown, pending lifetime, per-IP and global limits.
     confirm_cooldown_seconds: int = Field(default=900, ge=0)
     pending_ttl_hours: int = Field(default=48, ge=1, le=24 * 30)
@@ -98,18 +102,69 @@ class Settings(BaseModel):
     dkim_signed_by_relay: bool = False  # silences the unsigned-mail warning
     ehlo_name: str | None = None  # default: the sender's domain
 
+    # The staff console (/admin): session lifetimes, login throttling, its request-size cap.
+    console_session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    console_session_max_hours: int = Field(default=12, ge=1, le=24 * 30)
+    console_login_failures_per_account: int = Field(default=5, ge=1, le=1000)
+    console_login_failures_per_ip: int = Field(default=20, ge=1, le=100_000)
+    console_login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    console_max_request_bytes: int = Field(default=2_000_000, ge=1024)
+
     # Bounces and complaints (RELIABILITY #46-49): VERP address and the policy.
     verp_local_part: str = Field(default="bounces", pattern=r"^[A-Za-z0-9._-]{1,24}$")
     verp_separator: Literal["+", "-"] = "+"
     verp_domain: str | None = None  # default: the sender's domain
     bounce_soft_limit: int = Field(default=3, ge=1, le=100)
     bounce_soft_window_days: int = Field(default=60, ge=1, le=3650)
+    verp_enabled: bool = True  # off: MAIL FROM is envelope_sender (bounces matched by Message-ID)
+    # A send pauses (and alerts) when its hard-bounce or complaint rate passes these,
+    # once at least ``feedback_rate_min_sent`` of its messages have gone out.
+    bounce_rate_limit: float = Field(default=0.05, gt=0, le=1)
+    complaint_rate_limit: float = Field(default=0.003, gt=0, le=1)
+    feedback_rate_min_sent: int = Field(default=100, ge=1)
+    # Intake: the inbound SMTP listener (``bounces serve``, started by ``run`` too).
+    bounce_listen_host: str = "127.0.0.1"
+    bounce_listen_port: int = Field(default=2526, ge=0, le=65535)  # 0: ``run`` starts none
+    bounce_max_message_bytes: int = Field(default=10_000_000, ge=10_000)
+    # Intake: an IMAP mailbox (``bounces poll``), always over verified TLS.
+    imap_host: str | None = None
+    imap_port: int = Field(default=993, ge=1, le=65535)
+    imap_security: Literal["ssl", "starttls"] = "ssl"
+    imap_username: str | None = None
+    imap_password: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    imap_processed_folder: str = "Processed"
+    imap_ca_file: Path | None = None  # a private CA; default: the system's trust store
+    imap_timeout: float = Field(default=30.0, gt=0)
+    # Intake: provider webhooks under /webhooks/<provider>; each is off until configured.
+    webhook_max_age_seconds: int = Field(default=3600, ge=60)
+    webhook_max_request_bytes: int = Field(default=1_000_000, ge=16_384)
+    webhook_sns_topic_arns: list[str] = Field(default_factory=list)
+    webhook_sns_cert_hosts: list[str] = Field(
+        default_factory=lambda: ["sns.*.amazonaws.com", "sns.*.amazonaws.com.cn"])
+    webhook_postmark_username: str | None = None
+    webhook_postmark_password: SecretStr | None = None
+    webhook_mailgun_signing_key: SecretStr | None = None
+    webhook_sendgrid_public_key: str | None = None
 
-    @field_validator("secret_keys", "allowed_origins", mode="before")
+    @field_validator("secret_keys", "allowed_origins", "trusted_proxies", "webhook_sns_topic_arns",
+                     "webhook_sns_cert_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24)"
+                ) from None
         return value
 
     @field_validator("base_url")
@@ -132,9 +187,8 @@ class Settings(BaseModel):
     def _relay_needs_https_links(self) -> Settings:
         # RFC 8058: the one-click List-Unsubscribe URI must be HTTPS. Plain http is
         # only acceptable while links point at this machine (local runs, tests).
-        host = urlsplit(self.base_url).hostname or ""
         if (self.transport == "smtp" and self.base_url.startswith("http://")
-                and host not in ("127.0.0.1", "localhost", "::1")):
+                and not self.base_url_is_loopback):
             raise ValueError(
                 f"base_url={self.base_url!r} must start with https:// when mail goes to a "
                 "relay (RFC 8058 one-click unsubscribe links must be HTTPS)"
@@ -147,6 +201,11 @@ class Settings(BaseModel):
         if find_zone(value) is None:
             raise ValueError("is not a known IANA time zone (e.g. Europe/Berlin)")
         return value
+
+    @property
+    def base_url_is_loopback(self) -> bool:
+        """Whether links point at this machine only (a local run, a test)."""
+        return is_loopback_host(urlsplit(self.base_url).hostname or "")
 
     def path(self, value: Path) -> Path:
         """Resolve a configured path against the root folder."""
@@ -184,7 +243,18 @@ class Settings(BaseModel):
         return name or address or self.sender
 
 
-_SECRET_KEYS = {"smtp_password", "secret_keys"}
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a name or an address, as given to --host) is this machine only."""
+    if host.strip("[]").lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+_SECRET_KEYS = {"smtp_password", "secret_keys", "imap_password", "webhook_postmark_password",
+                "webhook_mailgun_signing_key"}
 
 
 def _read_file(path: Path) -> dict[str, Any]:

@@ -18,7 +18,10 @@ other exception is a bug.
     │   └── ConfirmRefused   a valid link that cannot confirm (newsletter.audience.signup)
     ├── DeliveryError        SMTP or message assembly failed (names host:port or address)
     ├── FeedbackError        a bounce or complaint cannot be read, or its VERP token is forged
-    └── ScheduleError        a schedule is impossible or ambiguous
+    │   └── SignatureError   a provider webhook's signature, credentials or timestamp do not check
+    ├── ScheduleError        a schedule is impossible or ambiguous
+    └── AccountError         a staff account, role or password is not acceptable
+        └── LoginRefused     wrong address or password, or too many tries (newsletter.accounts)
 
 The three subscription errors live beside the rules that raise them; the web
 layer maps TokenError and ConfirmRefused to a "this link does not work" page.
@@ -40,7 +43,14 @@ class DatabaseError(NewsletterError):
 
 
 class ContentError(NewsletterError):
-    """An article or an issue file cannot be read, parsed or written."""
+    """An article or an issue file cannot be read, parsed or written.
+
+    ``line`` is the line of the text at fault when one is known (front matter YAML).
+    """
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 class EditedFilesError(ContentError):
@@ -68,6 +78,10 @@ class FeedbackError(NewsletterError):
     """A bounce or complaint cannot be used: unreadable, or its VERP token fails the check."""
 
 
+class SignatureError(FeedbackError):
+    """A provider webhook is refused: forged or missing signature, wrong credentials, stale."""
+
+
 class SubscriptionError(NewsletterError):
     """A submitted address, name or token is not acceptable."""
 
@@ -78,3 +92,7 @@ class DeliveryError(NewsletterError):
 
 class ScheduleError(NewsletterError):
     """A schedule is impossible or ambiguous."""
+
+
+class AccountError(NewsletterError):
+    """A staff account, role or password is not acceptable; names the account."""

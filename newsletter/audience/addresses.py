@@ -114,6 +114,18 @@ def strip_invisible(text: str) -> str:
     return "".join(out)
 
 
+def mask_address(address: str) -> str:
+    """The address as a page may show it to whoever holds a link: ``m•••a@example.com``.
+
+    Enough for its owner to recognise, too little for a forwarded link to leak it.
+    """
+    local, _, domain = address.rpartition("@")
+    if not local:
+        return "•••"
+    shown = local[0] + "•••" + (local[-1] if len(local) > 2 else "")
+    return f"{shown}@{domain}"
+
+
 def address_hash(address: str) -> str:
     """The sha256 hex of a normalised address: what suppressions keep after erasure."""
     return hashlib.sha256(address.encode("utf-8")).hexdigest()

@@ -21,10 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from newsletter.db.models import ConsentRecord
+
+_CONSENT: Table = ConsentRecord.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,37 @@ def _cut(value: str | None, size: int) -> str | None:
     return value[:size] if value else None
 
 
+def consent_row(
+    *,
+    subscription_id: int,
+    event: str,
+    email: str,
+    list_slug: str,
+    now: datetime,
+    source: RequestInfo | None = None,
+    consent_text: str | None = None,
+    consent_hash: str | None = None,
+    method: str | None = None,
+    delivery_id: int | None = None,
+) -> dict[str, Any]:
+    """The column values of one consent event (for :func:`append_consents`)."""
+    source = source or RequestInfo()
+    return {
+        "subscription_id": subscription_id, "event": event, "occurred_at": now, "email": email,
+        "list_slug": list_slug, "ip": _cut(source.ip, 64),
+        "user_agent": _cut(source.user_agent, 512), "page_url": _cut(source.page_url, 1000),
+        "origin": _cut(source.origin, 500), "form": _cut(source.form, 100),
+        "consent_text": consent_text, "consent_text_hash": consent_hash,
+        "method": _cut(method, 32), "delivery_id": delivery_id,
+    }
+
+
+def append_consents(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append many consent events (from :func:`consent_row`) in one statement."""
+    if rows:  # the table, not the class: a plain executemany, no key fetched back
+        session.execute(insert(_CONSENT), rows)
+
+
 def record_consent(
     session: Session,
     *,
@@ -57,23 +92,10 @@ def record_consent(
     delivery_id: int | None = None,
 ) -> ConsentRecord:
     """Append one consent event in the caller's transaction."""
-    source = source or RequestInfo()
-    row = ConsentRecord(
-        subscription_id=subscription_id,
-        event=event,
-        occurred_at=now,
-        email=email,
-        list_slug=list_slug,
-        ip=_cut(source.ip, 64),
-        user_agent=_cut(source.user_agent, 512),
-        page_url=_cut(source.page_url, 1000),
-        origin=_cut(source.origin, 500),
-        form=_cut(source.form, 100),
-        consent_text=consent_text,
-        consent_text_hash=consent_hash,
-        method=_cut(method, 32),
-        delivery_id=delivery_id,
-    )
+    row = ConsentRecord(**consent_row(
+        subscription_id=subscription_id, event=event, email=email, list_slug=list_slug, now=now,
+        source=source, consent_text=consent_text, consent_hash=consent_hash, method=method,
+        delivery_id=delivery_id))
     session.add(row)
     return row
 

@@ -107,6 +107,14 @@ def find_or_create(
     return person
 
 
+def fill_details(person: Subscriber, name: str | None, time_zone: str | None) -> None:
+    """Give ``person`` a name and time zone where they have none; never replace either."""
+    if person.name is None and name:
+        person.name = name
+    if person.time_zone is None and time_zone:
+        person.time_zone = time_zone
+
+
 def find_or_create_subscription(
     session: Session, subscriber_id: int, list_id: int, now: datetime
 ) -> tuple[Subscription, bool]:

@@ -32,6 +32,7 @@ from newsletter.db.models import (
     Issue,
     MailingList,
     Series,
+    Signup,
     Subscriber,
     Subscription,
     SubscriptionStatus,
@@ -116,7 +117,7 @@ def add_subscriber(
             SignupOutcome.ACTIVATED: "subscribed (list without double opt-in); welcome queued",
             SignupOutcome.SUPPRESSED: "suppressed (erased, bounced or complained): not added",
             SignupOutcome.BLOCKED: "blocked (bounced or complained): not added",
-        }[outcome]
+        }.get(outcome, f"not added ({outcome})")
     address = require_mailable(normalise_address(email), smtp_utf8=app.settings.smtp_utf8)
     clean = clean_name(name)
     zone = known_time_zone(time_zone)
@@ -237,6 +238,8 @@ def erase_subscriber(app: App, email: str) -> bool:
         if found is not None:
             # Foreign keys cascade: subscriptions, consent records, deliveries, opt-outs.
             session.execute(delete(Subscriber).where(Subscriber.id == found))
+        # Signups (pending records, or not processed yet) hold the address, name and IP.
+        session.execute(delete(Signup).where(Signup.email == address))
         people.suppress(session, address, people.ERASED, app.clock.now())
         return found is not None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from itsdangerous import BadData, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
@@ -28,6 +29,7 @@ class Purpose(enum.StrEnum):
 
     CONFIRM = "confirm"
     UNSUBSCRIBE = "unsubscribe"
+    UNDO = "undo"
 
 
 class TokenError(SubscriptionError):
@@ -45,6 +47,15 @@ class TokenData:
     subscriber: str
     list_slug: str
     series: str | None = None
+
+
+@dataclass(frozen=True)
+class UndoData:
+    """What an undo token says: which unsubscribe (link data, scope, moment) it may reverse."""
+
+    link: TokenData
+    scope: str
+    at: datetime
 
 
 class Tokens:
@@ -107,6 +118,28 @@ class Tokens:
         except BadData as err:
             raise TokenError("the unsubscribe link is damaged or not one of ours") from err
 
+    def undo(self, data: UndoData) -> str:
+        """A token for the "Resubscribe" button: one unsubscribe, at one moment (caller's clock)."""
+        return self._plain(Purpose.UNDO).dumps(
+            [*self._payload(data.link), data.scope, data.at.isoformat()])
+
+    def read_undo(self, token: str) -> UndoData:
+        """The data of a valid undo token (its age is the caller's to judge), or TokenError."""
+        damaged = "the resubscribe button's data is damaged or not ours"
+        if len(token) > MAX_TOKEN_CHARS:
+            raise TokenError(damaged)
+        try:
+            payload = self._plain(Purpose.UNDO).loads(token)
+        except BadData as err:
+            raise TokenError(damaged) from err
+        if not isinstance(payload, list) or len(payload) < 4:
+            raise TokenError(damaged)
+        try:
+            at = datetime.fromisoformat(str(payload[-1]))
+        except ValueError as err:
+            raise TokenError(damaged) from err
+        return UndoData(self._data(payload[:-2]), str(payload[-2]), at)
+
     def read_confirm(self, token: str, max_age: int = CONFIRM_MAX_AGE_SECONDS) -> TokenData:
         """The data of a valid, unexpired confirm token, or TokenError."""
         if len(token) > MAX_TOKEN_CHARS:
@@ -117,6 +150,22 @@ class Tokens:
             raise TokenError("the confirmation link has expired", expired=True) from err
         except BadData as err:
             raise TokenError("the confirmation link is damaged or not one of ours") from err
+
+
+    def seal(self, purpose: str, payload: Any) -> str:
+        """Sign a JSON-able ``payload`` for ``purpose`` (form state the console hands back).
+
+        Not secret (it is only signed), so it must hold nothing the person
+        holding the page may not see; compressed when that is shorter.
+        """
+        return URLSafeSerializer(self._keys, salt=f"newsletter.sealed.{purpose}").dumps(payload)
+
+    def unseal(self, purpose: str, token: str) -> Any:
+        """The payload of a token :meth:`seal` made for ``purpose``, or TokenError."""
+        try:
+            return URLSafeSerializer(self._keys, salt=f"newsletter.sealed.{purpose}").loads(token)
+        except BadData as err:
+            raise TokenError("the form's state is damaged or not one of ours") from err
 
 
 class Links:

@@ -6,20 +6,25 @@ else is needed: no login, no cookie. Changes take effect for queued mail as
 well, because every delivery is checked again when it is claimed
 (:mod:`newsletter.delivery.claims`). Repeating an unsubscribe changes nothing
 and answers the same (RFC 8058 §3.2: idempotent).
+
+An unsubscribe from the page can be undone for :data:`UNDO_WINDOW` with a
+"Resubscribe" button: a POST carrying a signed undo token that names this
+link, the scope and the moment, so it reverses exactly that unsubscribe.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from newsletter.audience.consent import RequestInfo, record_withdrawal
-from newsletter.audience.tokens import TokenData
+from newsletter.audience.addresses import mask_address
+from newsletter.audience.consent import RequestInfo, record_consent, record_withdrawal
+from newsletter.audience.tokens import TokenData, TokenError, UndoData
 from newsletter.db.models import (
     SUBSCRIBED_STATES,
     MailingList,
@@ -33,6 +38,8 @@ from newsletter.errors import NotFoundError
 
 if TYPE_CHECKING:
     from newsletter.app import App
+
+UNDO_WINDOW = timedelta(minutes=10)  # how long the "Resubscribe" button works
 
 
 class Scope(enum.StrEnum):
@@ -50,6 +57,10 @@ class UnsubscribeView:
     list_name: str
     series_title: str | None
     subscribed: bool  # still on the list (False: already left it)
+    masked_address: str = ""  # whose link it is, as the page may show it
+    left_series: bool = False  # already out of the link's series
+
+
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,17 @@ class UnsubscribeResult:
     list_name: str
     series_title: str | None
     changed: bool
+    at: datetime | None = None  # when it took effect (what an undo reverses)
+    undo: str | None = None  # the "Resubscribe" button's token, when there is anything to undo
+
+
+@dataclass(frozen=True)
+class ResubscribeResult:
+    """What an undo restored."""
+
+    scope: Scope
+    list_name: str
+    series_title: str | None
 
 
 def read_token(app: App, token: str) -> TokenData:
@@ -86,8 +108,11 @@ def unsubscribe_view(app: App, token: str) -> UnsubscribeView:
         person, mailing_list, series = _load(session, data)
         status = session.scalar(select(Subscription.status).where(
             Subscription.subscriber_id == person.id, Subscription.list_id == mailing_list.id))
+        left = series is not None and session.scalar(select(SeriesOptOut.id).where(
+            SeriesOptOut.subscriber_id == person.id,
+            SeriesOptOut.series_id == series.id)) is not None
         return UnsubscribeView(mailing_list.name, series.title if series else None,
-                               status in SUBSCRIBED_STATES)
+                               status in SUBSCRIBED_STATES, mask_address(person.email), left)
 
 
 def unsubscribe(app: App, token: str, scope: Scope, *, method: str,
@@ -96,7 +121,55 @@ def unsubscribe(app: App, token: str, scope: Scope, *, method: str,
     data = read_token(app, token)
     now = app.clock.now()
     with app.db.write("unsubscribing") as session:
-        return apply_unsubscribe(session, data, scope, method=method, now=now, source=source)
+        result = apply_unsubscribe(session, data, scope, method=method, now=now, source=source)
+    if not result.changed:
+        return result
+    return replace(result, undo=app.tokens.undo(UndoData(data, str(result.scope), now)))
+
+
+def resubscribe(app: App, token: str, undo: str, *,
+                source: RequestInfo | None = None) -> ResubscribeResult:
+    """Reverse the unsubscribe that ``undo`` names, within :data:`UNDO_WINDOW`; TokenError else.
+
+    The undo token must belong to this very link (``token``); it restores only
+    what that unsubscribe changed (rows it stamped at its moment), so an older
+    unsubscribe or a staff change stays as it was.
+    """
+    data = read_token(app, token)
+    undo_data = app.tokens.read_undo(undo)
+    if undo_data.link != data:
+        raise TokenError("the resubscribe button does not belong to this link")
+    try:
+        scope = Scope(undo_data.scope)
+    except ValueError:
+        raise TokenError("the resubscribe button's data is damaged or not ours") from None
+    now = app.clock.now()
+    if not timedelta(0) <= now - undo_data.at <= UNDO_WINDOW:
+        raise TokenError("the time to undo has passed", expired=True)
+    with app.db.write("resubscribing") as session:
+        person, mailing_list, series = _load(session, data)
+        if scope == Scope.SERIES and series is not None:
+            session.execute(delete(SeriesOptOut).where(
+                SeriesOptOut.subscriber_id == person.id, SeriesOptOut.series_id == series.id,
+                SeriesOptOut.created_at >= undo_data.at))
+        else:
+            query = select(Subscription, MailingList.slug).join(
+                MailingList, MailingList.id == Subscription.list_id).where(
+                Subscription.subscriber_id == person.id,
+                Subscription.status == SubscriptionStatus.UNSUBSCRIBED,
+                Subscription.unsubscribed_at >= undo_data.at)
+            if scope == Scope.LIST:
+                query = query.where(Subscription.list_id == mailing_list.id)
+            for subscription, slug in session.execute(query):
+                subscription.status = SubscriptionStatus.ACTIVE
+                subscription.unsubscribed_at = None
+                subscription.unsubscribe_method = None
+                subscription.updated_at = now
+                record_consent(session, subscription_id=subscription.id, event="resubscribed",
+                               email=person.email, list_slug=slug, now=now, source=source,
+                               method="undo")
+        session.flush()
+        return ResubscribeResult(scope, mailing_list.name, series.title if series else None)
 
 
 def apply_unsubscribe(session: Session, data: TokenData, scope: Scope, *, method: str,
@@ -130,4 +203,28 @@ def apply_unsubscribe(session: Session, data: TokenData, scope: Scope, *, method
                               list_slug=slug, method=method, now=now, source=source)
             changed = True
     session.flush()
-    return UnsubscribeResult(scope, mailing_list.name, series.title if series else None, changed)
+    return UnsubscribeResult(scope, mailing_list.name, series.title if series else None, changed,
+                             now)
+
+
+def withdraw_everything(session: Session, subscriber_id: int, *, method: str,
+                        status: SubscriptionStatus, now: datetime) -> int:
+    """End every live subscription of a person as ``status`` with ``method`` (e.g. a complaint).
+
+    Each one gets its withdrawal record, as an unsubscribe does; returns how many ended.
+    """
+    rows = session.execute(
+        select(Subscription, MailingList.slug, Subscriber.email)
+        .join(MailingList, MailingList.id == Subscription.list_id)
+        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+        .where(Subscription.subscriber_id == subscriber_id,
+               Subscription.status.in_(SUBSCRIBED_STATES))).all()
+    for subscription, slug, address in rows:
+        subscription.status = status
+        subscription.unsubscribed_at = now
+        subscription.updated_at = now
+        subscription.unsubscribe_method = method
+        record_withdrawal(session, subscription_id=subscription.id, email=address,
+                          list_slug=slug, method=method, now=now)
+    session.flush()
+    return len(rows)

@@ -9,6 +9,7 @@ instead, so nothing needs a changed working folder or environment.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ import click
 from rich.table import Table
 
 from newsletter.app import App, create_app
+from newsletter.audience.ingest import run_signup_ingest
 from newsletter.clock import Clock, SystemClock
 from newsletter.config import Settings, load_settings
 from newsletter.errors import NewsletterError
@@ -52,6 +54,12 @@ class State:
         if self._settings is None:
             self._settings = load_settings()
         return self._settings
+
+    def use_settings(self, settings: Settings) -> None:
+        """Replace the settings (a command deriving some from its options) before the App exists."""
+        if self._app is not None:
+            raise RuntimeError("the App was already built on the old settings")
+        self._settings = settings
 
     def app(self, *, migrate: bool = True) -> App:
         """The composed application (by default migrated to the newest schema)."""
@@ -91,3 +99,16 @@ def add_whole_column(table: Table, header: str, values: Sequence[str]) -> None:
     copied. This column keeps its widest value's width and other columns wrap.
     """
     table.add_column(header, no_wrap=True, min_width=max([len(header), *map(len, values)]))
+
+
+def start_signup_ingest(app: App, stop: threading.Event) -> threading.Thread:
+    """Start the signup processor in a daemon thread of this process; it ends when ``stop`` is set.
+
+    ``worker``, ``run`` and (unless ``--no-ingest``) ``serve`` call this, so a
+    form signup becomes a person and a queued confirmation within a moment
+    wherever one of them runs.
+    """
+    thread = threading.Thread(target=run_signup_ingest, args=(app,), kwargs={"stop": stop},
+                              name="signup-ingest", daemon=True)
+    thread.start()
+    return thread

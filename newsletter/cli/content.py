@@ -94,6 +94,12 @@ def show_report(report: ImportReport, console: Console) -> None:
             number = proposal.issue_number_at(warning.seq)
             where = f"issue {number}" if number else "article"
             console.print(f"  {where}: {warning.message}", markup=False)
+    if report.time_zone:
+        console.print(f"time zone: {report.time_zone} ({report.time_zone_from}; broadcasts and "
+                      "drips use it unless you change time_zone in series.toml)", markup=False)
+    else:
+        console.print("time zone: not set in series.toml; the time_zone setting applies",
+                      markup=False)
     for note in [*proposal.notes, *report.notes]:
         console.print(f"note: {note}", markup=False)
     for copy in report.backups:
@@ -154,5 +160,6 @@ def import_article_command(
         dry_run=dry_run,
         extractor=extractor,
         now=state.clock.now(),
+        time_zone=settings.time_zone,
     )
     show_report(report, Console())

@@ -1,4 +1,5 @@
-"""Delivery commands: send, worker, status, resume, editions, send-corrected."""
+"""Delivery commands: ``send``, ``test-send``, ``worker``, ``status``, ``resume``,
+``editions``, ``send-corrected``."""
 
 from __future__ import annotations
 
@@ -13,20 +14,26 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from newsletter import wording
-from newsletter.cli.base import State, main, pass_state
+from newsletter.app import App, create_app
+from newsletter.cli.base import State, main, pass_state, start_signup_ingest
 from newsletter.cli.deliverability import warn_if_unsigned
+from newsletter.config import Settings
 from newsletter.db.models import DeliveryStatus
 from newsletter.delivery.editions import editions_of, send_corrected
-from newsletter.delivery.outbox import due_count, fan_out_preview, send_issue_now
+from newsletter.delivery.outbox import due_count
 from newsletter.delivery.processes import (
     default_processes,
     prepare_fork,
     send_in_processes,
     work_in_processes,
 )
+from newsletter.delivery.records import Recipient, recipient_record
 from newsletter.delivery.sender import SendSummary, drain
 from newsletter.delivery.status import lift_pauses, sending_status
+from newsletter.delivery.testsend import send_test
 from newsletter.delivery.worker import run_worker
+from newsletter.feedback.summary import FeedbackStatus, feedback_status
+from newsletter.schedule.send_now import audience_count, send_now
 
 
 def _parse_issue(
@@ -38,6 +45,11 @@ def _parse_issue(
     if not slug or not number.isdigit():
         raise click.BadParameter(f"{value!r}: expected SERIES/N, e.g. pain-care/1")
     return slug, int(number)
+
+
+def child_app(settings: Settings) -> App:
+    """The App of a sending process (the parent has migrated the database already)."""
+    return create_app(settings, migrate=False)
 
 
 def _print_summary(console: Console, summary: SendSummary) -> None:
@@ -68,12 +80,13 @@ def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int 
     if issue:
         slug, position = issue
         if dry_run:
-            count = fan_out_preview(app, slug, position)
+            count = audience_count(app, slug, position)
             console.print(f"Would queue {slug}/{position}: "
                           f"{wording.count(count, 'new recipient')} (dry run).")
         else:
-            _issue_id, added = send_issue_now(app, slug, position)
-            console.print(f"Queued {slug}/{position}: {wording.count(added, 'new recipient')}.")
+            sent = send_now(app, slug, position)
+            added = wording.count(sent.added, "new recipient")
+            console.print(f"Queued {slug}/{position}: {added}.")
     total = due_count(app)
     if dry_run:
         due = "is" if total == 1 else "are"
@@ -97,9 +110,33 @@ def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int 
         else:
             signal.signal(signal.SIGTERM, on_signal)
             prepare_fork(app.engine)
-            summary = send_in_processes(app.settings, count, limit=limit, stop=stop,
+            summary = send_in_processes(child_app, app.settings, count, limit=limit, stop=stop,
                                         progress=lambda n: bar.advance(task, n))
     _print_summary(console, summary)
+
+
+@main.command("test-send")
+@click.argument("series")
+@click.argument("position", metavar="N", type=click.IntRange(min=1))
+@click.option("--to", "to", multiple=True, required=True, metavar="ADDRESS",
+              help="Where the test goes (repeat for several addresses).")
+@pass_state
+def test_send(state: State, series: str, position: int, to: tuple[str, ...]) -> None:
+    """Send issue N of SERIES, marked [TEST], to staff addresses (nobody on the list).
+
+    The issue is personalised for the sample subscriber and goes through the
+    configured transport at once; the list's deliveries are not touched.
+
+    Example: newsletter test-send pain-care 1 --to editor@clinic.example
+    """
+    app = state.app()
+    result = send_test(app, series, position, list(to))
+    for item in result.results:
+        click.echo(f"{'sent' if item.sent else 'NOT sent'} to {item.to}: {result.subject} "
+                   f"{item.message_id}" + ("" if item.sent else f" ({item.detail})"))
+    if result.failed:
+        raise click.ClickException(
+            f"{wording.count(len(result.failed), 'test')} not accepted by the relay")
 
 
 @main.command()
@@ -109,7 +146,12 @@ def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int 
               help="Sending processes (default: the number of cores).")
 @pass_state
 def worker(state: State, idle: float, processes: int | None) -> None:
-    """Send due mail continuously until stopped (Ctrl-C or SIGTERM: after the current batch).
+    """Send due mail and process form signups continuously until stopped (Ctrl-C or SIGTERM).
+
+    Sending runs in one process per core (--processes); SIGTERM stops them after
+    their current batch. Signups are looked for every tenth of a second in a
+    thread of their own, so a confirmation email is queued within a moment even
+    during a long send.
 
     Example: newsletter worker --idle 5 --processes 2
     """
@@ -126,21 +168,31 @@ def worker(state: State, idle: float, processes: int | None) -> None:
     warn_if_unsigned(app.settings)
     console.print(f"Worker sending through {app.settings.transport} with "
                   f"{wording.count(count, 'process', 'processes')}; Ctrl-C stops it.")
-    if count == 1:
-        run_worker(app, stop=stop, idle_seconds=idle,
-                   on_summary=lambda summary: _print_summary(console, summary))
-        return
-    app.close()
-    work_in_processes(app.settings, count, stop=stop, idle=idle)
+    signups = start_signup_ingest(app, stop)
+    try:
+        if count == 1:
+            run_worker(app, stop=stop, idle_seconds=idle,
+                       on_summary=lambda summary: _print_summary(console, summary))
+        else:
+            prepare_fork(app.engine)  # the children open their own connections
+            work_in_processes(child_app, app.settings, count, stop=stop, idle=idle)
+    finally:
+        stop.set()
+        signups.join(timeout=30)
 
 
 @main.command()
+@click.option("--recipient", metavar="EMAIL", default=None,
+              help="Show instead what was sent to one address (state, times, Message-ID).")
 @pass_state
-def status(state: State) -> None:
-    """Show each issue's deliveries by state, and any pause.
+def status(state: State, recipient: str | None) -> None:
+    """Show each issue's deliveries by state, any pause, bounces, complaints and suppressions.
 
-    Example: newsletter status
+    Example: newsletter status --recipient maria@example.org
     """
+    if recipient is not None:
+        _print_recipient(recipient_record(state.app(), recipient))
+        return
     rows, pauses = sending_status(state.app())
     # Only the states some issue is in (and always "sent"), so the table fits a terminal.
     states = [s.value for s in DeliveryStatus
@@ -157,6 +209,48 @@ def status(state: State) -> None:
         if issue_id is None:
             console.print(f"[bold red]All sending is paused:[/] {reason} "
                           "(fix it, then: newsletter resume)")
+    _print_feedback(console, feedback_status(state.app()))
+
+
+def _print_recipient(found: Recipient) -> None:
+    """One address's deliveries, newest first (the console's recipient search)."""
+    if not found.found:
+        click.echo(f"nobody with the address {found.email} is on any list")
+        return
+    table = Table("what", "state", "tries", "queued", "sent", "Message-ID", "last error",
+                  title=f"Sent to {found.email}", box=box.SIMPLE_HEAD)
+    for r in found.records:
+        table.add_row(r.what, r.status, str(r.attempts), f"{r.queued_at:%Y-%m-%d %H:%M}",
+                      f"{r.sent_at:%Y-%m-%d %H:%M}" if r.sent_at else "-", r.message_id or "-",
+                      r.last_error or "")
+    Console(width=200).print(table)
+
+
+def _print_feedback(console: Console, found: FeedbackStatus) -> None:
+    """Bounces and complaints per issue, the suppression list with reasons, held events."""
+    if found.issues:
+        kinds = sorted({kind for row in found.issues for kind in row.counts})
+        table = Table("issue", "title", *kinds, title="Bounces and complaints",
+                      box=box.SIMPLE_HEAD)
+        for row in found.issues:
+            table.add_row(row.label, row.title, *(str(row.counts.get(k, 0)) for k in kinds))
+        console.print(table)
+    if found.suppressed_total:
+        table = Table("address", "reason", "since", "evidence",
+                      title=f"Suppressed addresses ({found.suppressed_total}, newest first)",
+                      box=box.SIMPLE_HEAD)
+        for entry in found.suppressed:
+            table.add_row(entry.address or "(erased or unknown)", entry.reason,
+                          entry.since.strftime("%Y-%m-%d %H:%M"), entry.detail or "")
+        console.print(table)
+    if found.held:
+        table = Table("received", "source", "kind", "address", "why kept", "stored as",
+                      title="Kept for staff (not understood or matching no delivery)",
+                      box=box.SIMPLE_HEAD)
+        for event in found.held:
+            table.add_row(event.received_at.strftime("%Y-%m-%d %H:%M"), event.source,
+                          event.kind, event.address or "", event.reason, event.raw_ref or "")
+        console.print(table)
 
 
 @main.command(name="resume")

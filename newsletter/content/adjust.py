@@ -4,13 +4,18 @@ Staff fix a split without editing files: ``--merge 2,3`` joins issues 2 and 3
 (the second one's heading stays in the body as a sub-heading), and
 ``--split-at "Heading text"`` starts a new issue at that heading (a
 sub-heading, or the first section heading to give the intro an issue of its
-own). Both are operations on the proposal's cuts
+own). The console can also split a long issue between two paragraphs
+(:func:`split_before_paragraph`): the new issue has no heading of its own, so
+it is called after the heading above it, "… (continued)", until staff give it
+a title. All are operations on the proposal's cuts
 (:mod:`newsletter.content.proposal`), so content is never moved or lost, and
 the staff console offers the same operations before anything is written.
 
 What staff changed is recorded as :class:`Adjustments`, by **heading text**,
 not by number: headings that no longer start an issue (``joined``) and
-headings that now do (``split_at``). A re-import of an edited article applies
+headings that now do (``split_at``); a split between paragraphs is recorded by
+the opening words of the paragraph that starts the new issue
+(``split_at_paragraph``, :data:`OPENING_WORDS` words). A re-import of an edited article applies
 them again where those headings still exist; a new section added to the
 article splits as usual, and an adjustment whose heading is gone is reported,
 not guessed.
@@ -24,7 +29,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from newsletter.content.proposal import ImportProposal, with_cuts
+from newsletter.content.words import markdown_to_plain
 from newsletter.errors import ContentError
+
+OPENING_WORDS = 12
 
 
 @dataclass(frozen=True)
@@ -33,9 +41,10 @@ class Adjustments:
 
     joined: tuple[str, ...] = ()
     split_at: tuple[str, ...] = ()
+    split_at_paragraph: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.joined or self.split_at)
+        return bool(self.joined or self.split_at or self.split_at_paragraph)
 
 
 def _normal(text: str) -> str:
@@ -78,6 +87,42 @@ def split_before(proposal: ImportProposal, index: int) -> ImportProposal:
             )
     if index == 0:
         raise ContentError(f"'{proposal.blocks[0].heading}' already starts issue 1")
+    return with_cuts(proposal, (*proposal.cuts, index))
+
+
+def opening(proposal: ImportProposal, index: int) -> str:
+    """The first :data:`OPENING_WORDS` words of block ``index`` (records a paragraph split)."""
+    words = markdown_to_plain(proposal.blocks[index].markdown).split()
+    return " ".join(words[:OPENING_WORDS])
+
+
+def find_paragraph(proposal: ImportProposal, words: str) -> int | None:
+    """The index of the first paragraph (not a heading) whose opening words are ``words``."""
+    wanted = _normal(words)
+    if not wanted:
+        return None
+    for index, block in enumerate(proposal.blocks):
+        if not block.heading and _normal(opening(proposal, index)) == wanted:
+            return index
+    return None
+
+
+def split_before_paragraph(proposal: ImportProposal, index: int) -> ImportProposal:
+    """Start a new issue at block ``index``: a paragraph (or any block) inside an issue.
+
+    The issue before keeps everything above the block; the new issue begins
+    with it. Splitting where an issue already starts, or before the first
+    block, is refused with the issue's number.
+    """
+    if not 0 <= index < len(proposal.blocks):
+        raise ContentError(
+            f"there is no block {index} to split at (the article has {len(proposal.blocks)})"
+        )
+    for issue in proposal.issues:
+        if issue.start == index:
+            raise ContentError(f"issue {issue.number} already starts at that point")
+    if proposal.blocks[index].heading:
+        return split_before(proposal, index)
     return with_cuts(proposal, (*proposal.cuts, index))
 
 
@@ -132,6 +177,8 @@ def adjustments_of(proposal: ImportProposal) -> Adjustments:
     return Adjustments(
         joined=tuple(blocks[c].heading for c in sorted(default - now) if blocks[c].heading),
         split_at=tuple(blocks[c].heading for c in sorted(now - default) if blocks[c].heading),
+        split_at_paragraph=tuple(opening(proposal, c) for c in sorted(now - default)
+                                 if not blocks[c].heading),
     )
 
 
@@ -151,6 +198,13 @@ def apply(proposal: ImportProposal, adjustments: Adjustments) -> tuple[ImportPro
         if index is None or index == 0:
             problems.append(f"the recorded split at '{heading}' no longer applies "
                             "(the article has no such heading)")
+        else:
+            cuts.add(index)
+    for words in adjustments.split_at_paragraph:
+        index = find_paragraph(proposal, words)
+        if index is None or index == 0:
+            problems.append(f"the recorded split before the paragraph '{words}…' no longer "
+                            "applies (the article has no paragraph starting that way)")
         else:
             cuts.add(index)
     return with_cuts(proposal, tuple(cuts)), problems

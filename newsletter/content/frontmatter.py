@@ -93,7 +93,8 @@ def load(text: str, path: Path, first_line: int = 2) -> dict[str, Any]:
         if _COMMENT.search(match.group(2)):
             raise ContentError(
                 f"{path}:{index + first_line}: the {match.group(1)} has ' #', which YAML reads "
-                f"as the start of a comment{_suggestion(line)}"
+                f"as the start of a comment{_suggestion(line)}",
+                line=index + first_line,
             )
     try:
         data = yaml.safe_load(text)
@@ -104,7 +105,8 @@ def load(text: str, path: Path, first_line: int = 2) -> dict[str, Any]:
         where = f":{index + first_line}" if mark is not None else ""
         problem = getattr(err, "problem", None) or "not valid"
         raise ContentError(
-            f"{path}{where}: front matter is not valid YAML ({problem}){hint}"
+            f"{path}{where}: front matter is not valid YAML ({problem}){hint}",
+            line=index + first_line if mark is not None else None,
         ) from err
     if data is None:
         return {}

@@ -69,6 +69,8 @@ class ImportReport:
     notes: list[str] = field(default_factory=list)
     backups: list[Path] = field(default_factory=list)
     dry_run: bool = False
+    time_zone: str | None = None  # the series' zone as series.toml has it (None: not set)
+    time_zone_from: str = "series.toml"  # where that zone came from
 
     @property
     def dropped(self) -> tuple[Dropped, ...]:
@@ -108,7 +110,12 @@ def read_article_text(source: Path) -> str:
         raise ContentError(
             f"{source}:{line}: not UTF-8 text (byte {err.start}); save the file as UTF-8"
         ) from err
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return normal_newlines(text)
+
+
+def normal_newlines(text: str) -> str:
+    """``text`` with Windows and old Mac line ends (and a leading BOM) made plain."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def check_source_url(url: str) -> str:
@@ -145,8 +152,8 @@ def _recorded(previous: Any) -> tuple[str, Adjustments]:
         return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
     url = previous.get("source_url", "")
-    return (url if isinstance(url, str) else ""), Adjustments(strings("joined"),
-                                                               strings("split_at"))
+    return (url if isinstance(url, str) else ""), Adjustments(
+        strings("joined"), strings("split_at"), strings("split_at_paragraph"))
 
 
 def adjusted(
@@ -245,17 +252,24 @@ def import_article(
     adjustments: Adjustments | None = None,
     dry_run: bool = False,
     extractor: str = DEFAULT_EXTRACTOR,
+    time_zone: str | None = None,
+    text: str | None = None,
 ) -> ImportReport:
     """Import ``source`` as the series ``series`` under ``issues_dir`` (rules: module docstring).
 
     ``adjustments`` (from :func:`newsletter.content.adjust.adjustments_of`, as the
     console passes them) replace the recorded merges and splits; ``merges`` and
     ``splits`` (the CLI's options) are applied on top of the recorded ones.
+    A new series gets ``time_zone`` (the configured zone) in its series.toml, so
+    its times are never UTC by accident; an existing series.toml keeps its own.
+    ``text`` is the article itself when it was pasted or uploaded (the console):
+    ``source`` then only names it (its extension picks the format, and the name
+    is recorded); otherwise the file ``source`` is read.
     """
     check_series_slug(series)
     if source_url:
         check_source_url(source_url)
-    text = read_article_text(source)
+    text = read_article_text(source) if text is None else normal_newlines(text)
     folder = issues_dir / series
     raw = _read_series_toml(folder)
     previous = raw.get("import", {})
@@ -296,6 +310,7 @@ def import_article(
         "title": series_title,
         "list": chosen_list,
         "mode": raw.get("mode", "broadcast"),
+        **({"time_zone": time_zone} if time_zone and not raw else {}),
         **{k: v for k, v in raw.items() if k not in ("title", "list", "mode", "import")},
         "import": {
             "source": source.name,
@@ -304,6 +319,8 @@ def import_article(
             **({"source_url": url} if url else {}),
             **({"joined": list(chosen.joined)} if chosen.joined else {}),
             **({"split_at": list(chosen.split_at)} if chosen.split_at else {}),
+            **({"split_at_paragraph": list(chosen.split_at_paragraph)}
+               if chosen.split_at_paragraph else {}),
             "imported_at": now.replace(microsecond=0),
             "files": files,
         },
@@ -311,7 +328,7 @@ def import_article(
     same_import = isinstance(previous, dict) and all(
         previous.get(key) == new_raw["import"].get(key)
         for key in ("source", "format", "source_sha256", "source_url", "joined", "split_at",
-                    "files")
+                    "split_at_paragraph", "files")
     )
     unchanged = (
         bool(raw)
@@ -347,6 +364,8 @@ def import_article(
         notes=notes,
         backups=backups,
         dry_run=dry_run,
+        time_zone=new_raw.get("time_zone"),
+        time_zone_from="series.toml" if raw.get("time_zone") else "the time_zone setting",
     )
 
 

@@ -12,7 +12,8 @@ A proposal is the article's content blocks in reading order plus **cuts**: the
 block indices where issues start (always 0 first). Issue *k* is the blocks from
 its cut to the next one. Its title is its first block when that is a heading
 (except for a leading intro), else its first section heading, else the
-article's title; the title block is not repeated in the body. Everything is
+article's title (for an issue staff split off between two paragraphs: the
+heading above it with " (continued)"); the title block is not repeated in the body. Everything is
 derived from blocks and cuts, so merging is removing a cut and splitting is
 adding one: no content is ever moved or lost.
 
@@ -248,6 +249,17 @@ def default_cuts(blocks: list[Block]) -> tuple[int, ...]:
     return tuple(cuts)
 
 
+CONTINUED = " (continued)"
+
+
+def _continued(title: str, blocks: tuple[Block, ...], start: int) -> str:
+    """The title of an issue split off between paragraphs: the heading above it, continued."""
+    for block in reversed(blocks[:start]):
+        if block.heading:
+            return block.heading + CONTINUED
+    return (title or "Untitled") + CONTINUED
+
+
 def _title_index(blocks: tuple[Block, ...], start: int, end: int) -> int | None:
     if blocks[start].heading and (start != 0 or blocks[start].section):
         return start
@@ -265,9 +277,15 @@ def build_issues(title: str, blocks: tuple[Block, ...], cuts: tuple[int, ...]) -
     for number, (start, end) in enumerate(itertools.pairwise(bounds), start=1):
         at = _title_index(blocks, start, end)
         body = [b for i, b in enumerate(blocks[start:end], start) if i != at]
+        if at is not None:
+            named = blocks[at].heading
+        elif start > 0:
+            named = _continued(title, blocks, start)  # split between paragraphs by staff
+        else:
+            named = title or "Untitled"
         raw.append(ProposedIssue(
             number=number,
-            title=blocks[at].heading if at is not None else (title or "Untitled"),
+            title=named,
             start=start,
             end=end,
             title_at=at,

@@ -67,8 +67,18 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         # "IMMEDIATE" takes the write lock up front: claims and counters never
         # fail half-way on a lock upgrade.
-        mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        options = connection.get_execution_options()
+        mode = options.get("sqlite_begin", "DEFERRED")
+        busy = options.get("sqlite_busy_ms")
+        if busy is None:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+            return
+        # A caller that must not wait (the web's event loop): fail at once when locked.
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={int(busy)}")
+        try:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -131,6 +131,48 @@ class Subscription(Base):
     mailing_list: Mapped[MailingList] = relationship()
 
 
+class Signup(Base):
+    """One accepted form submission, appended by the web request and processed by a worker.
+
+    The request only validates and appends this row (the same work for every
+    address, RELIABILITY #25); the signup processor
+    (:mod:`newsletter.audience.ingest`) then finds or creates the person, the
+    pending subscription, the consent records and the confirmation email, and
+    stamps ``processed_at``. A row that sent a confirmation email is that
+    signup's pending record: its ``public_id`` is what the confirm link
+    carries, and its ``name`` and ``time_zone`` reach the person only when
+    that link is confirmed (and only where the person has none yet).
+    ``contested`` is set when different names or zones were sent for one
+    pending subscription: then neither is used.
+    """
+
+    __tablename__ = "signups"
+    __table_args__ = (
+        Index("ix_signups_processed_at", "processed_at", "id"),
+        Index("ix_signups_subscription_id", "subscription_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(256))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+    consent_text_hash: Mapped[str | None] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    page_url: Mapped[str | None] = mapped_column(String(1000))
+    origin: Mapped[str | None] = mapped_column(String(500))
+    form: Mapped[str | None] = mapped_column(String(100))
+    by_staff: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    # The subscription this signup made pending (no foreign key: purged on its own schedule).
+    subscription_id: Mapped[int | None] = mapped_column(Integer)
+    contested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class ConsentRecord(Base):
     """Append-only proof of consent events for one subscription (RELIABILITY #11)."""
 
@@ -178,6 +220,10 @@ class Series(Base):
     title: Mapped[str] = mapped_column(String(300))
     list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="SET NULL"))
     mode: Mapped[str] = mapped_column(String(16), default="broadcast")
+    # A drip enrols people confirmed from this moment on; NULL: everyone on the list.
+    # Set when a broadcast series becomes a drip (its current readers are not enrolled
+    # unless staff choose so: `newsletter schedule enrol SERIES --current-subscribers`).
+    drip_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -236,6 +282,8 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("issue_id", "subscriber_id"),
         Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+        # A bounce that names no recipient is matched by the Message-ID it returns (#46).
+        Index("ix_deliveries_message_id", "message_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -260,6 +308,40 @@ class Delivery(Base):
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FeedbackEvent(Base):
+    """One bounce, complaint or auto-reply as received, and what the policy did about it.
+
+    ``source_key`` makes intake idempotent (RELIABILITY #49): the incoming
+    message's Message-ID (else the sha256 of its bytes), or the provider's event
+    id. ``raw_ref`` names the stored copy under ``var/feedback/``. ``delivery_id``
+    is NULL for an event that matched nothing (kept for staff, never guessed).
+    """
+
+    __tablename__ = "feedback_events"
+    __table_args__ = (
+        UniqueConstraint("source_key"),
+        Index("ix_feedback_events_address_kind", "address", "kind"),
+        Index("ix_feedback_events_issue_kind", "issue_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(32))  # process, smtp, imap, ses, postmark...
+    source_key: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL"))
+    issue_id: Mapped[int | None] = mapped_column(ForeignKey("issues.id", ondelete="SET NULL"))
+    subscriber_id: Mapped[int | None] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="SET NULL"))
+    address: Mapped[str | None] = mapped_column(String(320))
+    status_code: Mapped[str | None] = mapped_column(String(16))
+    diagnostic: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    raw_ref: Mapped[str | None] = mapped_column(String(500))
 
 
 class SeriesOptOut(Base):
@@ -384,3 +466,71 @@ class Worker(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stop_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class StaffAccount(Base):
+    """Someone who may log in to the console: an address, an argon2 hash and a role."""
+
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffSession(Base):
+    """One console login, kept server-side; the cookie carries a token whose sha256 is here."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_accounts.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the absolute end
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    # Messages for the next page ("Saved."), shown once after a redirect: JSON list.
+    flashes: Mapped[str | None] = mapped_column(Text)
+
+
+class LoginAttempt(Base):
+    """One failed console login, by the address typed and the client IP (for throttling)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_email_at", "email", "attempted_at"),
+        Index("ix_login_attempts_ip_at", "ip", "attempted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    ip: Mapped[str] = mapped_column(String(64))
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Append-only record of a staff action: who, what, to what, when, from where.
+
+    The actor is kept as an address, not a foreign key: the entry outlives the account.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(500), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    ip: Mapped[str | None] = mapped_column(String(64))

@@ -54,9 +54,11 @@ class Transactions:
 
     def __init__(self, sessions: sessionmaker[Session], *, sqlite: bool) -> None:
         self.sessions = sessions
+        self.sqlite = sqlite
         # Re-entrant: a nested write by mistake fails on SQLite's busy timeout, never hangs.
+        self._lock = threading.RLock()
         self._gate: contextlib.AbstractContextManager[Any] = (
-            threading.RLock() if sqlite else contextlib.nullcontext()
+            self._lock if sqlite else contextlib.nullcontext()
         )
 
     @contextlib.contextmanager
@@ -67,6 +69,29 @@ class Transactions:
                 yield session
         except OperationalError as err:
             raise database_error(err, doing) from err
+
+    def run_if_free(self, work: Callable[[Session], object], *, doing: str = "") -> bool:
+        """Run ``work`` in a write transaction only if SQLite's write lock is free right now.
+
+        Returns False, having done nothing, when another thread of this process
+        or another process holds it (or on PostgreSQL, where waiting is cheap
+        and belongs in a thread). The caller may not block: the web's event
+        loop stores signups this way and hands them to a thread otherwise.
+        """
+        if not self.sqlite or not self._lock.acquire(blocking=False):
+            return False
+        try:
+            with self.sessions.begin() as session:
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE",
+                                                      "sqlite_busy_ms": 0})
+                work(session)
+            return True
+        except OperationalError as err:
+            if "locked" in str(err.orig) or "busy" in str(err.orig):
+                return False
+            raise database_error(err, doing) from err
+        finally:
+            self._lock.release()
 
     @contextlib.contextmanager
     def read(self, doing: str = "") -> Iterator[Session]:

@@ -3,7 +3,8 @@
 Every row is written here, in the caller's transaction, so an email never
 exists without its committed row and vice versa:
 
-* transactional mail (confirmation, welcome): :func:`enqueue_transactional`;
+* transactional mail (confirmation, welcome): :func:`enqueue_transactional_many`
+  (:func:`enqueue_transactional` for one);
 * an issue for a whole list (a broadcast, ``newsletter send --issue``): :func:`fan_out`;
 * an issue for one subscription (a drip): :func:`enqueue_drip_issue`.
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Table, exists, func, literal, select
+from sqlalchemy import ColumnElement, Table, exists, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -73,6 +74,47 @@ class TransactionalMail:
         return cls(subject=data["subject"], html=data["html"], text=data["text"])
 
 
+@dataclass(frozen=True)
+class TransactionalItem:
+    """One confirmation or welcome email to queue: for whom, for which list, what."""
+
+    subscriber_id: int
+    list_id: int | None
+    kind: str
+    mail: TransactionalMail
+
+
+def enqueue_transactional_many(
+    session: Session, items: list[TransactionalItem], now: datetime
+) -> list[int]:
+    """Queue confirmation or welcome emails in the caller's transaction, in one statement.
+
+    The one insert path of transactional mail; returns the new rows' ids in
+    the order of ``items``.
+    """
+    rows = []
+    for item in items:
+        if item.kind not in TRANSACTIONAL_KINDS:
+            raise ValueError(f"kind must be one of {TRANSACTIONAL_KINDS}, not {item.kind!r}")
+        rows.append({
+            "kind": item.kind, "issue_id": None, "subscriber_id": item.subscriber_id,
+            "list_id": item.list_id, "status": DeliveryStatus.QUEUED.value, "attempts": 0,
+            "payload": item.mail.to_payload(), "queued_at": now, "next_attempt_at": now,
+            "updated_at": now,
+        })
+    if not rows:
+        return []
+    keys = [(item.subscriber_id, item.list_id, item.kind) for item in items]
+    if len(set(keys)) < len(keys):  # rare: let the database keep the order (slower on SQLite)
+        statement = insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True)
+        return list(session.scalars(statement, rows))
+    # One multi-row INSERT; rows come back in any order, so they are matched by their key.
+    made = session.execute(insert(Delivery).returning(
+        Delivery.id, Delivery.subscriber_id, Delivery.list_id, Delivery.kind), rows)
+    ids = {(subscriber, list_id, kind): row_id for row_id, subscriber, list_id, kind in made}
+    return [ids[key] for key in keys]
+
+
 def enqueue_transactional(
     session: Session,
     *,
@@ -81,25 +123,30 @@ def enqueue_transactional(
     kind: str,
     mail: TransactionalMail,
     now: datetime,
-) -> Delivery:
-    """Queue a confirmation or welcome email in the caller's transaction (not committed here)."""
-    if kind not in TRANSACTIONAL_KINDS:
-        raise ValueError(f"kind must be one of {TRANSACTIONAL_KINDS}, not {kind!r}")
-    row = Delivery(
-        kind=kind,
-        issue_id=None,
-        subscriber_id=subscriber_id,
-        list_id=list_id,
-        status=DeliveryStatus.QUEUED,
-        attempts=0,
-        payload=mail.to_payload(),
-        queued_at=now,
-        next_attempt_at=now,
-        updated_at=now,
-    )
-    session.add(row)
-    session.flush()
-    return row
+) -> int:
+    """Queue a confirmation or welcome email in the caller's transaction; returns its row id."""
+    [row_id] = enqueue_transactional_many(
+        session, [TransactionalItem(subscriber_id, list_id, kind, mail)], now)
+    return row_id
+
+
+def audience_conditions(
+    issue_id: int | None, series_id: Any, *conditions: ColumnElement[bool],
+) -> list[ColumnElement[bool]]:
+    """Who issue mail goes to: active subscriptions matching ``conditions``, less people
+    who already have the issue or left its series. The real send and the dry run share it.
+
+    ``issue_id`` and ``series_id`` are None for a series not yet in the database:
+    then nobody has the issue and nobody has left the series.
+    """
+    found = [*conditions, Subscription.status == SubscriptionStatus.ACTIVE]
+    if issue_id is not None:
+        found.append(~exists().where(_D.c.issue_id == issue_id,
+                                     _D.c.subscriber_id == Subscription.subscriber_id))
+    if series_id is not None:
+        found.append(~exists().where(SeriesOptOut.subscriber_id == Subscription.subscriber_id,
+                                     SeriesOptOut.series_id == series_id))
+    return found
 
 
 def newest_edition(issue_id: int) -> Any:
@@ -126,12 +173,9 @@ def insert_issue_rows(
     audience = select(
         literal("issue"), literal(issue_id), Subscription.subscriber_id, Subscription.list_id,
         literal(DeliveryStatus.QUEUED.value), literal(0), stamp, stamp, stamp, edition,
-    ).where(
-        *conditions,
-        Subscription.status == SubscriptionStatus.ACTIVE,
-        ~exists().where(SeriesOptOut.subscriber_id == Subscription.subscriber_id,
-                        SeriesOptOut.series_id == series_id),
-    )
+        # No "already has the issue" test here (issue_id None): ON CONFLICT DO NOTHING is
+        # that test, and as a NOT EXISTS it made the fan-out quadratic on PostgreSQL.
+    ).where(*audience_conditions(None, series_id, *conditions))
     dialect = sqlite if is_sqlite(session.get_bind()) else postgresql  # type: ignore[arg-type]
     statement = (
         dialect.insert(_D)
@@ -199,17 +243,21 @@ def send_issue_now(app: App, series_slug: str, position: int) -> tuple[int, int]
 
 
 def fan_out_preview(app: App, series_slug: str, position: int) -> int:
-    """How many rows :func:`send_issue_now` would add (for ``--dry-run``); writes nothing."""
+    """How many rows :func:`send_issue_now` would add (for ``--dry-run``); writes nothing.
+
+    It counts with the send's own conditions, the series and issue ids being
+    None while the series has not been mirrored yet (nothing can refer to it).
+    """
     doc = find_series(app.settings.issues_path, series_slug)
     doc.issue(position)
     with app.db.read() as session:
         list_id = session.scalar(select(MailingList.id).where(MailingList.slug == doc.config.list))
         if list_id is None:
-            return 0
-        issue_id = session.scalar(select(Issue.id).join(Series).where(
-            Series.slug == series_slug, Issue.position == position))
-        queued = select(Delivery.subscriber_id).where(Delivery.issue_id == issue_id)
-        return int(session.scalar(select(func.count()).select_from(Subscription).where(
-            Subscription.list_id == list_id,
-            Subscription.status == SubscriptionStatus.ACTIVE,
-            Subscription.subscriber_id.not_in(queued))) or 0)
+            return 0  # a list declared a moment ago has nobody on it yet
+        series_id = session.scalar(select(Series.id).where(Series.slug == series_slug))
+        issue_id = None if series_id is None else session.scalar(
+            select(Issue.id).where(Issue.series_id == series_id, Issue.position == position))
+        return int(session.scalar(
+            select(func.count()).select_from(Subscription).where(
+                *audience_conditions(issue_id, series_id, Subscription.list_id == list_id))
+        ) or 0)

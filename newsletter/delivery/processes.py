@@ -38,6 +38,12 @@ if TYPE_CHECKING:
     from multiprocessing.queues import Queue
     from multiprocessing.synchronize import Event
 
+    from newsletter.app import App
+
+# Builds a child's App from the parent's settings (the CLI passes one that does not
+# migrate: the parent already did). A module-level function, so spawn can pickle it.
+AppFactory = Callable[[Settings], "App"]
+
 _CONTEXT: Any = multiprocessing.get_context(
     "fork" if sys.platform.startswith("linux") else "spawn")
 RESTART_DELAY = 2.0  # seconds before a worker child that died is started again
@@ -84,14 +90,13 @@ def _child_signals(halt: Event) -> _StopFlag:
     return flag
 
 
-def _send_child(settings: Settings, parent: int, limit: int | None, halt: Event,
-                done: Synchronized[int], results: Queue[dict[str, Any]]) -> None:
+def _send_child(make_app: AppFactory, settings: Settings, parent: int, limit: int | None,
+                halt: Event, done: Synchronized[int], results: Queue[dict[str, Any]]) -> None:
     _die_with_parent(parent)
     flag = _child_signals(halt)
-    from newsletter.app import create_app
     from newsletter.delivery.sender import drain
 
-    app = create_app(settings, migrate=False)
+    app = make_app(settings)
 
     def progress(count: int) -> None:
         with done.get_lock():
@@ -107,14 +112,13 @@ def _send_child(settings: Settings, parent: int, limit: int | None, halt: Event,
         app.close()
 
 
-def _worker_child(settings: Settings, parent: int, halt: Event, idle: float,
-                  number: int) -> None:
+def _worker_child(make_app: AppFactory, settings: Settings, parent: int, halt: Event,
+                  idle: float, number: int) -> None:
     _die_with_parent(parent)
     stop = _child_signals(halt)
-    from newsletter.app import create_app
     from newsletter.delivery.worker import run_worker
 
-    app = create_app(settings, migrate=False)
+    app = make_app(settings)
 
     def report(summary: SendSummary) -> None:
         print(f"[{number}] Done: {summary.describe()}.", flush=True)
@@ -155,7 +159,8 @@ class _StopFlag:
         return True
 
 
-def send_in_processes(settings: Settings, processes: int, *, limit: int | None = None,
+def send_in_processes(make_app: AppFactory, settings: Settings, processes: int, *,
+                      limit: int | None = None,
                       progress: Callable[[int], None] | None = None,
                       stop: threading.Event | None = None) -> SendSummary:
     """Drain the outbox with ``processes`` child processes; their summaries added up.
@@ -166,7 +171,8 @@ def send_in_processes(settings: Settings, processes: int, *, limit: int | None =
     done: Synchronized[int] = _CONTEXT.Value("q", 0)
     results: Queue[dict[str, Any]] = _CONTEXT.Queue()
     children = [_CONTEXT.Process(target=_send_child, name=f"send-{n}",
-                               args=(settings, os.getpid(), share, halt, done, results))
+                               args=(make_app, settings, os.getpid(), share, halt, done,
+                                     results))
                 for n, share in enumerate(split(limit, processes))]
     for child in children:
         child.start()
@@ -216,8 +222,8 @@ def _merge(reports: list[dict[str, Any]], children: list[BaseProcess]) -> SendSu
     return summary
 
 
-def work_in_processes(settings: Settings, processes: int, *, stop: threading.Event,
-                      idle: float = 2.0) -> None:
+def work_in_processes(make_app: AppFactory, settings: Settings, processes: int, *,
+                      stop: threading.Event, idle: float = 2.0) -> None:
     """Run ``processes`` worker children until ``stop`` is set; restart any that dies.
 
     ``stop`` is a thread event, safe to set from a signal handler; the children's
@@ -228,7 +234,7 @@ def work_in_processes(settings: Settings, processes: int, *, stop: threading.Eve
 
     def start(number: int) -> BaseProcess:
         child: BaseProcess = _CONTEXT.Process(target=_worker_child, name=f"worker-{number}",
-                               args=(settings, os.getpid(), halt, idle, number))
+                               args=(make_app, settings, os.getpid(), halt, idle, number))
         child.start()
         return child
 

@@ -35,12 +35,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from newsletter.audience import people
-from newsletter.db.models import DeliveryStatus, SendPause, SubscriptionStatus
+from newsletter.db.models import DeliveryStatus, SubscriptionStatus
 from newsletter.db.transactions import database_error
 from newsletter.delivery.backoff import BackoffPolicy
 from newsletter.delivery.claims import (
@@ -57,6 +56,7 @@ from newsletter.delivery.heartbeat import Registration
 from newsletter.delivery.mime import wire_address
 from newsletter.delivery.outcome import Outcome, Verdict
 from newsletter.delivery.pacing import SendPacer
+from newsletter.delivery.status import open_pause
 from newsletter.delivery.transport import Transport
 from newsletter.errors import NewsletterError
 from newsletter.render.compiled import CompiledEmail
@@ -191,7 +191,7 @@ class SendRun:
                 outcome = Outcome(Verdict.FAILED, f"could not build the message: {err}")
             else:
                 self.limiter.acquire()
-                outcome = self.transport.send(self.envelope_from, _rcpt(row), data)
+                outcome = self.transport.send(self.mail_from(row), _rcpt(row), data)
             results.append(self.result(row, outcome, now))
             effects.append((row, outcome))
             self.react(row, outcome)
@@ -201,6 +201,12 @@ class SendRun:
                 results += [self.result(r, outcome, now) for r in rows[index + 1:]]
                 break
         self.flush(results, effects)
+
+    def mail_from(self, row: Claimed) -> str:
+        """The envelope sender: the delivery's own VERP address (#46), or the fixed one."""
+        if self.app.settings.verp_enabled:
+            return self.app.verp.address(row.id)
+        return self.envelope_from
 
     def flush(self, results: list[Result], effects: list[tuple[Claimed, Outcome]]) -> None:
         """Record results and their side effects in one transaction; count them."""
@@ -269,13 +275,13 @@ class SendRun:
                                 SubscriptionStatus.BOUNCED, now)
         elif outcome.verdict == Verdict.CONFIG:
             if self.first_pause(None):
-                _pause(session, None, f"configuration error: {outcome.detail}", now)
+                open_pause(session, None, f"configuration error: {outcome.detail}", now)
                 self.alert(f"sending paused for everything: {outcome.detail}")
         elif row.issue_id is not None and row.issue_id in self.paused_issues:
             failures = self.failures[row.issue_id]
             reason = (f"policy block: {outcome.detail}" if outcome.verdict == Verdict.POLICY
                       else f"{failures} permanent errors, last: {outcome.detail}")
-            if self.first_pause(row.issue_id) and _pause(session, row.issue_id, reason, now):
+            if self.first_pause(row.issue_id) and open_pause(session, row.issue_id, reason, now):
                 self.alert(f"issue {row.series_slug}/{row.position} paused: {reason}")
 
     def first_pause(self, issue_id: int | None) -> bool:
@@ -303,16 +309,6 @@ def _rcpt(row: Claimed) -> str:
 
 def _label(result: Result) -> str:
     return "released" if result.status == DeliveryStatus.QUEUED else str(result.status)
-
-
-def _pause(session: Session, issue_id: int | None, reason: str, now: datetime) -> bool:
-    """Open a pause unless one is already open for the same scope; True when opened."""
-    scope = SendPause.issue_id.is_(None) if issue_id is None else SendPause.issue_id == issue_id
-    if session.scalar(select(SendPause.id).where(SendPause.resumed_at.is_(None), scope)):
-        return False
-    session.add(SendPause(issue_id=issue_id, reason=reason[:2000], created_at=now))
-    session.flush()
-    return True
 
 
 def drain(app: App, *, limit: int | None = None, progress: Progress | None = None,

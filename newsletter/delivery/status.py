@@ -74,6 +74,16 @@ def open_pauses(session: Session) -> list[tuple[int | None, str]]:
         select(SendPause.issue_id, SendPause.reason).where(SendPause.resumed_at.is_(None)))]
 
 
+def open_pause(session: Session, issue_id: int | None, reason: str, now: datetime) -> bool:
+    """Open a pause unless one is already open for the same scope; True when opened."""
+    scope = SendPause.issue_id.is_(None) if issue_id is None else SendPause.issue_id == issue_id
+    if session.scalar(select(SendPause.id).where(SendPause.resumed_at.is_(None), scope)):
+        return False
+    session.add(SendPause(issue_id=issue_id, reason=reason[:2000], created_at=now))
+    session.flush()
+    return True
+
+
 def resume(session: Session, now: datetime, issue_id: int | None = None,
            everything: bool = False) -> int:
     """Close open pauses: one issue's, the global one, or (``everything``) all. Returns count."""

@@ -1,10 +1,13 @@
-"""Bounces and complaints in, decisions out: the pure core (no database, network or web).
+"""Bounces and complaints in, decisions out, acted on.
 
-``parse_report(raw, verp=...)`` reads any incoming message into a
-:class:`Report`; ``decide(report, ...)`` applies the policy. Phase 2's
-``record_feedback`` looks up the delivery (by ``report.delivery_id``, else the
-original Message-ID), loads the address's soft-bounce streak, calls
-``decide`` and acts on the :class:`Decision` in one transaction.
+The pure core, exported here: ``parse_report(raw, verp=...)`` reads any
+incoming message into a :class:`Report`; ``decide(report, ...)`` applies the
+policy; :mod:`~newsletter.feedback.providers` checks and reads provider
+webhooks. The I/O around it (import them by module, not from here):
+:mod:`~newsletter.feedback.intake` (``record_feedback``, the one function that
+records and acts), :mod:`~newsletter.feedback.inbound` (SMTP listener),
+:mod:`~newsletter.feedback.mailbox` (IMAP), :mod:`~newsletter.feedback.webhooks`
+and :mod:`~newsletter.feedback.summary` (what ``status`` shows).
 """
 
 from newsletter.feedback.parse import parse_report

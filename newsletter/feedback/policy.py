@@ -7,7 +7,8 @@ Rules (RELIABILITY #47, documented in docs/deliverability.md):
   messages fall within ``soft_window`` (this one included), counting only the
   streak the caller passes (soft bounces after the address last took mail);
 * complaint → unsubscribe from every list with method "complaint", suppress;
-* blocked (policy refusal) → no change to the person; alert staff;
+* blocked (policy refusal, DMARC failure report) → no change to anyone; alert staff,
+  matched to a delivery or not;
 * delayed, auto-reply → nothing;
 * unknown, or any bounce/complaint that matched no delivery → keep it for staff.
 """
@@ -73,6 +74,11 @@ def decide(report: Report, *, matched: bool, now: datetime, policy: Policy,
         return Decision(Action.IGNORE, f"{kind}: nothing to do")
     if kind == Kind.UNKNOWN:
         return Decision(Action.HOLD, "not a recognisable bounce or complaint: kept for staff")
+    if kind == Kind.BLOCKED:
+        # About us, not the person: staff hear of it even when it names no delivery of ours
+        # (a DMARC failure report about mail forged in our name); nobody's state changes.
+        return Decision(Action.ALERT, f"refused by the receiver's policy {report.status or ''}"
+                        .strip() + ": check DNS, content and reputation; the person stays")
     if not matched:
         return Decision(Action.HOLD, f"{kind} that matches no delivery we sent: kept for staff")
     if kind == Kind.HARD_BOUNCE:
@@ -81,9 +87,6 @@ def decide(report: Report, *, matched: bool, now: datetime, policy: Policy,
     if kind == Kind.COMPLAINT:
         return Decision(Action.UNSUBSCRIBE_ALL, "marked as spam by the recipient",
                         suppression_reason="complained", unsubscribe_method="complaint")
-    if kind == Kind.BLOCKED:
-        return Decision(Action.ALERT, f"refused by the receiver's policy {report.status or ''}"
-                        .strip() + ": check DNS, content and reputation; the person stays")
     since = now - policy.soft_window
     recent = {bounce.delivery_id if bounce.delivery_id is not None else f"at:{bounce.at}"
               for bounce in earlier_soft

@@ -179,3 +179,22 @@ def from_mjml(
         template=first,
         line=line,
     )
+
+
+def excerpt(err: RenderError, root: Path, around: int = 2) -> list[tuple[int, str]]:
+    """The lines of the template ``err`` names, ``around`` either side of its line.
+
+    Empty when the error has no template line or the file cannot be read (the
+    message alone still names the place).
+    """
+    if not err.template or not err.line:
+        return []
+    for base in (root, PACKAGE_TEMPLATES.parent.parent):
+        path = base / err.template
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        first = max(1, err.line - around)
+        return [(n, lines[n - 1]) for n in range(first, min(len(lines), err.line + around) + 1)]
+    return []

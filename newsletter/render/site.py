@@ -9,15 +9,15 @@ the App's links, so the sample's unsubscribe URL is really signed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 from newsletter.config import Settings
-from newsletter.content.issuefile import SeriesDoc, find_series, list_series
+from newsletter.content.issuefile import IssueDoc, SeriesDoc, find_series, list_series
 from newsletter.content.lists import read_lists
 from newsletter.errors import RenderError
-from newsletter.render.compiled import PersonalFields
+from newsletter.render.compiled import PersonalFields, RenderedEmail
 from newsletter.render.renderer import Renderer
 from newsletter.render.templates import build_environment
 
@@ -69,6 +69,22 @@ def write_issue(
     _write(html, rendered.html)
     _write(text, rendered.text)
     return PreviewFiles(html=html, text=text)
+
+
+def render_for_sample(
+    renderer: Renderer, links: UnsubscribeLinks, series: SeriesDoc, issue: IssueDoc
+) -> RenderedEmail:
+    """``issue`` (saved or a draft in the editor) as the sample subscriber gets it.
+
+    The draft takes the place of the issue at its position, so the part number,
+    the neighbours' links and the series' template are those it will have.
+    """
+    issues = [issue if doc.position == issue.position else doc for doc in series.issues]
+    if issue not in issues:
+        issues = sorted([*issues, issue], key=lambda doc: doc.position)
+    drafted = replace(series, issues=issues)
+    compiled = renderer.compile_issue(drafted, issue.position)
+    return compiled.personalize(sample_fields(links, series.config.list))
 
 
 def preview_issue(

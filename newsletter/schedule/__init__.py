@@ -12,6 +12,9 @@ Their application to the database, and the process that runs them:
 * ``tick``             one scheduler tick: broadcasts, drips, expired signups, then send
 * ``drip_progress``    each subscription's progress through a drip series
 * ``broadcasts_admin`` staff schedule, move, cancel and list broadcasts; the preview
+* ``send_now``         send an issue to its list now, recorded as its broadcast
+* ``series_schedule``  a series' scheduling settings (series.toml) and its schedule page
+* ``agenda``           the calendar: broadcasts, drip counts per day, morning clashes per list
 * ``coming``           what the archive says about a part before it goes out (its date or rhythm)
 * ``lock``             the scheduler lock in the database (one scheduler acts at a time)
 * ``journal``          the fan-out journal that survives a restored backup

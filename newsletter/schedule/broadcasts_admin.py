@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from newsletter.content.issuefile import find_series
-from newsletter.db.models import Broadcast, BroadcastStatus, Issue, Series
+from newsletter.db.models import Broadcast, BroadcastStatus, Delivery, Issue, Series
 from newsletter.errors import NotFoundError, ScheduleError
 from newsletter.schedule import drip
 from newsletter.schedule.calendar import describe_local, format_local, parse_local, to_utc, zone
 from newsletter.schedule.drip_progress import live_position
+from newsletter.schedule.overlap import same_day_warnings
 from newsletter.schedule.rules import series_rules
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ class BroadcastView:
     status: str
     recipients: int | None
     note: str | None
+    previous: str | None = None  # "local time zone" it was scheduled for before this change
+    warnings: tuple[str, ...] = ()  # other series of the list reaching the same people that day
 
 
 def _issue_row(session: Session, series: Series, position: int) -> Issue:
@@ -45,6 +48,36 @@ def _issue_row(session: Session, series: Series, position: int) -> Issue:
     if issue is None:
         raise NotFoundError(f"series {series.slug!r} has no issue {position}")
     return issue
+
+
+def refuse_if_sent(
+    session: Session, broadcast: Broadcast | None, issue: Issue, slug: str, mode: str
+) -> None:
+    """ScheduleError when the issue already went to its list: it is never scheduled again.
+
+    Gone out means its broadcast was fanned out (by the scheduler, or by "send
+    now", which records one), or, in a broadcast series, that any of its mail
+    was queued at all (``newsletter send --issue`` before sends were recorded as
+    broadcasts). A drip series' issues reach people one by one, so there only
+    the broadcast row counts.
+    """
+    label = f"{slug} #{issue.position}"
+    if broadcast is not None and broadcast.status == BroadcastStatus.FANNED_OUT:
+        when = broadcast.fanned_out_at or broadcast.due_at
+        raise ScheduleError(
+            f"{label} already went out at {when:%Y-%m-%d %H:%M} UTC; "
+            "it cannot be scheduled again"
+        )
+    if mode != "broadcast":
+        return
+    count, first = session.execute(
+        select(func.count(), func.min(Delivery.queued_at)).where(Delivery.issue_id == issue.id)
+    ).one()
+    if count:
+        raise ScheduleError(
+            f"{label} already went out at {first:%Y-%m-%d %H:%M} UTC "
+            f"({count} queued for its list); it cannot be scheduled again"
+        )
 
 
 def _view(broadcast: Broadcast, issue: Issue, slug: str) -> BroadcastView:
@@ -91,6 +124,11 @@ def schedule_issue(
         series = app.catalog.mirror_series(session, doc, now)
         issue = _issue_row(session, series, position)
         broadcast = session.scalar(select(Broadcast).where(Broadcast.issue_id == issue.id))
+        refuse_if_sent(session, broadcast, issue, series_slug, doc.config.mode)
+        previous = None
+        if broadcast is not None and broadcast.status in (BroadcastStatus.SCHEDULED,
+                                                          BroadcastStatus.HELD):
+            previous = f"{broadcast.local_time} {broadcast.time_zone}"
         if broadcast is None:
             if must_exist:
                 raise NotFoundError(
@@ -99,11 +137,6 @@ def schedule_issue(
                 )
             broadcast = Broadcast(issue_id=issue.id, created_at=now)
             session.add(broadcast)
-        elif broadcast.status == BroadcastStatus.FANNED_OUT:
-            raise ScheduleError(
-                f"{series_slug} #{position} already went out at "
-                f"{broadcast.fanned_out_at:%Y-%m-%d %H:%M} UTC; it cannot be scheduled again"
-            )
         broadcast.local_time = format_local(local)
         broadcast.time_zone = tz.key
         broadcast.due_at = due
@@ -111,7 +144,9 @@ def schedule_issue(
         broadcast.note = note
         broadcast.updated_at = now
         session.flush()
-        return _view(broadcast, issue, series_slug)
+        warnings = same_day_warnings(app, session, series, doc.config.list, local.date(), tz)
+        return replace(_view(broadcast, issue, series_slug), previous=previous,
+                       warnings=tuple(warnings))
 
 
 def cancel_issue(app: App, series_slug: str, position: int) -> BroadcastView:

@@ -86,6 +86,14 @@ def _rules(app: App, slug: str) -> SeriesRules | None:
         return None  # a broken series.toml is staff's to fix; the reader gets the plain answer
 
 
+def cadence_text(rules: SeriesRules) -> str:
+    """How often a series sends, in words: "every week at 09:00, on a Tuesday or Thursday"."""
+    if rules.mode != "drip":
+        return "a date picked for each issue"
+    return (f"{_gap(rules.cadence_days)} after the previous part{_weekdays(rules)} at "
+            f"{rules.send_at:%H:%M} subscriber's time")
+
+
 def _date(moment: datetime) -> str:
     return f"{_DAY_NAMES[moment.weekday()]} {moment.day} {moment:%B %Y}"
 

@@ -66,7 +66,10 @@ def live_position(session: Session, series_id: int, until: datetime | None = Non
 def _start_new(
     session: Session, series: Series, rules: SeriesRules, positions: list[int], now: datetime
 ) -> int:
-    """Create progress rows for confirmed, active subscriptions that have none yet."""
+    """Create progress rows for confirmed, active subscriptions that have none yet.
+
+    A series that became a drip (``drip_since``) takes only people confirmed since.
+    """
     has_progress = (
         select(DripProgress.id)
         .where(
@@ -75,7 +78,7 @@ def _start_new(
         )
         .exists()
     )
-    rows = session.execute(
+    query = (
         select(Subscription.id, Subscription.confirmed_at, Subscriber.time_zone)
         .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
         .where(
@@ -84,7 +87,10 @@ def _start_new(
             Subscription.confirmed_at.is_not(None),
             ~has_progress,
         )
-    ).all()
+    )
+    if series.drip_since is not None:  # it became a drip then: only later confirmations join
+        query = query.where(Subscription.confirmed_at >= series.drip_since)
+    rows = session.execute(query).all()
     live = live_position(session, series.id) if rules.late_joiners == "live" else None
     for subscription_id, confirmed_at, time_zone in rows:
         assert confirmed_at is not None  # filtered by the query

@@ -28,6 +28,7 @@ from newsletter.db.models import (
     DeliveryStatus,
     DripProgress,
     Issue,
+    MailingList,
     Series,
     Subscription,
     SubscriptionStatus,
@@ -41,6 +42,7 @@ from newsletter.errors import NewsletterError
 from newsletter.schedule.broadcasts import Action, decide, hold_note
 from newsletter.schedule.drip_progress import DripCounts, advance_series
 from newsletter.schedule.journal import Journal, JournalView
+from newsletter.schedule.overlap import drip_warnings
 from newsletter.schedule.rules import SeriesRules, broadcast_rules, series_rules
 
 if TYPE_CHECKING:
@@ -60,6 +62,7 @@ class TickSummary:
     expired: int = 0
     sent: SendSummary | None = None
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. a series that became a drip
 
     @property
     def did_something(self) -> bool:
@@ -69,7 +72,7 @@ class TickSummary:
         return bool(
             self.fanned_out or self.held or d.started or d.resumed or d.queued or d.moved
             or d.waiting
-            or self.expired or sent or self.problems
+            or self.expired or sent or self.problems or self.notes
         )
 
     def describe(self) -> str:
@@ -89,6 +92,7 @@ class TickSummary:
         if self.sent is not None and self.sent.attempted:
             parts.append(f"sent: {self.sent.describe()}")
         parts += [f"problem: {p}" for p in self.problems]
+        parts += [f"note: {n}" for n in self.notes]
         return "; ".join(parts)
 
 
@@ -259,7 +263,22 @@ def _freeze_drip_issues(session: Session, series_id: int, frozen: list[Frozen],
 def expire_pending(app: App, now: datetime) -> int:
     """Purge pending signups past their expiry (the subscriptions service does the work)."""
     with app.db.write(TICKING) as session:
-        return purge_expired_pending(session, now)
+        return purge_expired_pending(
+            session, now, pending_ttl_hours=app.settings.pending_ttl_hours)
+
+
+def _meetings(app: App, slugs: list[str], rules: dict[str, SeriesRules]) -> list[str]:
+    """Same-day warnings for series that just became drips."""
+    found: list[str] = []
+    with app.db.read(TICKING) as session:
+        for slug in slugs:
+            series = session.scalar(select(Series).where(Series.slug == slug))
+            doc_rules = rules.get(slug)
+            if series is not None and doc_rules is not None:
+                list_slug = session.scalar(select(MailingList.slug).where(
+                    MailingList.id == series.list_id)) or ""
+                found += drip_warnings(app, session, series, list_slug, doc_rules)
+    return found
 
 
 def run_due(
@@ -280,6 +299,9 @@ def run_due(
 
     view = app.catalog.mirror_all(now, check=check)
     summary.problems.extend(str(problem) for problem in view.problems)
+    summary.notes.extend(view.notes)
+    if view.became_drip:
+        summary.notes.extend(_meetings(app, view.became_drip, read))
     with app.db.read(TICKING) as session:
         slugs = list(session.scalars(select(Series.slug)))
     # A series whose folder is gone or broken keeps going as a plain broadcast series.

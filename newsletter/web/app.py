@@ -1,8 +1,9 @@
 """``create_web_app(app) -> FastAPI``: the public HTTP app, composed from routers.
 
-Middleware, outermost first: security headers → CORS (only the configured
-origins, never credentials) → body deadline → body-size cap → crash guard (the
-generic 500, so it too gets the headers). No cookies anywhere; the API docs
+Middleware, outermost first: proxy headers (only from ``trusted_proxies``) →
+security headers → CORS (only the configured origins, never credentials) →
+body deadline → body-size cap → crash guard (the generic 500, so it too gets
+the headers). No cookies outside the staff console (``/admin``, see web/admin/); the API docs
 pages are off (nothing here is an API for strangers to explore). Starlette's
 slash redirect is off: ours (web/errors.py) builds Location from ``base_url``.
 """
@@ -14,8 +15,11 @@ from importlib import resources
 from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from newsletter.app import App
+from newsletter.config import Settings, is_loopback_host
+from newsletter.web.admin import install_admin
 from newsletter.web.archive import archive_router
 from newsletter.web.caught import caught_router
 from newsletter.web.confirm import confirm_router
@@ -24,10 +28,25 @@ from newsletter.web.home import home_router
 from newsletter.web.security import BodyDeadline, BodyLimit, SecurityHeaders
 from newsletter.web.signup import signup_router
 from newsletter.web.unsubscribe import unsubscribe_router
+from newsletter.web.webhooks import WEBHOOKS, webhooks_router
 
 
-def create_web_app(app: App) -> FastAPI:
-    """The FastAPI app: signup, confirm, unsubscribe, archive (and the catcher's pages locally)."""
+def caught_pages_allowed(settings: Settings, host: str) -> bool:
+    """Whether the catcher's pages may exist: its transport, a loopback bind and base_url.
+
+    Caught mail holds every confirm link; behind a proxy (a public ``base_url``)
+    or on a public interface anyone could read it and confirm for others.
+    """
+    return (settings.transport == "catcher" and is_loopback_host(host)
+            and settings.base_url_is_loopback)
+
+
+def create_web_app(app: App, *, host: str = "127.0.0.1") -> FastAPI:
+    """The FastAPI app: the public pages, webhooks, the staff console (and caught mail locally).
+
+    ``host`` is the interface the server binds; the caught-mail pages exist only
+    when :func:`caught_pages_allowed` says so.
+    """
     app.catalog.lists()  # sync lists.toml now: a broken file fails at start, not on a visitor
     web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     web.state.app = app
@@ -37,10 +56,14 @@ def create_web_app(app: App) -> FastAPI:
     web.include_router(confirm_router(app))
     web.include_router(archive_router(app))
     web.include_router(unsubscribe_router(app))
-    if app.settings.transport == "catcher":  # caught mail is local-only: never in production
+    web.include_router(webhooks_router(app))
+    if caught_pages_allowed(app.settings, host):  # caught mail is local-only, never public
         web.include_router(caught_router(app))
     web.include_router(_assets_router())
-    web.add_middleware(BodyLimit, max_bytes=app.settings.max_request_bytes)
+    install_admin(web, app)  # the staff console under /admin
+    web.add_middleware(BodyLimit, max_bytes=app.settings.max_request_bytes,
+                       admin_max_bytes=app.settings.console_max_request_bytes,
+                       prefixes={WEBHOOKS: app.settings.webhook_max_request_bytes})
     web.add_middleware(BodyDeadline, seconds=app.settings.request_body_timeout_seconds)
     web.add_middleware(
         CORSMiddleware,
@@ -51,6 +74,11 @@ def create_web_app(app: App) -> FastAPI:
         max_age=600,
     )
     web.add_middleware(SecurityHeaders)
+    if app.settings.trusted_proxies:
+        # X-Forwarded-For counts only from these peers (the right-most untrusted hop is
+        # the visitor); uvicorn's own header handling is off in serve and run.
+        web.add_middleware(ProxyHeadersMiddleware,
+                           trusted_hosts=list(app.settings.trusted_proxies))
     return web
 
 

@@ -6,5 +6,5 @@ from starlette.requests import Request
 
 
 def client_ip(request: Request) -> str:
-    """The peer address (we do not trust X-Forwarded-For: put the proxy's rules there)."""
+    """The visitor's address: the peer, or what a ``trusted_proxies`` peer forwarded for."""
     return request.client.host if request.client else "unknown"

@@ -2,8 +2,10 @@
 
 Pages get a strict Content-Security-Policy (RELIABILITY #32): nothing loads
 but our own stylesheet, forms post only to us, no framing, no plugins, no
-``<base>``. A route that needs another policy (the archive, which shows email
-HTML) sets its own ``Content-Security-Policy`` header and this one stays away.
+``<base>``. The staff console (``/admin``) gets :data:`ADMIN_CSP`: its own
+scripts (the vendored htmx), styles and frames, still nothing inline. A route
+that needs another policy (the archive, which shows email HTML) sets its own
+``Content-Security-Policy`` header and this one stays away.
 """
 
 from __future__ import annotations
@@ -16,6 +18,18 @@ PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
+ADMIN_PREFIX = "/admin"
+ADMIN_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+
+
+def is_admin_path(path: str) -> bool:
+    """True for ``/admin`` and everything under it."""
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+
 
 _FIXED = [
     (b"x-content-type-options", b"nosniff"),
@@ -37,13 +51,15 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        policy = ADMIN_CSP if is_admin_path(scope.get("path", "")) else PAGE_CSP
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 extra = list(_FIXED)
                 if b"content-security-policy" not in present:
-                    extra.append((b"content-security-policy", PAGE_CSP.encode()))
+                    extra.append((b"content-security-policy", policy.encode()))
                     extra.append((b"x-frame-options", b"DENY"))
                 headers += [(n, v) for n, v in extra if n not in present]
                 message = {**message, "headers": headers}
@@ -100,19 +116,30 @@ class BodyDeadline:
 
 
 class BodyLimit:
-    """Refuses bodies over ``max_bytes``: at once by Content-Length, else while reading."""
+    """Refuses bodies over ``max_bytes``: at once by Content-Length, else while reading.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    The console (``/admin``) has its own, larger cap, ``admin_max_bytes``: staff
+    paste whole articles there. ``prefixes`` give other paths their own cap
+    (provider webhooks: a batch of events is larger than a form).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, admin_max_bytes: int | None = None,
+                 prefixes: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.admin_max_bytes = admin_max_bytes or max_bytes
+        self.prefixes = prefixes or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = str(scope.get("path", ""))
+        limit = next((size for prefix, size in self.prefixes.items() if path.startswith(prefix)),
+                     self.admin_max_bytes if is_admin_path(path) else self.max_bytes)
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _refuse(send, headers)
             return
         seen = 0
@@ -122,7 +149,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise BodyTooLarge
             return message
 

@@ -6,6 +6,8 @@ or multipart) is what mail providers send: no cookie, session or CSRF token
 redirect, idempotent. The same URL also takes the page's form, whose
 ``scope`` field chooses this series, this list or everything. ``GET`` only
 shows the page: link scanners fetch every URL and must change nothing.
+After the page's button, ``POST /unsubscribe/{token}/undo`` with the signed
+``undo`` field puts things back for a few minutes (no cookie, no GET).
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from starlette.responses import PlainTextResponse, Response
 
 from newsletter.app import App
 from newsletter.audience.consent import RequestInfo
-from newsletter.audience.unsubscribe import Scope, unsubscribe, unsubscribe_view
+from newsletter.audience.tokens import TokenError
+from newsletter.audience.unsubscribe import (
+    UNDO_WINDOW,
+    Scope,
+    resubscribe,
+    unsubscribe,
+    unsubscribe_view,
+)
 from newsletter.web.client import client_ip
 from newsletter.web.pages import page_response
 
@@ -32,8 +41,12 @@ def unsubscribe_router(app: App) -> APIRouter:
     @router.get("/unsubscribe/{token}")
     async def show(token: str) -> Response:
         view = await run_in_threadpool(unsubscribe_view, app, token)
+        # What the link was for is chosen: its series (from an issue), else its list.
+        chosen = ("series" if view.series_title and not view.left_series else "list"
+                  ) if view.subscribed else "everything"
         context = {"list_name": view.list_name, "series_title": view.series_title,
-                   "subscribed": view.subscribed, "action": f"/unsubscribe/{token}"}
+                   "subscribed": view.subscribed, "action": f"/unsubscribe/{token}",
+                   "address": view.masked_address, "chosen": chosen}
         return page_response(app, "web/unsubscribe.html", context, headers=NO_INDEX)
 
     @router.post("/unsubscribe/{token}")
@@ -54,7 +67,22 @@ def unsubscribe_router(app: App) -> APIRouter:
         result = await run_in_threadpool(unsubscribe, app, token, scope, method="page",
                                          source=source)
         context = {"list_name": result.list_name, "series_title": result.series_title,
-                   "scope": str(result.scope)}
+                   "scope": str(result.scope), "undo": result.undo,
+                   "undo_action": f"/unsubscribe/{token}/undo",
+                   "undo_minutes": int(UNDO_WINDOW.total_seconds() // 60)}
         return page_response(app, "web/unsubscribed.html", context, headers=NO_INDEX)
+
+    @router.post("/unsubscribe/{token}/undo")
+    async def undo(token: str, request: Request) -> Response:
+        # No GET twin: a scanner fetching URLs must never resubscribe anyone.
+        form = await request.form()
+        undo_token = form.get("undo")
+        if not isinstance(undo_token, str):
+            raise TokenError("the resubscribe button's data is missing")
+        source = RequestInfo(ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+        result = await run_in_threadpool(resubscribe, app, token, undo_token, source=source)
+        context = {"list_name": result.list_name, "series_title": result.series_title,
+                   "scope": str(result.scope), "action": f"/unsubscribe/{token}"}
+        return page_response(app, "web/resubscribed.html", context, headers=NO_INDEX)
 
     return router

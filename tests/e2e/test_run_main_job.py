@@ -67,9 +67,10 @@ def fresh_clone(tmp_path: Path) -> Path:
 @pytest.fixture
 def running(fresh_clone: Path) -> Iterator[tuple[str, Path, subprocess.Popen[bytes]]]:
     """`newsletter run` on free ports, stopped with SIGTERM afterwards."""
-    port, smtp_port = free_port(), free_port()
+    port, smtp_port, bounce_port = free_port(), free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "NEWSLETTER_BASE_URL": base, "NEWSLETTER_SMTP_PORT": str(smtp_port)}
+    env = {**os.environ, "NEWSLETTER_BASE_URL": base, "NEWSLETTER_SMTP_PORT": str(smtp_port),
+           "NEWSLETTER_BOUNCE_LISTEN_PORT": str(bounce_port)}
     env.pop("NEWSLETTER_DATABASE_URL", None)
     log = (fresh_clone / "run.log").open("wb")
     process = subprocess.Popen([NEWSLETTER, "run", "--port", str(port)], cwd=fresh_clone,

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from newsletter.app import create_app
+from newsletter.cli.delivery import child_app
 from newsletter.clock import ManualClock
 from newsletter.config import load_settings
 from newsletter.db.engine import write_transaction
@@ -41,7 +42,7 @@ def test_two_sending_processes_deliver_everyone_once_with_disjoint_claims(
             with write_transaction(app.sessions) as session:
                 fan_out(session, seeded.issue_id, seeded.list_id, clock.now())
             progressed: list[int] = []
-            summary = send_in_processes(settings, 2, progress=progressed.append)
+            summary = send_in_processes(child_app, settings, 2, progress=progressed.append)
             assert summary.counts == {"sent": AUDIENCE}
             assert summary.stopped is None
             assert sum(progressed) == AUDIENCE

@@ -30,16 +30,17 @@ class Cli:
         self._runner = CliRunner(env={"COLUMNS": str(columns)} if columns else None)
 
     def invoke(self, *args: str, catch_exceptions: bool = True,
-               terminal: Mapping[str, str] | None = None) -> Result:
+               terminal: Mapping[str, str] | None = None, input: str | None = None) -> Result:
         """Run one command; exceptions other than click's exits propagate unless caught.
 
         ``terminal`` describes the terminal (``{"COLUMNS": "80"}``) for the command's
-        duration; settings never come from it.
+        duration; settings never come from it. ``input`` is what standard input holds.
         """
         state = State(settings=self.settings, clock=self.clock)
         return self._runner.invoke(main, list(args), obj=state, env=terminal,
-                                   catch_exceptions=catch_exceptions)
+                                   catch_exceptions=catch_exceptions, input=input)
 
-    def run(self, *args: str, terminal: Mapping[str, str] | None = None) -> Result:
+    def run(self, *args: str, terminal: Mapping[str, str] | None = None,
+            input: str | None = None) -> Result:
         """Run one command and let any unexpected exception fail the test."""
-        return self.invoke(*args, catch_exceptions=False, terminal=terminal)
+        return self.invoke(*args, catch_exceptions=False, terminal=terminal, input=input)

@@ -16,6 +16,8 @@ import uvicorn
 from sqlalchemy import select
 
 from newsletter.app import App, create_app
+from newsletter.audience.ingest import process_signups
+from newsletter.audience.intake import SignupOutcome
 from newsletter.clock import ManualClock
 from newsletter.config import load_settings
 from newsletter.db.models import ConsentRecord, Delivery, Subscriber, Subscription
@@ -100,6 +102,23 @@ def confirm_path(text: str) -> str:
     return match.group(1)
 
 
+def confirmed_name(app: App, email: str) -> str | None:
+    """Confirm ``email``'s latest confirmation email (as its owner would) and return the name.
+
+    The form's name reaches the person only through the confirmed signup (issue 13).
+    """
+    from newsletter.audience.signup import confirm
+
+    with app.sessions() as session:
+        person = session.scalar(select(Subscriber).where(Subscriber.email == email))
+        assert person is not None, f"nobody with the address {email}"
+    rows = [row for row in outbox(app, "confirmation") if row.subscriber_id == person.id]
+    assert rows, f"no confirmation email for {email}"
+    confirm(app, confirm_path(mail_of(rows[-1]).text).rsplit("/", 1)[1])
+    with app.sessions() as session:
+        return session.scalar(select(Subscriber.name).where(Subscriber.email == email))
+
+
 def state(app: App, email: str) -> dict[str, Any]:
     """Subscriber, subscription statuses and consent events for ``email`` (or empty)."""
     with app.sessions() as session:
@@ -155,15 +174,40 @@ def make_app(project: Path, database_url: str, clock: ManualClock) -> Iterator[A
         application.close()
 
 
+def process(app: App) -> dict[str, SignupOutcome]:
+    """Run the signup processor until no signup row waits, as a worker would (clock: the app's)."""
+    outcomes: dict[str, SignupOutcome] = {}
+    while True:
+        done = process_signups(app)
+        if not done:
+            return outcomes
+        outcomes.update(done)
+
+
+def processing_client(app: App, url: str) -> httpx.Client:
+    """An HTTP client that runs the signup processor after every answered ``POST /subscribe``.
+
+    The web request only stores a signup row; the processor makes the person,
+    the subscription and the email. Tests that check those drive it here,
+    explicitly and in order, instead of waiting for a background thread.
+    """
+
+    def after(response: httpx.Response) -> None:
+        if response.request.method == "POST" and response.request.url.path == "/subscribe":
+            process(app)
+
+    return httpx.Client(base_url=url, timeout=10, event_hooks={"response": [after]})
+
+
 @pytest.fixture
 def served(make_app: AppFactory) -> Iterator[tuple[App, httpx.Client]]:
-    """The app served by uvicorn on a free port, and a client for it."""
+    """The app served by uvicorn on a free port, and a client that runs the signup processor."""
     from newsletter.web.app import create_web_app
 
     port = free_port()
     app = make_app(base_url=f"http://127.0.0.1:{port}")
-    with LiveServer(create_web_app(app), port=port) as server, httpx.Client(
-        base_url=server.url, timeout=10
+    with LiveServer(create_web_app(app), port=port) as server, processing_client(
+        app, server.url
     ) as client:
         yield app, client
 

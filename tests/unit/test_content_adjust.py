@@ -10,8 +10,10 @@ from newsletter.content.adjust import (
     apply,
     merge,
     merge_all,
+    opening,
     parse_merge,
     split_at,
+    split_before_paragraph,
 )
 from newsletter.content.markdown_source import parse_markdown
 from newsletter.content.proposal import ImportProposal, propose
@@ -135,3 +137,86 @@ def test_an_adjustment_whose_heading_is_gone_is_reported_not_guessed() -> None:
     assert [i.title for i in replayed.issues] == ["One", "Two", "Third part"]
     assert problems == ["the recorded merge at 'Three' no longer applies "
                         "(the article has no issue starting there)"]
+
+
+LONG_SECTION = """\
+# Guide
+
+Intro.
+
+## One
+
+First paragraph of one.
+
+Second paragraph of one, which could start an issue of its own.
+
+Third paragraph of one.
+
+## Two
+
+B.
+"""
+
+
+def long_base() -> ImportProposal:
+    return propose(parse_markdown(LONG_SECTION))
+
+
+def paragraph_index(p: ImportProposal, starts: str) -> int:
+    return next(i for i, b in enumerate(p.blocks) if b.markdown.startswith(starts))
+
+
+def test_splitting_between_two_paragraphs_starts_an_issue_called_after_the_heading_above() -> None:
+    p = long_base()
+    split = split_before_paragraph(p, paragraph_index(p, "Second paragraph"))
+    assert shape(split) == [
+        ("One", "Intro.\n\nFirst paragraph of one."),
+        ("One (continued)",
+         "Second paragraph of one, which could start an issue of its own.\n\n"
+         "Third paragraph of one."),
+        ("Two", "B."),
+    ]
+
+
+def test_a_paragraph_split_keeps_every_block_once_and_in_order() -> None:
+    p = long_base()
+    split = split_before_paragraph(p, paragraph_index(p, "Third paragraph"))
+    seen = [b.markdown for issue in split.issues for b in split.blocks[issue.start:issue.end]]
+    assert seen == [b.markdown for b in p.blocks]
+    assert merge(split, 1, 2).cuts == p.cuts
+
+
+def test_a_paragraph_split_where_an_issue_already_starts_or_outside_the_article_is_refused() -> (
+        None):
+    p = long_base()
+    with pytest.raises(ContentError, match="issue 1 already starts at that point"):
+        split_before_paragraph(p, 0)
+    with pytest.raises(ContentError, match="no block 99"):
+        split_before_paragraph(p, 99)
+
+
+def test_a_paragraph_split_at_a_heading_is_a_heading_split() -> None:
+    p = long_base()
+    heading = next(i for i, b in enumerate(p.blocks) if b.heading == "One")
+    assert shape(split_before_paragraph(p, heading)) == shape(split_at(p, "One"))
+
+
+def test_a_paragraph_split_is_recorded_by_its_opening_words_and_replayed_after_an_edit() -> None:
+    p = long_base()
+    split = split_before_paragraph(p, paragraph_index(p, "Second paragraph"))
+    recorded = adjustments_of(split)
+    assert recorded == Adjustments(split_at_paragraph=(
+        "Second paragraph of one, which could start an issue of its own.",))
+    assert opening(split, paragraph_index(p, "Second paragraph")).split()[-1] == "own."
+    edited = propose(parse_markdown(LONG_SECTION.replace("B.", "B, rewritten.")))
+    replayed, problems = apply(edited, recorded)
+    assert problems == []
+    assert [i.title for i in replayed.issues] == ["One", "One (continued)", "Two"]
+
+
+def test_a_recorded_paragraph_split_whose_paragraph_is_gone_is_reported() -> None:
+    gone = propose(parse_markdown(LONG_SECTION.replace("Second paragraph", "Another paragraph")))
+    replayed, problems = apply(gone, Adjustments(split_at_paragraph=("Second paragraph of one",)))
+    assert [i.title for i in replayed.issues] == ["One", "Two"]
+    assert problems == ["the recorded split before the paragraph 'Second paragraph of one…' no "
+                        "longer applies (the article has no paragraph starting that way)"]

@@ -304,3 +304,29 @@ def test_edits_conflict_when_staff_change_the_split_even_if_the_article_is_the_s
     with pytest.raises(EditedFilesError, match=r"03-nerve-blocks\.md"):
         run(root, merges=("2,3",))
     assert "Staff note." in edited.read_text(encoding="utf-8")
+
+
+def test_a_pasted_article_is_imported_from_its_text_and_a_paragraph_split_is_recorded(
+    root: Path,
+) -> None:
+    from newsletter.content import adjust
+
+    pasted = ARTICLE.replace("Many things can cause it.",
+                             "Many things can cause it.\n\nInjury is one of them.")
+    preview = run(root, "pasted-article.txt", text=pasted, dry_run=True).proposal
+    index = next(i for i, b in enumerate(preview.blocks) if b.markdown.startswith("Injury"))
+    chosen = adjust.adjustments_of(adjust.split_before_paragraph(preview, index))
+    report = run(root, "pasted-article.txt", text=pasted.replace("\n", "\r\n"), adjustments=chosen)
+    assert not (root / "pasted-article.txt").exists()
+    series = read_series(root / "issues" / "pain-care")
+    assert [i.title for i in series.issues] == [
+        "What Is Chronic Pain?", "What Causes It?", "What Causes It? (continued)", "Nerve Blocks"]
+    assert series.issues[2].body == "Injury is one of them.\n"
+    raw = tomllib.loads((root / "issues" / "pain-care" / "series.toml").read_text(
+        encoding="utf-8"))
+    assert raw["import"]["source"] == "pasted-article.txt"
+    assert raw["import"]["split_at_paragraph"] == ["Injury is one of them."]
+    assert report.adjustments == chosen
+    # The same paste again changes nothing: the split is replayed from series.toml.
+    again = run(root, "pasted-article.txt", text=pasted)
+    assert set(actions(again).values()) == {"unchanged"}

@@ -11,7 +11,7 @@ newsletter/delivery/editions.py), so an upgrade in the middle of a send loses
 nobody.
 
 Revision ID: 0006_scale
-Revises: 0002_issue13_clean_names
+Revises: 0005_signup_ingest
 Create Date: 2026-12-03 08:00:00
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 import newsletter.db.types
 
 revision = "0006_scale"
-down_revision = "0002_issue13_clean_names"
+down_revision = "0005_signup_ingest"
 branch_labels = None
 depends_on = None
 
