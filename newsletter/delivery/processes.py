@@ -6,12 +6,14 @@ registers as a worker of its own (heartbeats, :mod:`newsletter.delivery.heartbea
 and claims its own batches; claims are disjoint on both databases (SQLite: one
 writer at a time; PostgreSQL: ``FOR UPDATE SKIP LOCKED``).
 
-On Linux children are forked (they start in milliseconds; under load a spawned
-child spent seconds importing before it sent anything) and die with their
-parent (``PR_SET_PDEATHSIG``): killing ``send`` kills what it started, and a
-restart takes their claims back at once. The caller closes its database
-connections first (:func:`prepare_fork`): a child must never touch a connection
-it inherited (SQLite's locks are per process). Elsewhere children are spawned.
+``send``'s children are forked on Linux (they start in milliseconds; under load
+a spawned child spent seconds importing before it sent anything); the caller
+closes its database connections first (:func:`prepare_fork`): a child must
+never touch a connection it inherited (SQLite's locks are per process).
+``worker``'s children are spawned (long-lived; its parent runs a database
+thread). Children die with their parent (``PR_SET_PDEATHSIG``, Linux): killing
+``send`` or ``worker`` kills what it started, and a restart takes their claims
+back at once.
 """
 
 from __future__ import annotations
@@ -44,8 +46,12 @@ if TYPE_CHECKING:
 # migrate: the parent already did). A module-level function, so spawn can pickle it.
 AppFactory = Callable[[Settings], "App"]
 
-_CONTEXT: Any = multiprocessing.get_context(
+# `send` forks (its parent runs no database thread); `worker` spawns: its parent runs the
+# signup processor thread, and a fork while that thread is inside SQLite could leave a
+# C-level lock held forever in the child.
+_FORK: Any = multiprocessing.get_context(
     "fork" if sys.platform.startswith("linux") else "spawn")
+_SPAWN: Any = multiprocessing.get_context("spawn")
 RESTART_DELAY = 2.0  # seconds before a worker child that died is started again
 
 
@@ -167,10 +173,10 @@ def send_in_processes(make_app: AppFactory, settings: Settings, processes: int, 
 
     ``stop`` (set by a signal handler) tells the children to finish their batches.
     """
-    halt = _CONTEXT.Event()
-    done: Synchronized[int] = _CONTEXT.Value("q", 0)
-    results: Queue[dict[str, Any]] = _CONTEXT.Queue()
-    children = [_CONTEXT.Process(target=_send_child, name=f"send-{n}",
+    halt = _FORK.Event()
+    done: Synchronized[int] = _FORK.Value("q", 0)
+    results: Queue[dict[str, Any]] = _FORK.Queue()
+    children = [_FORK.Process(target=_send_child, name=f"send-{n}",
                                args=(make_app, settings, os.getpid(), share, halt, done,
                                      results))
                 for n, share in enumerate(split(limit, processes))]
@@ -230,10 +236,10 @@ def work_in_processes(make_app: AppFactory, settings: Settings, processes: int, 
     process event is set here, outside the handler (setting a multiprocessing
     event from a handler can deadlock with a wait on it in the same thread).
     """
-    halt = _CONTEXT.Event()
+    halt = _SPAWN.Event()
 
     def start(number: int) -> BaseProcess:
-        child: BaseProcess = _CONTEXT.Process(target=_worker_child, name=f"worker-{number}",
+        child: BaseProcess = _SPAWN.Process(target=_worker_child, name=f"worker-{number}",
                                args=(make_app, settings, os.getpid(), halt, idle, number))
         child.start()
         return child
