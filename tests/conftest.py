@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from newsletter.app import App, create_app
@@ -22,6 +23,13 @@ from newsletter.config import Settings, load_settings
 POSTGRES_URL = os.environ.get("NEWSLETTER_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 REPO = Path(__file__).resolve().parent.parent
+
+# Property tests are repeatable in the suite (the same examples every run, so a run
+# cannot fail by luck); NEWSLETTER_HYPOTHESIS_EXPLORE=1 draws new examples to hunt bugs.
+hypothesis_settings.register_profile("suite", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(
+    "explore" if os.environ.get("NEWSLETTER_HYPOTHESIS_EXPLORE") else "suite")
 
 
 def _pg_url(base: str) -> str:

@@ -157,6 +157,7 @@ def resubscribe(app: App, token: str, undo: str, *,
                 MailingList, MailingList.id == Subscription.list_id).where(
                 Subscription.subscriber_id == person.id,
                 Subscription.status == SubscriptionStatus.UNSUBSCRIBED,
+                Subscription.unsubscribe_method == "page",  # not a complaint or staff's change
                 Subscription.unsubscribed_at >= undo_data.at)
             if scope == Scope.LIST:
                 query = query.where(Subscription.list_id == mailing_list.id)

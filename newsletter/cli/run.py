@@ -97,9 +97,16 @@ def prepare(app: App) -> Prepared:
     return Prepared(site_index=index, series=list(view.docs), import_note=note, notes=view.notes)
 
 
-def serve(app: App, *, sock: socket.socket, stop: threading.Event, out: Out,
-          scheduler_interval: float = 15.0) -> None:
-    """Run catcher, worker, scheduler and the web app on ``sock`` until ``stop`` is set."""
+def serve(app: App, *, stop: threading.Event, out: Out, sock: socket.socket | None = None,
+          host: str = "127.0.0.1", port: int = 8000, scheduler_interval: float = 15.0) -> None:
+    """Run catcher, worker, scheduler and the web app until ``stop`` is set.
+
+    The web app serves ``sock`` (bound beforehand, as ``run`` does), else a
+    socket bound here on ``host:port``; the caught-mail pages follow that bind.
+    """
+    owned = sock is None
+    if sock is None:
+        sock = listen(host, port)
     catcher = None
     transport = None
     if app.settings.transport == "catcher":
@@ -137,6 +144,8 @@ def serve(app: App, *, sock: socket.socket, stop: threading.Event, out: Out,
             catcher.stop()
         if listener is not None:
             listener.stop()
+        if owned:
+            sock.close()
 
 
 def _start_bounce_listener(app: App, out: Out) -> BounceListener | None:

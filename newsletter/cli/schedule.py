@@ -37,7 +37,7 @@ def _echo_view(verb: str, view: broadcasts_admin.BroadcastView) -> None:
     elif view.previous == now:
         click.echo(f"{what} is already scheduled for {when}; nothing changed")
     else:
-        click.echo(f"{what}: moved from {view.previous} to {when}")
+        click.echo(f"moved {what} from {view.previous} to {when}")
     if view.note:
         click.echo(f"note: {view.note}")
     for warning in view.warnings:

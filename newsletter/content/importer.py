@@ -260,8 +260,9 @@ def import_article(
     ``adjustments`` (from :func:`newsletter.content.adjust.adjustments_of`, as the
     console passes them) replace the recorded merges and splits; ``merges`` and
     ``splits`` (the CLI's options) are applied on top of the recorded ones.
-    A new series gets ``time_zone`` (the configured zone) in its series.toml, so
-    its times are never UTC by accident; an existing series.toml keeps its own.
+    A new series gets a ``time_zone`` in its series.toml (its list's, else the
+    configured ``time_zone``), so its times are never UTC by accident; an
+    existing series.toml keeps its own.
     ``text`` is the article itself when it was pasted or uploaded (the console):
     ``source`` then only names it (its extension picks the format, and the name
     is recorded); otherwise the file ``source`` is read.
@@ -284,6 +285,11 @@ def import_article(
     if not series_title:
         raise ContentError(f"{source}: no title found in the article; pass --title")
     chosen_list = _choose_list(subscribers_dir, list_slug, raw.get("list"))
+    list_zone = next((c.time_zone for c in read_lists(subscribers_dir)
+                      if c.slug == chosen_list and c.time_zone), None)
+    zone_from = f"the time zone of the list {chosen_list}" if list_zone else (
+        "the time_zone setting")
+    time_zone = list_zone or time_zone
 
     planned = plan_series(proposal, series_title)
     notes += subject_warnings(planned)
@@ -365,7 +371,7 @@ def import_article(
         backups=backups,
         dry_run=dry_run,
         time_zone=new_raw.get("time_zone"),
-        time_zone_from="series.toml" if raw.get("time_zone") else "the time_zone setting",
+        time_zone_from="series.toml" if raw.get("time_zone") else zone_from,
     )
 
 

@@ -9,6 +9,7 @@
     double_opt_in = true
     thank_you_url = "https://clinic.example.com/thanks"   # optional
     consent_text = "Yes, email me ..."                     # shown beside the form
+    time_zone = "Europe/Berlin"                            # optional: new series' zone
 
 :mod:`newsletter.catalog` mirrors the declared lists into the database.
 """
@@ -20,6 +21,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from newsletter.clock import find_zone
 from newsletter.errors import ContentError
 
 LISTS_FILE = "lists.toml"
@@ -40,6 +42,7 @@ class ListConfig:
     double_opt_in: bool = True
     thank_you_url: str | None = None
     consent_text: str = DEFAULT_CONSENT
+    time_zone: str | None = None  # the zone new series of this list start in
 
 
 def read_lists(folder: Path) -> list[ListConfig]:
@@ -62,6 +65,12 @@ def read_lists(folder: Path) -> list[ListConfig]:
         url = entry.get("thank_you_url")
         if url is not None and not str(url).startswith(("https://", "http://")):
             raise ContentError(f"{where} ({slug}): thank_you_url {url!r} is not an http(s) URL")
+        zone_name = entry.get("time_zone")
+        if zone_name is not None and (not isinstance(zone_name, str) or find_zone(zone_name)
+                                      is None):
+            raise ContentError(
+                f"{where} ({slug}): time_zone {zone_name!r} is not a known IANA time zone "
+                "(e.g. Europe/Berlin)")
         configs.append(
             ListConfig(
                 slug=slug,
@@ -70,6 +79,7 @@ def read_lists(folder: Path) -> list[ListConfig]:
                 double_opt_in=bool(entry.get("double_opt_in", True)),
                 thank_you_url=url,
                 consent_text=str(entry.get("consent_text", DEFAULT_CONSENT)),
+                time_zone=zone_name,
             )
         )
     slugs = [c.slug for c in configs]

@@ -49,8 +49,10 @@ class _Domains:
 
 def _domains(settings: Settings) -> _Domains:
     sender = ascii_domain(sender_domain(settings.sender)).lower()
-    envelope = ascii_domain(settings.envelope_from.rpartition("@")[2] or sender).lower()
     bounce = ascii_domain(settings.verp_domain or sender).lower()
+    # With VERP on, every message's MAIL FROM is at the bounce domain (feedback/verp.py).
+    envelope = bounce if settings.verp_enabled else ascii_domain(
+        settings.envelope_from.rpartition("@")[2] or sender).lower()
     return _Domains(sender, envelope, bounce)
 
 

@@ -115,8 +115,12 @@ def encoded_words(text: str, first_width: int = MAX_WORD) -> list[str]:
 
 
 def unstructured(name: str, value: str) -> str:
-    """An unstructured field such as Subject: plain words when possible, else encoded-words."""
-    value = clean(value)
+    """An unstructured field such as Subject: plain words when possible, else encoded-words.
+
+    Runs of whitespace become one space: otherwise a run next to a long word leaves a
+    line that can only end or start with spaces, over 78 or all blank (RFC 5322 §2.2.3).
+    """
+    value = " ".join(clean(value).split())
     if not needs_encoding(value):
         return fold(name, value.split(" ") if value else [""])
     first = MAX_LINE - len(name) - 2

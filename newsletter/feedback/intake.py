@@ -25,13 +25,13 @@ is claimed.
 
 from __future__ import annotations
 
-import email
 import email.policy
 import hashlib
 import logging
 import os
 from dataclasses import dataclass, replace
 from datetime import datetime
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -98,8 +98,8 @@ class Recorded:
 
 def message_key(raw: bytes) -> str:
     """The idempotency key of a raw message: its Message-ID, else the sha256 of its bytes."""
-    message = email.message_from_bytes(raw[:65536], policy=email.policy.compat32)
-    value = str(message.get("Message-ID", "") or "").strip()
+    head = BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw[:65536])
+    value = str(head.get("Message-ID", "") or "").strip()
     if value.startswith("<") and value.endswith(">") and len(value) < MAX_KEY - 4:
         return f"mid:{value}"
     return "sha256:" + hashlib.sha256(raw).hexdigest()
@@ -194,8 +194,10 @@ def _match(session: Session, report: Report, vouched: bool) -> _Match:
 
 
 def _soft_bounces(session: Session, address: str) -> list[SoftBounce]:
+    # Only matched ones: an unmatched bounce naming the address proves nothing (#46).
     rows = session.execute(select(FeedbackEvent.received_at, FeedbackEvent.delivery_id).where(
-        FeedbackEvent.address == address, FeedbackEvent.kind == Kind.SOFT_BOUNCE))
+        FeedbackEvent.address == address, FeedbackEvent.kind == Kind.SOFT_BOUNCE,
+        FeedbackEvent.subscriber_id.is_not(None)))
     return [SoftBounce(at, delivery_id) for at, delivery_id in rows]
 
 

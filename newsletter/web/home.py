@@ -33,7 +33,9 @@ def home_router(app: App) -> APIRouter:
             for slug, known in lists.items()
         ]
         return page_response(app, "web/home.html", {
-            "forms": forms, "show_caught": app.settings.transport == "catcher",
+            "forms": forms,
+            "show_caught": (app.settings.transport == "catcher"
+                            and app.settings.base_url_is_loopback),
         })
 
     return router

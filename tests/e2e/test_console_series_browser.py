@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from newsletter.content.issuefile import read_series
+from tests.e2e.test_console_browser import CONTRAST_JS
 from tests.support import project as builder
 from tests.support.browser import screenshot_path
 from tests.support.console import ConsoleServer, console_project, login_page
@@ -132,6 +133,7 @@ def test_an_editor_imports_a_pasted_article_merges_and_splits_then_accepts(
 
         page.get_by_role("button", name="Merge issues 3 and 4").click()
         expect(heading).to_have_text("Living well with back pain: 3 issues")
+        assert page.url.endswith("/admin/import/adjust#issue-3")  # back where staff were
         page.get_by_role("button",
                          name="Start a new issue here: Add a little more each week").click()
         expect(heading).to_have_text("Living well with back pain: 4 issues")
@@ -230,5 +232,33 @@ def test_a_viewer_sees_the_issue_and_its_preview_but_cannot_edit(
             "minutes", exact=False).first).to_be_visible()
         page.goto(server.url + "/admin/import")
         expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    finally:
+        page.close()
+
+
+def test_every_text_on_the_series_pages_has_a_contrast_of_at_least_4_5(
+    browser: Browser, server: ConsoleServer,
+) -> None:
+    page, errors = watched(browser)
+    try:
+        login_page(page, server.url, EDITOR)
+        checked: list[tuple[str, float]] = []
+        for path in ("/admin/series", "/admin/series/pacing", "/admin/series/pacing/issues/1",
+                     "/admin/series/pacing/issues/2/delete", "/admin/import"):
+            page.goto(server.url + path)
+            checked += page.evaluate(CONTRAST_JS)
+        page.get_by_label("Series name for the web address").fill("contrast")
+        page.get_by_label("Paste the article").fill(ARTICLE)
+        page.get_by_role("button", name="Show the proposed split").click()
+        expect(page.get_by_text("Nothing has been written yet.")).to_be_visible()
+        checked += page.evaluate(CONTRAST_JS)
+        page.goto(server.url + "/admin/series/pacing/issues/1")
+        page.locator("#extra").fill("note: Pain: what it is")
+        expect(page.locator(".bad-line")).to_be_visible()
+        checked += page.evaluate(CONTRAST_JS)
+        assert len(checked) > 100
+        low = [(text, round(ratio, 2)) for text, ratio in checked if ratio < 4.5]
+        assert low == [], f"text below 4.5:1: {low}"
+        assert errors == []
     finally:
         page.close()

@@ -86,7 +86,10 @@ def test_a_bad_issue_argument_is_a_clear_error_without_a_traceback(
 def test_the_caught_mail_page_lists_and_shows_messages(
         cli_app: App, project: Path, environment: dict[str, str]) -> None:
     run(project, environment, "send", "--issue", "pain-care/1", "--limit", "2")
-    with LiveServer(create_web_app(cli_app)) as live:
+    # Caught mail is shown only while base_url is local too (issue 13, item 1).
+    local = App(**{**vars(cli_app), "settings": cli_app.settings.model_copy(
+        update={"base_url": "http://127.0.0.1:8000"})})
+    with LiveServer(create_web_app(local)) as live:
         index = httpx.get(f"{live.url}/caught")
         assert index.status_code == 200
         assert index.text.count('href="/caught/') == 2

@@ -182,3 +182,21 @@ CHAIN_OF_TWELVE_INCLUDES = "\n".join(
 def test_spf_is_evaluated_as_rfc_7208_says(zone: str, ip: str, result: str) -> None:
     with DNSServer(zone + "\n") as dns_server:
         assert spf.check(dns_server.resolver(), "a.test", ip).result == result
+
+
+def test_with_verp_on_doctor_checks_spf_and_alignment_for_the_bounce_domain(
+        project: Path) -> None:
+    settings = load_settings(project, environ={}, overrides={
+        "secret_keys": ["doctor-secret"], "envelope_sender": "bounces@old-relay.example",
+        "verp_domain": f"bounces.{DOMAIN}"})
+    zone = f'bounces.{DOMAIN}. 300 IN TXT "v=spf1 ip4:127.0.0.1 -all"\n'
+    with DNSServer(zone) as dns_server:
+        resolver = dns_server.resolver()
+        findings = diagnose(settings, resolver=resolver, relay_ips=["127.0.0.1"],
+                            tls_context=ssl.create_default_context())
+        text = " ".join(f.message for f in findings)
+        assert "old-relay.example" not in text  # MAIL FROM is the VERP address, not it
+        assert f"bounces.{DOMAIN}" in text
+        off = diagnose(settings.model_copy(update={"verp_enabled": False}), resolver=resolver,
+                       relay_ips=["127.0.0.1"], tls_context=ssl.create_default_context())
+        assert "old-relay.example" in " ".join(f.message for f in off)

@@ -34,6 +34,22 @@ def test_an_imported_series_takes_the_configured_time_zone_and_the_import_says_s
     assert "2026-12-08 09:00 Europe/Berlin = 2026-12-08 08:00 UTC" in scheduled.output
 
 
+def test_a_list_with_its_own_time_zone_gives_it_to_new_series_on_it(
+        project: Path, database_url: str, clock: ManualClock) -> None:
+    (project / "subscribers" / "lists.toml").write_text(
+        '[[list]]\nslug = "clinic-news"\nname = "Riverside Pain Clinic News"\n'
+        'time_zone = "America/New_York"\n', encoding="utf-8")
+    settings = load_settings(project, environ={}, overrides={
+        "database_url": database_url, "time_zone": "Europe/Berlin"})
+    imported = Cli(settings, clock, columns=200).run(
+        "import-article", str(SAMPLE), "--series", "pain-care")
+
+    raw = tomllib.loads((project / "issues" / "pain-care" / "series.toml").read_text())
+    assert raw["time_zone"] == "America/New_York"
+    assert "time zone: America/New_York (the time zone of the list clinic-news" in (
+        imported.output)
+
+
 def test_scheduling_an_issue_again_says_it_moved_from_the_old_time_to_the_new(
         project: Path, database_url: str, clock: ManualClock) -> None:
     write_project(project, issues=2, slug="pacing", mode="broadcast", time_zone="Europe/Berlin")
@@ -47,7 +63,7 @@ def test_scheduling_an_issue_again_says_it_moved_from_the_old_time_to_the_new(
     same = cli.run("schedule", "pacing", "1", "--at", "2026-12-15 10:30")
 
     assert first.output.startswith("scheduled pacing #1")
-    assert "moved from 2026-12-08 09:00 Europe/Berlin to 2026-12-15 10:30 Europe/Berlin" in (
-        second.output)
+    assert ("moved pacing #1 (Part 1) from 2026-12-08 09:00 Europe/Berlin "
+            "to 2026-12-15 10:30 Europe/Berlin" in second.output)
     assert "moved" not in same.output
     assert "already scheduled for 2026-12-15 10:30 Europe/Berlin" in same.output

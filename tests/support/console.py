@@ -61,6 +61,7 @@ class ConsoleServer:
             **{k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")},
             "NEWSLETTER_BASE_URL": base_url or self.url,
             "NEWSLETTER_DATABASE_URL": self.database_url,
+            "PYTHONUNBUFFERED": "1",  # the access log reaches serve.log at once
             **(env or {}),
         }
         self._process: subprocess.Popen[bytes] | None = None
@@ -100,7 +101,9 @@ class ConsoleServer:
             pass
         log = self.log_path.open("wb")
         self._process = subprocess.Popen(
-            [NEWSLETTER, "serve", "--port", str(self.port)], cwd=self.root, env=self.env,
+            # --access-log: the readiness check below reads the server's own access log.
+            [NEWSLETTER, "serve", "--port", str(self.port), "--access-log"], cwd=self.root,
+            env=self.env,
             stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
@@ -110,9 +113,15 @@ class ConsoleServer:
                 raise AssertionError(f"newsletter serve exited: {self.log()}")
             try:
                 with urllib.request.urlopen(self.url + "/admin/login", timeout=2):
-                    return self
+                    pass
             except OSError:
                 time.sleep(0.1)
+                continue
+            # The port was free when chosen, but another process on this shared machine may
+            # have taken it since: only our own server's access log proves who answered.
+            if '"GET /admin/login' in self.log() and self._process.poll() is None:
+                return self
+            time.sleep(0.1)
         self.stop()
         raise AssertionError(f"newsletter serve did not answer: {self.log()}")
 
