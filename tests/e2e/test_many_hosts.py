@@ -116,6 +116,12 @@ class World:
             return {str(s): int(n) for s, n in connection.execute(text(
                 "SELECT status, count(*) FROM deliveries WHERE kind = 'issue' GROUP BY status"))}
 
+    def live_workers(self) -> int:
+        """Sending processes registered and not stopped."""
+        with self.engine.connect() as connection:
+            return int(connection.execute(text(
+                "SELECT count(*) FROM workers WHERE stopped_at IS NULL")).scalar_one())
+
     def held_by(self, pids: list[int]) -> set[str]:
         """Recipients of the rows claimed (still "sending") by the worker processes ``pids``."""
         with self.engine.connect() as connection:
@@ -251,6 +257,9 @@ def start_workers(world: World, **settings: object) -> list[Proc]:
     workers = [world.start(i, "worker", "--idle", "0.5", **settings) for i in range(3)]
     for worker in workers:
         worker.wait_for("Worker sending through smtp")
+    # Each starts one sending process per core; they are ready once registered.
+    wait_until(lambda: world.live_workers() >= 3 * default_processes(),
+               "every sending process to register")
     return workers
 
 
