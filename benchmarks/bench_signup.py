@@ -47,6 +47,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
+import os
 import random
 import re
 import signal
@@ -55,6 +56,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -171,6 +173,35 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) used so far by ``pids`` and their children (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    seen: set[int] = set()
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        todo += [int(child) for child in children]
+    return total
+
+
+def measured(pids: list[int], run: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """``run()``'s wrk figures plus ``cpu_ms``: server CPU per request (its children included)."""
+    before = cpu_seconds(pids)
+    result = run()
+    result["cpu_ms"] = (cpu_seconds(pids) - before) * 1000 / max(result["requests"], 1)
+    return result
 
 
 def load_average() -> str:
@@ -421,19 +452,26 @@ def main() -> int:
                 how = "serve --no-ingest + worker" if args.worker else "serve"
                 print(f"`newsletter {how}` on {url} ({db.kind}); wrk -t {args.threads} -c "
                       f"{args.connections}; load {load_average()}", flush=True)
-                floor1 = wrk(f"{url}/no-such-page", args.floor_seconds, args.connections,
-                             args.threads)
-                print(f"  404: {floor1['rate']:,.0f} req/s; load {load_average()}", flush=True)
+                pids = [server.pid] + ([worker.pid] if worker is not None else [])
+                floor1 = measured(pids, lambda: wrk(f"{url}/no-such-page", args.floor_seconds,
+                                                    args.connections, args.threads))
+                print(f"  404: {floor1['rate']:,.0f} req/s, {floor1['cpu_ms']:.2f} ms CPU each; "
+                      f"load {load_average()}", flush=True)
+                before = cpu_seconds(pids)
                 signup = wrk(f"{url}/subscribe", args.seconds, args.connections, args.threads,
                              script)
                 print(f"  POST /subscribe: {signup['rate']:,.0f} req/s; load {load_average()}",
                       flush=True)
                 drained = drain_time(db, 600)
+                # Web and signup processor together, until the burst's rows are all processed.
+                signup["cpu_ms"] = ((cpu_seconds(pids) - before) * 1000
+                                    / max(signup.get("sent", signup["requests"]), 1))
                 print(f"  backlog drained {drained:.1f} s after wrk stopped", flush=True)
                 rows = settled_rows(db, int(signup.get("sent", 0)), args.settle)
-                floor2 = wrk(f"{url}/no-such-page", args.floor_seconds, args.connections,
-                             args.threads)
-                print(f"  404: {floor2['rate']:,.0f} req/s; load {load_average()}", flush=True)
+                floor2 = measured(pids, lambda: wrk(f"{url}/no-such-page", args.floor_seconds,
+                                                    args.connections, args.threads))
+                print(f"  404: {floor2['rate']:,.0f} req/s, {floor2['cpu_ms']:.2f} ms CPU each; "
+                      f"load {load_average()}", flush=True)
                 burst = confirmation_delays(db, "wrk%@example.com")
                 trickle(url, args.trickle, 0.1)
                 drain_time(db, 60)
@@ -455,6 +493,12 @@ def main() -> int:
           f"p99 {signup.get('p99_ms', float('nan')):.0f} ms)")
     print(f"404 floor: {floor1['rate']:,.0f} and {floor2['rate']:,.0f} req/s (mean {floor:,.0f})")
     print(f"ratio signup / 404: {signup['rate'] / floor:.3f} (1/{floor / signup['rate']:.0f})")
+    floor_cpu = (floor1["cpu_ms"] + floor2["cpu_ms"]) / 2
+    print(f"server CPU per request: 404 {floor_cpu:.2f} ms; signup {signup['cpu_ms']:.2f} ms "
+          f"(web and processor, until the burst was processed): the CPU ratio 404 / signup is "
+          f"{floor_cpu / signup['cpu_ms']:.2f}, and two idle cores would do at most "
+          f"{2000 / signup['cpu_ms']:,.0f} signups/s and {2000 / floor_cpu:,.0f} 404s/s "
+          "(wrk's own CPU not counted)")
     print(f"statuses seen by wrk: {statuses}; non-2xx: {non_2xx}; socket errors: "
           f"{int(signup['socket_errors'])}")
     sent = int(signup.get("sent", -1))

@@ -146,6 +146,9 @@ class Settings(BaseModel):
     webhook_postmark_password: SecretStr | None = None
     webhook_mailgun_signing_key: SecretStr | None = None
     webhook_sendgrid_public_key: str | None = None
+    # ``newsletter doctor`` and the console's "Run the checks": whom to ask, whom to trust.
+    doctor_dns_server: str | None = None  # HOST or HOST:PORT; default: the system's resolver
+    doctor_ca_file: Path | None = None  # trust this CA for the relay's TLS; default: the system's
 
     @field_validator("secret_keys", "allowed_origins", "trusted_proxies", "webhook_sns_topic_arns",
                      "webhook_sns_cert_hosts", mode="before")

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -60,7 +60,11 @@ from newsletter.db.models import (
     Subscription,
     SubscriptionStatus,
 )
-from newsletter.delivery.outbox import TransactionalItem, enqueue_transactional_many
+from newsletter.delivery.outbox import (
+    TransactionalItem,
+    TransactionalMail,
+    enqueue_transactional_many,
+)
 from newsletter.errors import DatabaseError
 
 if TYPE_CHECKING:
@@ -70,6 +74,7 @@ log = logging.getLogger("newsletter.signups")
 _SIGNUPS: Table = Signup.__table__  # type: ignore[assignment]
 BATCH_SIZE = 200
 POLL_SECONDS = 0.1
+BUSY_POLL_SECONDS = 0.5
 _PENDING = (SignupOutcome.CONFIRMATION_SENT, SignupOutcome.COOLDOWN)
 
 
@@ -109,6 +114,9 @@ def process_signups(
         return {}
     mails = mails or SignupMails(app)
     lists = {known.id: known for known in app.catalog.lists().values()}
+    # Personalising and signing the emails is most of a signup's CPU: do it before the
+    # write lock is taken (a lock held longer makes every form post wait).
+    ready = _Prepared() if public_ids is not None else _prepare(app, mails, lists, limit)
 
     def work(session: Session) -> dict[str, SignupOutcome]:
         query = select(*_SIGNUPS.columns).where(Signup.processed_at.is_(None))
@@ -121,18 +129,58 @@ def process_signups(
         rows = list(session.execute(query))
         if not rows:
             return {}
-        batch = _Batch(app, session, lists, mails, app.clock.now(), locking=locking)
+        batch = _Batch(app, session, lists, mails, app.clock.now(), locking=locking,
+                       ready=ready)
         return batch.run(rows)
 
     return app.db.run(work, doing="processing signups")
+
+
+@dataclass
+class _Prepared:
+    """Work done before the write lock: public ids for new people, confirmation emails."""
+
+    public_ids: dict[str, str] = field(default_factory=dict)  # address → id, if new
+    mails: dict[int, tuple[str, TransactionalMail]] = field(default_factory=dict)  # row → mail
+
+
+def _prepare(app: App, mails: SignupMails, lists: dict[int, KnownList], limit: int) -> _Prepared:
+    """Render the confirmation emails the next batch will probably send, without any lock.
+
+    Each mail is made for the person's public id as it stands now (or a new one);
+    the batch uses it only when that is still the person's id, and renders
+    again otherwise. Mails for signups that turn out to send nothing are wasted.
+    """
+    ready = _Prepared()
+    with app.db.read("preparing signups") as session:
+        rows = list(session.execute(
+            select(Signup.id, Signup.public_id, Signup.email, Signup.list_id, Signup.by_staff)
+            .where(Signup.processed_at.is_(None)).order_by(Signup.id).limit(limit)))
+        emails = {row.email for row in rows}
+        known_ids: dict[str, str] = {}
+        if emails:
+            found = session.execute(select(Subscriber.email, Subscriber.public_id).where(
+                Subscriber.email.in_(emails)))
+            known_ids = {row.email: row.public_id for row in found}
+    for row in rows:
+        known = lists.get(row.list_id)
+        if known is None or not known.config.double_opt_in:
+            continue
+        person_id = known_ids.get(row.email) or ready.public_ids.setdefault(
+            row.email, people.new_public_id())
+        ready.mails[row.id] = (person_id, mails.confirmation(
+            email=row.email, public_id=person_id, pending_id=row.public_id,
+            mailing_list=known.config, by_staff=row.by_staff))
+    return ready
 
 
 class _Batch:
     """One transaction's worth of signup rows."""
 
     def __init__(self, app: App, session: Session, lists: dict[int, KnownList],
-                 mails: SignupMails, now: datetime, *, locking: bool) -> None:
+                 mails: SignupMails, now: datetime, *, locking: bool, ready: _Prepared) -> None:
         self.app = app
+        self.ready = ready
         self.session = session
         self.lists = lists
         self.mails = mails
@@ -146,7 +194,8 @@ class _Batch:
         addresses = {row.email for row in rows if row.list_id in self.lists}
         suppressed = people.suppressed_addresses(self.session, addresses)
         persons = self._people(addresses - suppressed)
-        new_people = {row.email: {"public_id": people.new_public_id(), "email": row.email,
+        new_people = {row.email: {"public_id": self.ready.public_ids.get(row.email)
+                                  or people.new_public_id(), "email": row.email,
                                   "created_at": self.now}
                       for row in rows
                       if row.email in addresses and row.email not in suppressed
@@ -280,11 +329,13 @@ class _Batch:
                         email=d.row.email, public_id=d.person.public_id,
                         mailing_list=d.known.config)))
             elif d.outcome is SignupOutcome.CONFIRMATION_SENT:
-                items.append(TransactionalItem(
-                    d.person.id, d.known.id, "confirmation", self.mails.confirmation(
+                early = self.ready.mails.get(d.row.id)
+                mail = early[1] if early is not None and early[0] == d.person.public_id else (
+                    self.mails.confirmation(
                         email=d.row.email, public_id=d.person.public_id,
                         pending_id=d.row.public_id, mailing_list=d.known.config,
-                        by_staff=d.row.by_staff)))
+                        by_staff=d.row.by_staff))
+                items.append(TransactionalItem(d.person.id, d.known.id, "confirmation", mail))
         self.session.flush()  # people and subscriptions (their changes) first
         deliveries = iter(enqueue_transactional_many(self.session, items, now))
         consents: list[dict[str, Any]] = []
@@ -365,8 +416,15 @@ class StopSignal(Protocol):
 
 
 def run_signup_ingest(app: App, *, stop: StopSignal, interval: float = POLL_SECONDS,
-                      batch: int = BATCH_SIZE) -> None:
-    """Process signups until ``stop`` is set, looking for new rows every ``interval`` seconds."""
+                      busy_interval: float = BUSY_POLL_SECONDS, batch: int = BATCH_SIZE) -> None:
+    """Process signups until ``stop`` is set.
+
+    Idle, it looks for rows every ``interval`` seconds, so a lone signup is
+    processed within about that. After a batch it waits ``busy_interval``
+    instead (unless the batch was full): under a burst the rows then come in
+    batches of a hundred or more, which cost about a third less per signup
+    than batches of a few dozen.
+    """
     mails = SignupMails(app)
     while not stop.is_set():
         try:
@@ -381,5 +439,7 @@ def run_signup_ingest(app: App, *, stop: StopSignal, interval: float = POLL_SECO
             log.warning("signups wait for the database: %s", err)
             stop.wait(max(interval, 1.0))
             continue
-        if done < batch:
+        if done == 0:
             stop.wait(interval)
+        elif done < batch:
+            stop.wait(busy_interval)

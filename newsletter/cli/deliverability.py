@@ -5,13 +5,12 @@ from __future__ import annotations
 import ssl
 
 import click
-import dns.resolver
 from rich.console import Console
 
 from newsletter.cli.base import State, main, pass_state
 from newsletter.config import Settings
 from newsletter.delivery import dkimkeys
-from newsletter.delivery.doctor import diagnose
+from newsletter.delivery.doctor import diagnose, resolver_for
 from newsletter.delivery.mime import ascii_domain, sender_domain
 from newsletter.delivery.signing import unsigned_warning
 from newsletter.errors import ConfigError
@@ -61,19 +60,6 @@ def dkim_init(state: State, selector: str | None) -> None:
                "newsletter doctor")
 
 
-def _resolver(dns_server: str | None) -> dns.resolver.Resolver:
-    if not dns_server:
-        return dns.resolver.Resolver()
-    host, _, port = dns_server.rpartition(":") if dns_server.count(":") == 1 else (
-        dns_server, "", "")
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers = [host or dns_server]
-    if port:
-        resolver.port = int(port)
-    resolver.lifetime = 5.0
-    return resolver
-
-
 @main.command()
 @click.option("--dns-server", metavar="HOST[:PORT]",
               help="Ask this DNS server instead of the system's.")
@@ -91,8 +77,10 @@ def doctor(state: State, dns_server: str | None, relay_ips: tuple[str, ...],
     Example: newsletter doctor --relay-ip 203.0.113.5
     """
     settings = state.settings
+    ca_file = ca_file or (str(settings.doctor_ca_file) if settings.doctor_ca_file else None)
     context = ssl.create_default_context(cafile=ca_file) if ca_file else None
-    findings = diagnose(settings, resolver=_resolver(dns_server), relay_ips=relay_ips,
+    resolver = resolver_for(dns_server or settings.doctor_dns_server)
+    findings = diagnose(settings, resolver=resolver, relay_ips=relay_ips,
                         tls_context=context, now=state.clock.now())
     console = Console()
     for finding in findings:

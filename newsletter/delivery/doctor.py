@@ -71,6 +71,20 @@ def diagnose(settings: Settings, *, resolver: dns.resolver.Resolver,
     return findings
 
 
+def resolver_for(dns_server: str | None) -> dns.resolver.Resolver:
+    """The system's resolver, or one asking only ``dns_server`` (``HOST`` or ``HOST:PORT``)."""
+    if not dns_server:
+        return dns.resolver.Resolver()
+    host, _, port = dns_server.rpartition(":") if dns_server.count(":") == 1 else (
+        dns_server, "", "")
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = [host or dns_server]
+    if port:
+        resolver.port = int(port)
+    resolver.lifetime = 5.0
+    return resolver
+
+
 def _relay_addresses(host: str, resolver: dns.resolver.Resolver) -> list[str]:
     try:
         return [str(ipaddress.ip_address(host))]

@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 
 from newsletter.audience.addresses import address_hash
-from newsletter.db.models import FeedbackEvent, Issue, Series, Subscriber, Suppression
+from newsletter.db.models import (
+    Delivery,
+    DeliveryStatus,
+    FeedbackEvent,
+    Issue,
+    Series,
+    Subscriber,
+    Suppression,
+)
 from newsletter.feedback.policy import Action
 
 if TYPE_CHECKING:
@@ -31,6 +39,11 @@ class IssueFeedback:
     label: str
     title: str
     counts: dict[str, int] = field(default_factory=dict)
+    sent: int = 0  # the issue's deliveries marked sent (0 for transactional or unmatched)
+
+    def rate(self, kind: str) -> float | None:
+        """Events of ``kind`` per sent message, or None when nothing was sent."""
+        return self.counts.get(kind, 0) / self.sent if self.sent else None
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,13 @@ def feedback_status(app: App, *, limit: int = 50) -> FeedbackStatus:
                 entry = IssueFeedback(label, title or "transactional mail or unmatched")
                 per_issue[issue_id] = entry
             entry.counts[str(kind)] = int(count)
+        issue_ids = [issue_id for issue_id in per_issue if issue_id is not None]
+        if issue_ids:
+            for issue_id, sent in session.execute(
+                    select(Delivery.issue_id, func.count()).where(
+                        Delivery.issue_id.in_(issue_ids), Delivery.status == DeliveryStatus.SENT)
+                    .group_by(Delivery.issue_id)):
+                per_issue[issue_id].sent = int(sent)
         total = session.scalar(select(func.count()).select_from(Suppression)) or 0
         newest = list(session.scalars(
             select(Suppression).order_by(Suppression.created_at.desc(), Suppression.id.desc())

@@ -48,7 +48,9 @@ def create_web_app(app: App, *, host: str = "127.0.0.1") -> FastAPI:
     when :func:`caught_pages_allowed` says so.
     """
     app.catalog.lists()  # sync lists.toml now: a broken file fails at start, not on a visitor
-    web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
+    # No OpenTelemetry: asking whether it is configured cost environment lookups per request.
+    web = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     web.state.app = app
     install_error_handlers(web, app)
     web.include_router(home_router(app))

@@ -10,9 +10,11 @@ stored together once it comes round:
   event loop (a commit of a few dozen rows takes about a millisecond, and no
   thread has to be woken: on a busy machine each hand-over between threads
   costs more than the commit);
-* otherwise (the lock is held by the signup processor or another process, or
-  the database is PostgreSQL, where each commit is a network round trip) by
-  one writer thread that waits for the lock, so the event loop never does.
+* while the lock is held (by the signup processor or another process), the
+  loop tries again after 1, 2, 4, 8, 10, 10 … ms, taking the rows that came
+  meanwhile along, for up to two seconds;
+* after that, or on PostgreSQL (each commit a network round trip), one writer
+  thread waits for the lock, so the event loop never does.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 MAX_ROWS_PER_COMMIT = 500
+RETRY_FIRST_SECONDS = 0.001
+RETRY_MAX_SECONDS = 0.01
+RETRY_FOR_SECONDS = 2.0
 
 Store = Callable[[Sequence[dict[str, Any]]], None]
 StoreIfFree = Callable[[Sequence[dict[str, Any]]], bool]
@@ -34,6 +39,7 @@ class SignupWriter:
     """Stores rows from one event loop, as many per commit as are waiting."""
 
     def __init__(self, store: Store, store_if_free: StoreIfFree | None = None) -> None:
+        """``store`` waits for the lock (thread); ``store_if_free`` never waits (SQLite only)."""
         self._store = store
         self._store_if_free = store_if_free
         self._pending: _Batch = []
@@ -52,18 +58,29 @@ class SignupWriter:
         await future
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        batch, self._pending = self._pending, []
-        rows = [row for row, _future in batch]
+        if self._pending:  # empty when a retry below took these rows along already
+            self._attempt(loop, [], RETRY_FIRST_SECONDS, loop.time())
+
+    def _attempt(self, loop: asyncio.AbstractEventLoop, batch: _Batch, delay: float,
+                 started: float) -> None:
+        batch += self._pending  # rows that came while this batch waited go with it
+        self._pending = []
         if self._store_if_free is not None:
             try:
-                stored = self._store_if_free(rows)
+                stored = self._store_if_free([row for row, _future in batch])
             except Exception as err:  # handed to every waiting request, which maps it
                 _settle([future for _row, future in batch], err)
                 return
             if stored:
                 _settle([future for _row, future in batch], None)
                 return
-        self._start()
+            if loop.time() - started < RETRY_FOR_SECONDS:
+                # The lock is taken (the signup processor's batch, say): try again in a
+                # moment, without a thread. SQLite's own busy handler sleeps up to 100 ms.
+                loop.call_later(delay, self._attempt, loop, batch,
+                                min(delay * 2, RETRY_MAX_SECONDS), started)
+                return
+        self._start()  # PostgreSQL, or a lock held for long: a thread waits for it
         self._queue.put((batch, loop))
 
     def _start(self) -> None:

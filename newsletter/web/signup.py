@@ -49,8 +49,10 @@ def signup_router(app: App) -> APIRouter:
         settings.signup_rate_limit, timedelta(seconds=settings.signup_rate_window_seconds)
     )
     overall = SignupLimiter(settings.signup_global_per_hour, timedelta(hours=1))
+    # Storing from the event loop is for SQLite only (PostgreSQL: always the writer thread).
     writer = SignupWriter(lambda rows: store_signups(app, rows),
-                          lambda rows: store_signups_if_free(app, rows))
+                          (lambda rows: store_signups_if_free(app, rows)) if app.db.sqlite
+                          else None)
     thanks: dict[WayBack, Response] = {}  # one page per way back (allowed origins + home)
 
     def accepted(request: Request, known: KnownList) -> Response:

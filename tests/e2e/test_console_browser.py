@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page
 
+from newsletter.accounts.staff import get_staff
 from tests.support.browser import screenshot_path
 from tests.support.console import ConsoleServer, console_project, login_page
 
@@ -203,3 +204,25 @@ def test_every_text_on_the_main_pages_has_a_contrast_of_at_least_4_5(
     assert len(checked) > 50
     low = [(text, round(ratio, 2)) for text, ratio in checked if ratio < 4.5]
     assert low == [], f"text below 4.5:1: {low}"
+
+
+def test_htmx_requests_carry_the_csrf_token_from_the_page_and_fragments_keep_messages(
+    server: ConsoleServer, browser: Browser
+) -> None:
+    # 9b and 9c post with htmx; base.html's hx-headers must give every such request the token.
+    server.add_staff("htmx@clinic.example", "viewer")
+    page, errors = watched_page(browser, DESKTOP)
+    login_page(page, server.url, OWNER)
+    page.goto(server.url + "/admin/staff")
+    with page.expect_response("**/admin/staff/role") as answer:
+        page.evaluate("""htmx.ajax('POST', '/admin/staff/role', {
+            source: document.body, target: '#main', swap: 'none',
+            values: {email: 'htmx@clinic.example', role: 'editor'}})""")
+    assert answer.value.request.header_value("x-csrf-token")
+    assert answer.value.status in (200, 303)  # htmx follows the 303 to the staff page
+    with server.app() as app:
+        assert get_staff(app, "htmx@clinic.example").role == "editor"
+    page.goto(server.url + "/admin/staff")  # the message waited for a whole page
+    assert page.get_by_role("status").filter(has_text="htmx@clinic.example is now editor").count()
+    assert errors == [], f"the browser reported: {errors}"
+    page.context.close()

@@ -106,7 +106,8 @@ def changed(before: dict[str, object], after: dict[str, object]) -> list[str]:
 def test_the_console_has_state_changing_routes_to_check(server: ConsoleServer) -> None:
     writes = {(m, p) for m, p in admin_routes(server) if m in WRITE_METHODS}
     assert {("POST", "/admin/login"), ("POST", "/admin/logout"),
-            ("POST", "/admin/staff/add"), ("POST", "/admin/staff/remove")} <= writes
+            ("POST", "/admin/staff/add"), ("POST", "/admin/staff/remove"),
+            ("POST", "/admin/deliverability/checks")} <= writes
 
 
 @pytest.mark.parametrize("token", [None, "", "wrong-token-0123456789"], ids=["missing", "empty",
@@ -285,7 +286,8 @@ def test_console_pages_carry_the_console_csp_and_no_inline_code(
 ) -> None:
     with server.client() as anonymous:
         pages = [("/admin/login", anonymous.get("/admin/login"))]
-    pages += [(path, owner.get(path)) for path in ("/admin", "/admin/staff", "/admin/audit")]
+    pages += [(path, owner.get(path)) for path in ("/admin", "/admin/staff", "/admin/audit",
+                                                     "/admin/deliverability")]
     for path, response in pages:
         assert response.status_code == 200, path
         assert response.headers["content-security-policy"] == EXPECTED_CSP

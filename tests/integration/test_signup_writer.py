@@ -99,7 +99,8 @@ def test_the_writer_answers_every_request_once_its_row_is_committed(app: App) ->
     async def post_all(writer: SignupWriter, batch: list[dict[str, Any]]) -> None:
         await asyncio.gather(*(writer.append(row) for row in batch))
 
-    fast = SignupWriter(lambda r: store_signups(app, r), lambda r: store_signups_if_free(app, r))
+    fast = SignupWriter(lambda r: store_signups(app, r),
+                        (lambda r: store_signups_if_free(app, r)) if app.db.sqlite else None)
     asyncio.run(post_all(fast, rows(app, 40, "a")))
     # The lock never free: every row goes through the writer thread instead.
     slow = SignupWriter(lambda r: store_signups(app, r), lambda _rows: False)
@@ -122,3 +123,24 @@ def test_a_failed_commit_fails_every_request_of_its_batch_and_stores_nothing(app
     writer.close()
     assert all(isinstance(error, DatabaseError) for error in errors)
     assert stored(app) == 0
+
+
+def test_while_another_process_writes_the_loop_tries_again_and_stores_without_a_thread(
+    app: App,
+) -> None:
+    path = sqlite_file(app)
+    batch = rows(app, 20)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock for a moment
+    writer = SignupWriter(lambda r: store_signups(app, r), lambda r: store_signups_if_free(app, r))
+
+    async def post_all() -> None:
+        asyncio.get_running_loop().call_later(0.05, other.execute, "ROLLBACK")
+        await asyncio.gather(*(writer.append(row) for row in batch))
+
+    try:
+        asyncio.run(post_all())
+    finally:
+        other.close()
+    assert stored(app) == 20
+    assert writer._thread is None  # the event loop retried; no thread was needed

@@ -61,7 +61,7 @@ class ConsoleServer:
             **{k: v for k, v in os.environ.items() if not k.startswith("NEWSLETTER_")},
             "NEWSLETTER_BASE_URL": base_url or self.url,
             "NEWSLETTER_DATABASE_URL": self.database_url,
-            "PYTHONUNBUFFERED": "1",  # the access log reaches serve.log at once
+            "PYTHONUNBUFFERED": "1",  # the start-up lines reach serve.log at once
             **(env or {}),
         }
         self._process: subprocess.Popen[bytes] | None = None
@@ -101,9 +101,7 @@ class ConsoleServer:
             pass
         log = self.log_path.open("wb")
         self._process = subprocess.Popen(
-            # --access-log: the readiness check below reads the server's own access log.
-            [NEWSLETTER, "serve", "--port", str(self.port), "--access-log"], cwd=self.root,
-            env=self.env,
+            [NEWSLETTER, "serve", "--port", str(self.port)], cwd=self.root, env=self.env,
             stdout=log, stderr=subprocess.STDOUT,
         )
         log.close()
@@ -118,8 +116,12 @@ class ConsoleServer:
                 time.sleep(0.1)
                 continue
             # The port was free when chosen, but another process on this shared machine may
-            # have taken it since: only our own server's access log proves who answered.
-            if '"GET /admin/login' in self.log() and self._process.poll() is None:
+            # have taken it since. `serve` binds its port before uvicorn says "Started server
+            # process [pid]" and keeps it: that line with our pid, from a live process, proves
+            # the answer came from our server (the access log is off by default).
+            log = self.log()
+            if (f"Started server process [{self._process.pid}]" in log
+                    and "Application startup complete" in log and self._process.poll() is None):
                 return self
             time.sleep(0.1)
         self.stop()

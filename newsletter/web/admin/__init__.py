@@ -19,6 +19,7 @@ from newsletter.web.admin.assets import assets_router
 from newsletter.web.admin.audit_page import audit_router
 from newsletter.web.admin.auth import auth_router
 from newsletter.web.admin.dashboard import add_dashboard
+from newsletter.web.admin.deliverability import deliverability_router
 from newsletter.web.admin.deps import (
     CsrfRefused,
     LoginRequired,
@@ -45,6 +46,7 @@ def admin_router(app: App) -> APIRouter:
     router.include_router(schedule_router(app))
     router.include_router(sends_router(app))
     router.include_router(series_router(app))
+    router.include_router(deliverability_router(app))
     return router
 
 
