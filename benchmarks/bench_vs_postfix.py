@@ -149,7 +149,7 @@ def one_round(count: int, port: int, args: argparse.Namespace, message: Path,
     to_send = min(count, args.send_limit) if args.send_limit else count
     limit = ["--limit", str(args.send_limit)] if args.send_limit else []
     with tempfile.TemporaryDirectory(prefix="bench-vs-postfix-") as folder:
-        project = make_project(Path(folder), smtp_port=port)
+        project = make_project(Path(folder), smtp_port=port, extra=dict(args.set or []))
         with database(project, pg) as db:
             env = cli_env(db)
             prepare(project, env)
@@ -195,6 +195,13 @@ def one_round(count: int, port: int, args: argparse.Namespace, message: Path,
     return result
 
 
+def _setting(text: str) -> tuple[str, object]:
+    key, _, value = text.partition("=")
+    if not key or not value:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=VALUE")
+    return key, int(value) if value.isdigit() else value
+
+
 def main() -> int:
     """Parse flags, run every N, print the figures and a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -203,6 +210,9 @@ def main() -> int:
     parser.add_argument("--postgres", metavar="URL", default=None,
                         help="PostgreSQL server URL, or 'env' for NEWSLETTER_TEST_POSTGRES_URL")
     parser.add_argument("--sessions", type=int, default=4, help="smtp-source sessions (-s)")
+    parser.add_argument("--set", metavar="KEY=VALUE", action="append", type=_setting,
+                        help="a newsletter.toml setting for tuning runs (default: none; the "
+                             "figures in docs/benchmarks.md use defaults)")
     parser.add_argument("--source-rounds", type=int, default=2, choices=[0, 1, 2],
                         help="smtp-source runs per N: before our send, and after it")
     parser.add_argument("--send-limit", type=int, default=None, metavar="K",

@@ -70,6 +70,10 @@ class Settings(BaseModel):
     delivery_unknown_retry_seconds: float = Field(default=3600.0, gt=0)
     delivery_pause_after_failures: int = Field(default=20, ge=1)
     smtp_connection_max_age: float = Field(default=300.0, gt=0)
+    # Workers (issue 14): heartbeat period, and silence after which a worker counts as dead
+    # and its claims go back to the queue.
+    worker_heartbeat_seconds: float = Field(default=5.0, gt=0)
+    worker_dead_after_seconds: float = Field(default=30.0, gt=0)
 
     sender: str = "Riverside Pain Clinic <news@clinic.example.com>"
     envelope_sender: str | None = None
@@ -172,6 +176,15 @@ class Settings(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _heartbeat_before_death(self) -> Settings:
+        if self.worker_dead_after_seconds < 2 * self.worker_heartbeat_seconds:
+            raise ValueError(
+                f"worker_dead_after_seconds={self.worker_dead_after_seconds:g} must be at least "
+                f"twice worker_heartbeat_seconds={self.worker_heartbeat_seconds:g}, or a live "
+                "worker whose heartbeat is a little late would count as dead")
+        return self
 
     @model_validator(mode="after")
     def _relay_needs_https_links(self) -> Settings:

@@ -1,4 +1,5 @@
-"""Delivery commands: ``send``, ``test-send``, ``worker``, ``status``, ``resume``."""
+"""Delivery commands: ``send``, ``test-send``, ``worker``, ``status``, ``resume``,
+``editions``, ``send-corrected``."""
 
 from __future__ import annotations
 
@@ -13,10 +14,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from newsletter import wording
+from newsletter.app import App, create_app
 from newsletter.cli.base import State, main, pass_state, start_signup_ingest
 from newsletter.cli.deliverability import warn_if_unsigned
+from newsletter.config import Settings
 from newsletter.db.models import DeliveryStatus
+from newsletter.delivery.editions import editions_of, send_corrected
 from newsletter.delivery.outbox import due_count
+from newsletter.delivery.processes import (
+    default_processes,
+    prepare_fork,
+    send_in_processes,
+    work_in_processes,
+)
 from newsletter.delivery.records import Recipient, recipient_record
 from newsletter.delivery.sender import SendSummary, drain
 from newsletter.delivery.status import lift_pauses, sending_status
@@ -37,6 +47,11 @@ def _parse_issue(
     return slug, int(number)
 
 
+def child_app(settings: Settings) -> App:
+    """The App of a sending process (the parent has migrated the database already)."""
+    return create_app(settings, migrate=False)
+
+
 def _print_summary(console: Console, summary: SendSummary) -> None:
     console.print(f"Done: {summary.describe()}.")
     for alert in summary.alerts:
@@ -50,8 +65,11 @@ def _print_summary(console: Console, summary: SendSummary) -> None:
               help="First queue this issue for its list (a no-op if already queued).")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; send nothing.")
 @click.option("--limit", type=click.IntRange(min=1), help="Send at most this many messages.")
+@click.option("--processes", type=click.IntRange(min=1), default=None,
+              help="Sending processes (default: the number of cores).")
 @pass_state
-def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int | None) -> None:
+def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int | None,
+         processes: int | None) -> None:
     """Send everything due now (and, with --issue, queue that issue first).
 
     Example: newsletter send --issue pain-care/1 --limit 100
@@ -76,10 +94,24 @@ def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int 
                       "nothing was sent (dry run).")
         return
     shown = min(total, limit) if limit else total
+    count = processes or default_processes()
+    if total < 2 * app.settings.delivery_batch_size:
+        count = 1  # not worth starting processes for
+    stop = threading.Event()
+
+    def on_signal(_number: int, _frame: FrameType | None) -> None:
+        stop.set()
+
     with Progress(TextColumn("Sending"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=console, transient=False) as bar:
         task = bar.add_task("send", total=shown or None)
-        summary = drain(app, limit=limit, progress=lambda n: bar.advance(task, n))
+        if count == 1:
+            summary = drain(app, limit=limit, progress=lambda n: bar.advance(task, n))
+        else:
+            signal.signal(signal.SIGTERM, on_signal)
+            prepare_fork(app.engine)
+            summary = send_in_processes(child_app, app.settings, count, limit=limit, stop=stop,
+                                        progress=lambda n: bar.advance(task, n))
     _print_summary(console, summary)
 
 
@@ -110,17 +142,22 @@ def test_send(state: State, series: str, position: int, to: tuple[str, ...]) -> 
 @main.command()
 @click.option("--idle", type=float, default=2.0, show_default=True,
               help="Seconds to wait when nothing is due.")
+@click.option("--processes", type=click.IntRange(min=1), default=None,
+              help="Sending processes (default: the number of cores).")
 @pass_state
-def worker(state: State, idle: float) -> None:
+def worker(state: State, idle: float, processes: int | None) -> None:
     """Send due mail and process form signups continuously until stopped (Ctrl-C or SIGTERM).
 
-    Signups are looked for every tenth of a second in a thread of their own, so
-    a confirmation email is queued within a moment even during a long send.
+    Sending runs in one process per core (--processes); SIGTERM stops them after
+    their current batch. Signups are looked for every tenth of a second in a
+    thread of their own, so a confirmation email is queued within a moment even
+    during a long send.
 
-    Example: newsletter worker --idle 5
+    Example: newsletter worker --idle 5 --processes 2
     """
     app = state.app()
     console = Console()
+    count = processes or default_processes()
     stop = threading.Event()
 
     def on_signal(_number: int, _frame: FrameType | None) -> None:
@@ -129,11 +166,16 @@ def worker(state: State, idle: float) -> None:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     warn_if_unsigned(app.settings)
-    console.print(f"Worker sending through {app.settings.transport}; Ctrl-C stops it.")
+    console.print(f"Worker sending through {app.settings.transport} with "
+                  f"{wording.count(count, 'process', 'processes')}; Ctrl-C stops it.")
     signups = start_signup_ingest(app, stop)
     try:
-        run_worker(app, stop=stop, idle_seconds=idle,
-                   on_summary=lambda summary: _print_summary(console, summary))
+        if count == 1:
+            run_worker(app, stop=stop, idle_seconds=idle,
+                       on_summary=lambda summary: _print_summary(console, summary))
+        else:
+            prepare_fork(app.engine)  # the children open their own connections
+            work_in_processes(child_app, app.settings, count, stop=stop, idle=idle)
     finally:
         stop.set()
         signups.join(timeout=30)
@@ -223,3 +265,52 @@ def resume_command(state: State, issue: tuple[str, int] | None, everything: bool
     """
     count = lift_pauses(state.app(), issue, everything=everything)
     click.echo(f"Lifted {wording.count(count, 'pause')}.")
+
+
+def _issue_argument(value: str) -> tuple[str, int]:
+    parsed = _parse_issue(click.get_current_context(), click.Argument(["issue"]), value)
+    assert parsed is not None
+    return parsed
+
+
+@main.command()
+@click.argument("issue", metavar="SERIES/N")
+@pass_state
+def editions(state: State, issue: str) -> None:
+    """List the frozen editions of an issue and who got (or gets) each.
+
+    Example: newsletter editions pain-care/1
+    """
+    slug, position = _issue_argument(issue)
+    found = editions_of(state.app(), slug, position)
+    console = Console()
+    if not found:
+        console.print(f"{slug}/{position} has no edition yet: it has not been sent.")
+        return
+    table = Table("edition", "frozen at", "why", "recipients", "by state", box=box.SIMPLE_HEAD)
+    for item in found:
+        states = ", ".join(f"{key} {value}" for key, value in sorted(item.counts.items()))
+        table.add_row(str(item.number), f"{item.created_at:%Y-%m-%d %H:%M:%S}Z", item.reason,
+                      str(sum(item.counts.values())), states or "-")
+    console.print(table)
+
+
+@main.command(name="send-corrected")
+@click.argument("issue", metavar="SERIES/N")
+@pass_state
+def send_corrected_command(state: State, issue: str) -> None:
+    """Send the issue as its files are now to everyone not sent it yet.
+
+    Freezes a new edition from the edited files; recipients still waiting
+    (queued or deferred) get it, everyone already sent keeps the edition they got.
+    Example: newsletter send-corrected pain-care/1
+    """
+    slug, position = _issue_argument(issue)
+    done = send_corrected(state.app(), slug, position)
+    if not done.new and not done.switched:
+        click.echo(f"{done.label}: the files are the same as edition {done.number}; "
+                   "nothing to correct.")
+        return
+    click.echo(f"{done.label}: edition {done.number} goes to "
+               f"{wording.count(done.switched, 'recipient')} not yet sent; the edition of "
+               f"{wording.count(done.kept, 'other recipient')} stays as it was.")

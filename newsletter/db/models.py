@@ -253,6 +253,28 @@ class Issue(Base):
     series: Mapped[Series] = relationship(back_populates="issues")
 
 
+class Edition(Base):
+    """An issue frozen as it is sent: front matter, Markdown, the compiled email and its hash.
+
+    Made at fan-out (or when staff send a corrected version); deliveries point
+    at it and workers build messages from it alone, without the issue files.
+    """
+
+    __tablename__ = "editions"
+    __table_args__ = (UniqueConstraint("issue_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, … per issue
+    source_hash: Mapped[str] = mapped_column(String(64))  # the issue file's content hash
+    front_matter: Mapped[str] = mapped_column(Text)  # JSON
+    markdown: Mapped[str] = mapped_column(Text)
+    compiled: Mapped[str] = mapped_column(Text)  # JSON: subject, preheader, segments, greeting
+    compiled_hash: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(32))  # "fan-out" | "corrected"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Delivery(Base):
     """One outbox row: one issue (or one transactional mail) for one subscriber."""
 
@@ -278,6 +300,11 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(255))
     payload: Mapped[str | None] = mapped_column(Text)
+    # The frozen issue this row sends (issue mail only): what this recipient got or will get.
+    edition_id: Mapped[int | None] = mapped_column(
+        ForeignKey("editions.id", ondelete="SET NULL"))
+    # The worker holding the claim while ``sending`` (no foreign key: workers are pruned).
+    worker_id: Mapped[int | None] = mapped_column(Integer)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -414,6 +441,31 @@ class SchedulerLock(Base):
     holder: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acquired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Worker(Base):
+    """A sending process: registered at start, alive while its heartbeat is recent.
+
+    ``host_key`` tells processes of one machine (and PID namespace) apart from
+    others, so a restart on the same host can see at once that ``pid`` is gone.
+    ``stopped_at`` is set when it stops cleanly or is declared dead; its claims
+    then go back to the queue.
+    """
+
+    __tablename__ = "workers"
+    __table_args__ = (Index("ix_workers_stopped_heartbeat", "stopped_at", "heartbeat_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    host_key: Mapped[str] = mapped_column(String(300))
+    pid: Mapped[int] = mapped_column(Integer)
+    pid_started: Mapped[str | None] = mapped_column(String(32))
+    # PostgreSQL: the key of the session-level advisory lock the worker holds while alive.
+    lock_key: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stop_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class StaffAccount(Base):

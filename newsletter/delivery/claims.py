@@ -65,6 +65,7 @@ class Claimed:
     list_name: str | None
     series_slug: str | None
     position: int | None
+    edition_id: int | None = None  # the frozen issue to build from (issue mail)
 
 
 def _open_pause() -> ColumnElement[bool]:
@@ -104,11 +105,13 @@ def _candidates(session: Session, now: datetime, limit: int) -> list[int]:
     return ids
 
 
-def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[Claimed]:
-    """Lease up to ``limit`` due deliveries (in the caller's write transaction).
+def claim(session: Session, *, now: datetime, lease: timedelta, limit: int,
+          worker_id: int | None = None) -> list[Claimed]:
+    """Lease up to ``limit`` due deliveries to ``worker_id`` (in the caller's write transaction).
 
     Rows that are no longer allowed to go out become ``suppressed`` here. The
-    caller commits before sending anything.
+    caller commits before sending anything. When the worker is found dead, its
+    rows go back to the queue (:mod:`newsletter.delivery.heartbeat`).
     """
     ids = _candidates(session, now, limit)
     if not ids:
@@ -116,27 +119,32 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int) -> l
     rows = _details(session.connection(), ids)
     blocked = _blocked(session, rows)
     if blocked:
-        session.execute(
-            update(D)
-            .where(D.c.id.in_(blocked), _claimable(now))
-            .values(status=DeliveryStatus.SUPPRESSED, lease_until=None, next_attempt_at=None,
-                    last_error="suppressed at claim time", updated_at=now)
-        )
+        _each(session, blocked, now, status=DeliveryStatus.SUPPRESSED, lease_until=None,
+              next_attempt_at=None, last_error="suppressed at claim time", updated_at=now)
     claimed: list[Claimed] = []
     go = [row for row in rows if row.id not in blocked]
     if go:
-        session.execute(
-            update(D)
-            .where(D.c.id.in_([row.id for row in go]), _claimable(now))
-            .values(status=DeliveryStatus.SENDING, lease_until=now + lease,
-                    attempts=D.c.attempts + 1, updated_at=now)
-        )
+        _each(session, [row.id for row in go], now, status=DeliveryStatus.SENDING,
+              lease_until=now + lease, attempts=D.c.attempts + 1, updated_at=now,
+              worker_id=worker_id)
         claimed = go
     return claimed
 
 
+def _each(session: Session, ids: Iterable[int], now: datetime, **values: Any) -> None:
+    """Update claimable rows by primary key, one executemany.
+
+    ``WHERE id IN (…) AND (status … OR …)`` made SQLite plan a walk over the
+    status index (every queued row, under the write lock: 350 ms per claim at
+    1,000,000 rows); ``id = ?`` per row is a primary-key lookup on both databases.
+    """
+    session.execute(update(D).where(D.c.id == bindparam("rid"), _claimable(now)).values(**values),
+                    [{"rid": row_id} for row_id in ids])
+
+
 def _claimable(now: datetime) -> ColumnElement[bool]:
-    return or_(D.c.status.in_([DeliveryStatus.QUEUED, *RETRY_STATES]),
+    # Equalities, not IN: an IN list cannot be part of an executemany (see _each).
+    return or_(*(D.c.status == state for state in (DeliveryStatus.QUEUED, *RETRY_STATES)),
                and_(D.c.status == DeliveryStatus.SENDING, D.c.lease_until < now))
 
 
@@ -147,7 +155,7 @@ def _details(connection: Connection, ids: Sequence[int]) -> list[Claimed]:
             D.c.status.label("previous_status"), D.c.attempts, D.c.queued_at, D.c.payload,
             Subscriber.email, Subscriber.name, Subscriber.public_id,
             MailingList.slug.label("list_slug"), MailingList.name.label("list_name"),
-            Series.slug.label("series_slug"), Issue.position,
+            Series.slug.label("series_slug"), Issue.position, D.c.edition_id,
         )
         .join(Subscriber, Subscriber.id == D.c.subscriber_id)
         .outerjoin(MailingList, MailingList.id == D.c.list_id)

@@ -1,8 +1,9 @@
 """Turns a claimed delivery into message bytes: issue templates cached, tokens, Message-ID.
 
-One :class:`Composer` per send run. Issue mail is compiled once per issue
-(by the renderer) and spliced per subscriber; transactional mail is encoded
-from its stored payload. Which headers each kind carries:
+One :class:`Composer` per send run. Issue mail is built from the row's frozen
+edition (loaded once per edition, no files read) and spliced per subscriber;
+rows queued before editions existed are compiled from the files as before.
+Transactional mail is encoded from its stored payload. Which headers each kind carries:
 
 * issue: List-Id, List-Unsubscribe (+ -Post, RFC 8058), Feedback-ID;
 * welcome: List-Id, List-Unsubscribe (+ -Post), Auto-Submitted;
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
@@ -26,7 +28,9 @@ from newsletter.delivery.outbox import TransactionalMail
 from newsletter.delivery.signing import DkimSigner
 from newsletter.delivery.template import MessageTemplate, build_whole
 from newsletter.errors import DeliveryError
-from newsletter.render.compiled import PersonalFields
+from newsletter.render.compiled import CompiledEmail, PersonalFields
+
+EditionLoader = Callable[[int], CompiledEmail]
 
 
 def _fields(email: str, name: str | None, url: str) -> PersonalFields:
@@ -37,9 +41,10 @@ class Composer:
     """Builds the bytes for claimed deliveries; safe to share between sending threads."""
 
     def __init__(self, settings: Settings, renderer: Any, links: Links, *,
-                 signer: DkimSigner | None) -> None:
+                 signer: DkimSigner | None, editions: EditionLoader | None = None) -> None:
         self.settings = settings
         self.renderer = renderer
+        self.editions = editions  # edition id → compiled email (reads the database)
         self.links = links
         newest = settings.secret_keys[-1].get_secret_value()
         self._secret = ("message-id:" + newest).encode("utf-8")
@@ -68,22 +73,30 @@ class Composer:
         return cached[1]
 
     def template(self, row: Claimed) -> MessageTemplate:
-        """The cached template of the row's issue (compiled on first use)."""
+        """The cached template of the row's edition (loaded on first use)."""
         assert row.issue_id is not None
-        found = self._templates.get(row.issue_id)
+        # Editions and legacy (file-built) issues share the cache: negative keys for the latter.
+        key = row.edition_id if row.edition_id is not None else -row.issue_id
+        found = self._templates.get(key)
         if found is not None:
             return found
         with self._lock:
-            found = self._templates.get(row.issue_id)
+            found = self._templates.get(key)
             if found is None:
-                if row.series_slug is None or row.position is None:
-                    raise DeliveryError(f"delivery {row.id}: its issue has no series")
-                doc = find_series(self.settings.issues_path, row.series_slug)
-                compiled = self.renderer.compile_issue(doc, row.position)
-                found = MessageTemplate(compiled, _fields, sender=self.settings.sender,
+                found = MessageTemplate(self._compiled(row), _fields, sender=self.settings.sender,
                                         extra_headers=self._issue_headers(row))
-                self._templates[row.issue_id] = found
+                self._templates[key] = found
         return found
+
+    def _compiled(self, row: Claimed) -> CompiledEmail:
+        if row.edition_id is not None and self.editions is not None:
+            return self.editions(row.edition_id)
+        # A row queued before editions existed: build it from the files, as then.
+        if row.series_slug is None or row.position is None:
+            raise DeliveryError(f"delivery {row.id}: its issue has no series")
+        doc = find_series(self.settings.issues_path, row.series_slug)
+        compiled: CompiledEmail = self.renderer.compile_issue(doc, row.position)
+        return compiled
 
     def _list_headers(self, row: Claimed) -> list[str]:
         return [mime.list_id_header(row.list_name or row.list_slug or "newsletter",

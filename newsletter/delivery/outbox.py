@@ -8,11 +8,13 @@ exists without its committed row and vice versa:
 * an issue for a whole list (a broadcast, ``newsletter send --issue``): :func:`fan_out`;
 * an issue for one subscription (a drip): :func:`enqueue_drip_issue`.
 
-Issue rows go through :func:`insert_issue_rows`, one INSERT ... SELECT that
-respects the unique (issue, subscriber) key twice over: a NOT EXISTS in the
-SELECT and ``ON CONFLICT DO NOTHING`` as the last guard. Queueing again, or
-to a second list the person is also on, adds nothing (RELIABILITY #12), and
-people who left the issue's series are never queued.
+Issue rows go through :func:`insert_issue_rows`, one INSERT ... SELECT whose
+``ON CONFLICT DO NOTHING`` on the unique (issue, subscriber) key makes it
+idempotent: queueing again, or to a second list the person is also on, adds
+nothing (RELIABILITY #12), and people who left the issue's series are never
+queued. (A NOT EXISTS on ``deliveries`` in the SELECT used to guard it too; on
+PostgreSQL it made the fan-out quadratic, see docs/benchmarks.md.) Every issue
+row points at a frozen edition (:mod:`newsletter.delivery.editions`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from newsletter.db.models import (
     DUE_STATES,
     Delivery,
     DeliveryStatus,
+    Edition,
     Issue,
     MailingList,
     Series,
@@ -41,6 +44,7 @@ from newsletter.db.models import (
 )
 from newsletter.db.transactions import rowcount
 from newsletter.db.types import UTCDateTime
+from newsletter.delivery.editions import edition_for_fan_out, freeze
 
 if TYPE_CHECKING:
     from newsletter.app import App
@@ -48,7 +52,7 @@ if TYPE_CHECKING:
 TRANSACTIONAL_KINDS = ("confirmation", "welcome")
 _D: Table = Delivery.__table__  # type: ignore[assignment]
 _COLUMNS = ["kind", "issue_id", "subscriber_id", "list_id", "status", "attempts",
-            "queued_at", "next_attempt_at", "updated_at"]
+            "queued_at", "next_attempt_at", "updated_at", "edition_id"]
 
 
 @dataclass(frozen=True)
@@ -145,23 +149,33 @@ def audience_conditions(
     return found
 
 
+def newest_edition(issue_id: int) -> Any:
+    """An expression for the newest edition id of ``issue_id`` (NULL when it has none)."""
+    return (select(func.max(Edition.id)).where(Edition.issue_id == issue_id)
+            .scalar_subquery())
+
+
 def insert_issue_rows(
     session: Session, issue_id: int, series_id: Any, now: datetime,
-    *conditions: ColumnElement[bool],
+    *conditions: ColumnElement[bool], edition_id: int | None = None,
 ) -> int:
     """Queue ``issue_id`` for the active subscriptions matching ``conditions``; returns rows added.
 
-    The one INSERT of issue mail. It leaves out people who already have the
-    issue and people who left its series (``series_id`` is the series' id or an
-    expression for it); ``ON CONFLICT DO NOTHING`` on (issue, subscriber) is the
-    last guard. The row count is kept on SQLite and PostgreSQL alike (without
-    ``preserve_rowcount`` psycopg reports -1 for an INSERT ... SELECT).
+    The one INSERT of issue mail. It leaves out people who left the issue's
+    series (``series_id`` is the series' id or an expression for it), and
+    ``ON CONFLICT DO NOTHING`` on (issue, subscriber) leaves out people who
+    already have the issue. Rows point at ``edition_id`` (default: the issue's
+    newest edition). The row count is kept on SQLite and PostgreSQL alike
+    (without ``preserve_rowcount`` psycopg reports -1 for an INSERT ... SELECT).
     """
     stamp = literal(now, UTCDateTime())
+    edition = literal(edition_id) if edition_id is not None else newest_edition(issue_id)
     audience = select(
         literal("issue"), literal(issue_id), Subscription.subscriber_id, Subscription.list_id,
-        literal(DeliveryStatus.QUEUED.value), literal(0), stamp, stamp, stamp,
-    ).where(*audience_conditions(issue_id, series_id, *conditions))
+        literal(DeliveryStatus.QUEUED.value), literal(0), stamp, stamp, stamp, edition,
+        # No "already has the issue" test here (issue_id None): ON CONFLICT DO NOTHING is
+        # that test, and as a NOT EXISTS it made the fan-out quadratic on PostgreSQL.
+    ).where(*audience_conditions(None, series_id, *conditions))
     dialect = sqlite if is_sqlite(session.get_bind()) else postgresql  # type: ignore[arg-type]
     statement = (
         dialect.insert(_D)
@@ -172,10 +186,15 @@ def insert_issue_rows(
     return rowcount(session.execute(statement))
 
 
-def fan_out(session: Session, issue_id: int, list_id: int, now: datetime) -> int:
-    """Queue ``issue_id`` for every active subscription of ``list_id``; returns rows added."""
+def fan_out(session: Session, issue_id: int, list_id: int, now: datetime, *,
+            edition_id: int | None = None) -> int:
+    """Queue ``issue_id`` for every active subscription of ``list_id``; returns rows added.
+
+    The rows point at ``edition_id`` (default: the issue's newest edition).
+    """
     series = select(Issue.series_id).where(Issue.id == issue_id).scalar_subquery()
-    return insert_issue_rows(session, issue_id, series, now, Subscription.list_id == list_id)
+    return insert_issue_rows(session, issue_id, series, now, Subscription.list_id == list_id,
+                             edition_id=edition_id)
 
 
 def enqueue_drip_issue(
@@ -200,22 +219,27 @@ def due_count(app: App) -> int:
 
 
 def send_issue_now(app: App, series_slug: str, position: int) -> tuple[int, int]:
-    """Mirror the series (and the lists) and fan issue ``position`` out to its list.
+    """Mirror the series (and the lists), freeze issue ``position`` and fan it out to its list.
 
     Returns (issue id, rows added); adding nothing means it was already fanned
-    out (only people who joined since are added on a second call).
+    out (only people who joined since are added on a second call, with the
+    newest edition: see :mod:`newsletter.delivery.editions`).
     """
     doc = find_series(app.settings.issues_path, series_slug)
     doc.issue(position)  # NotFoundError naming the series when there is no such issue
-    now = app.clock.now()
-    with app.db.write("queueing the issue") as session:
+    frozen = freeze(app, doc, position)  # compiled outside the write transaction
+
+    def work(session: Session) -> tuple[int, int]:
+        now = app.clock.now()
         series = app.catalog.mirror_series(session, doc, now)
         issue_id = session.scalar(
             select(Issue.id).where(Issue.series_id == series.id, Issue.position == position))
         assert issue_id is not None
         assert series.list_id is not None
-        added = fan_out(session, issue_id, series.list_id, now)
-    return issue_id, added
+        edition_id = edition_for_fan_out(session, issue_id, frozen, now)
+        return issue_id, fan_out(session, issue_id, series.list_id, now, edition_id=edition_id)
+
+    return app.db.run(work, doing="queueing the issue")
 
 
 def fan_out_preview(app: App, series_slug: str, position: int) -> int:

@@ -2,11 +2,13 @@
 
 Rules (documented in docs/delivery.md and tested):
 
-* **Claim, commit, send, record.** A batch is claimed (leased) and committed
-  before any SMTP I/O; results are recorded after the batch. A crash between
-  the two leaves rows ``sending`` until their lease expires; they are then
-  sent again with the same Message-ID. Duplicates are therefore bounded by
-  the messages in flight: ``smtp_pool_size × delivery_batch_size`` per crash.
+* **Claim, commit, send, record.** A batch is claimed (leased to this
+  worker) and committed before any SMTP I/O; results are recorded after the
+  batch. A crash between the two leaves rows ``sending`` until the worker is
+  found dead (heartbeats: within seconds, :mod:`newsletter.delivery.heartbeat`)
+  or their lease expires; they are then sent again with the same Message-ID.
+  Duplicates are therefore bounded by the messages in flight:
+  ``smtp_pool_size × delivery_batch_size`` per crash.
   A batch slower than half its lease records what it sent and renews the rest.
 * **Deferred** (4xx, relay unreachable): exponential backoff
   (:class:`~newsletter.delivery.backoff.BackoffPolicy`); past the give-up age
@@ -31,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -49,12 +51,15 @@ from newsletter.delivery.claims import (
     renew,
 )
 from newsletter.delivery.compose import Composer
+from newsletter.delivery.editions import load_compiled
+from newsletter.delivery.heartbeat import Registration
 from newsletter.delivery.mime import wire_address
 from newsletter.delivery.outcome import Outcome, Verdict
 from newsletter.delivery.pacing import SendPacer
 from newsletter.delivery.status import open_pause
 from newsletter.delivery.transport import Transport
 from newsletter.errors import NewsletterError
+from newsletter.render.compiled import CompiledEmail
 
 if TYPE_CHECKING:
     from newsletter.app import App
@@ -62,6 +67,12 @@ if TYPE_CHECKING:
 SENDING = "sending"  # what the database was doing, for its error message
 log = logging.getLogger("newsletter.delivery")
 Progress = Callable[[int], None]
+
+
+class HaltFlag(Protocol):
+    """Set from outside to stop after the current batches (a threading or process Event)."""
+
+    def is_set(self) -> bool: ...
 
 
 @dataclass
@@ -92,13 +103,17 @@ class SendRun:
     """
 
     def __init__(self, app: App, transport: Transport, limit: int | None,
-                 progress: Progress | None, limiter: SendPacer) -> None:
+                 progress: Progress | None, limiter: SendPacer, worker: Registration,
+                 halt: HaltFlag | None = None) -> None:
         settings = app.settings
         self.app = app
+        self.worker = worker
+        self.halt = halt  # set from outside (SIGTERM): stop after the current batch
         self.transport = transport
         self.progress = progress
         self.limiter = limiter
-        self.composer = Composer(settings, app.renderer, app.links, signer=app.dkim.current())
+        self.composer = Composer(settings, app.renderer, app.links, signer=app.dkim.current(),
+                                 editions=self.load_edition)
         self.policy = BackoffPolicy(
             base=settings.delivery_backoff_base_seconds, cap=settings.delivery_backoff_cap_seconds,
             give_up=settings.delivery_give_up_seconds,
@@ -115,6 +130,11 @@ class SendRun:
         self.pauses_opened: set[int | None] = set()
         self.errors: list[BaseException] = []
 
+    def load_edition(self, edition_id: int) -> CompiledEmail:
+        """The compiled email of a frozen edition (once per edition and run)."""
+        with self.app.db.read(SENDING) as session:
+            return load_compiled(session, edition_id)
+
     def take(self) -> int:
         """How many rows the next claim may take (the batch size, within ``limit``)."""
         with self.lock:
@@ -128,13 +148,16 @@ class SendRun:
         """One sending thread: claim, commit, send, record, until nothing is due or told to stop."""
         try:
             while not self.stop.is_set():
+                if self.halt is not None and self.halt.is_set():
+                    return
                 size = self.take()
                 if size <= 0:
                     return
                 with self.app.db.write(SENDING) as session:
                     if paused_everything(session):
                         return
-                    rows = claim(session, now=self.app.clock.now(), lease=self.lease, limit=size)
+                    rows = claim(session, now=self.app.clock.now(), lease=self.lease, limit=size,
+                                 worker_id=self.worker.id)
                 if not rows:
                     return
                 self.send_batch(rows)
@@ -289,18 +312,30 @@ def _label(result: Result) -> str:
 
 
 def drain(app: App, *, limit: int | None = None, progress: Progress | None = None,
-          transport: Transport | None = None, limiter: SendPacer | None = None) -> SendSummary:
+          transport: Transport | None = None, limiter: SendPacer | None = None,
+          worker: Registration | None = None, halt: HaltFlag | None = None,
+          ) -> SendSummary:
     """Send everything due now (at most ``limit`` rows) and return what happened.
 
     Without a ``transport`` one is made from the App for this drain and closed after it.
-    A database error stops the run; claims already committed stay leased and are
-    retried once their lease expires.
+    Without a ``worker`` registration, this drain registers (and heartbeats) as a worker
+    of its own for its duration. ``halt`` stops it after the current batches.
+    A database error stops the run; claims already committed stay leased to this
+    worker and go back to the queue when it is found dead, or when its lease expires.
     """
     settings = app.settings
     own = transport is None
     chosen = transport if transport is not None else app.transport()
     limiter = limiter or SendPacer(settings.smtp_rate_per_second, settings.smtp_rate_per_hour)
-    run = SendRun(app, chosen, limit, progress, limiter)
+    registration = worker
+    if registration is None:
+        try:
+            registration = Registration(app).start()
+        except BaseException:
+            if own:
+                chosen.close()
+            raise
+    run = SendRun(app, chosen, limit, progress, limiter, registration, halt)
     threads = [threading.Thread(target=run.loop, name=f"send-{n}", daemon=True)
                for n in range(max(chosen.size, 1))]
     try:
@@ -311,6 +346,8 @@ def drain(app: App, *, limit: int | None = None, progress: Progress | None = Non
     finally:
         if own:
             chosen.close()
+        if worker is None:
+            registration.close()
     if run.errors:
         error = run.errors[0]
         if isinstance(error, OperationalError):  # a read outside app.db

@@ -1,7 +1,10 @@
 """The continuous sender: drain, wait a little when idle, repeat until told to stop.
 
-Leases make it safe to run several (on PostgreSQL) or to kill one at any
-moment: rows it had claimed are reclaimed when their lease expires.
+A worker registers once for its life and heartbeats
+(:mod:`newsletter.delivery.heartbeat`). Claims make it safe to run several,
+and to kill one at any moment: rows it had claimed go back to the queue when
+it is found dead (seconds), or at the latest when their lease expires.
+Told to stop (SIGTERM), it finishes the batches in hand and exits.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from newsletter.delivery.heartbeat import Registration
 from newsletter.delivery.sender import SendSummary, drain
 from newsletter.delivery.transport import Transport
 
@@ -26,11 +30,12 @@ def run_worker(app: App, *, stop: threading.Event, idle_seconds: float = 2.0,
     """
     transport = transport if transport is not None else app.transport()
     try:
-        while not stop.is_set():
-            summary = drain(app, transport=transport)
-            if summary.attempted and on_summary is not None:
-                on_summary(summary)
-            if not summary.attempted or summary.stopped:
-                stop.wait(idle_seconds)
+        with Registration(app) as registration:
+            while not stop.is_set():
+                summary = drain(app, transport=transport, worker=registration, halt=stop)
+                if summary.attempted and on_summary is not None:
+                    on_summary(summary)
+                if not summary.attempted or summary.stopped:
+                    stop.wait(idle_seconds)
     finally:
         transport.close()

@@ -15,6 +15,7 @@ something marker-shaped cannot turn into a field.
 from __future__ import annotations
 
 import html
+import json
 import re
 import secrets
 from collections.abc import Mapping
@@ -156,6 +157,24 @@ class CompiledEmail:
     def literal_text(self) -> str:
         """The compiled text with every field left empty."""
         return self._text.fill(dict.fromkeys(FIELDS, ""))
+
+    def to_json(self) -> str:
+        """Everything needed to personalise later, as JSON (a frozen edition stores it)."""
+        return json.dumps({
+            "subject": self.subject, "preheader": self.preheader,
+            "html": list(self._html.pieces), "text": list(self._text.pieces),
+            "greeting": [self._greeting.named, self._greeting.anonymous],
+        }, ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, data: str) -> CompiledEmail:
+        """Read back what :meth:`to_json` wrote."""
+        parsed = json.loads(data)
+        named, anonymous = parsed["greeting"]
+        return cls(subject=parsed["subject"], preheader=parsed["preheader"],
+                   html_segments=Segments(tuple(parsed["html"])),
+                   text_segments=Segments(tuple(parsed["text"])),
+                   greeting=Greeting(named, anonymous))
 
     def personalize(self, fields: PersonalFields) -> RenderedEmail:
         """This email for one subscriber: values inserted as data, escaped in the HTML."""

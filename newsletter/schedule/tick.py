@@ -34,9 +34,11 @@ from newsletter.db.models import (
     SubscriptionStatus,
 )
 from newsletter.db.transactions import rowcount
+from newsletter.delivery.editions import Frozen, edition_for_fan_out, freeze, store_edition
 from newsletter.delivery.outbox import fan_out
 from newsletter.delivery.sender import SendSummary
 from newsletter.delivery.sender import drain as drain_outbox
+from newsletter.errors import NewsletterError
 from newsletter.schedule.broadcasts import Action, decide, hold_note
 from newsletter.schedule.drip_progress import DripCounts, advance_series
 from newsletter.schedule.journal import Journal, JournalView
@@ -110,8 +112,13 @@ def _settle(
     max_late: timedelta,
     gone: JournalView,
     summary: TickSummary,
+    frozen: Frozen | None,
 ) -> bool:
-    """Fan out, hold, or mark as already sent one due broadcast; True when it fanned out."""
+    """Fan out, hold, or mark as already sent one due broadcast; True when it fanned out.
+
+    ``frozen`` is the issue as its files are now (None when they cannot be read:
+    the newest stored edition is sent).
+    """
     broadcast_id, due_at, issue_id, position, slug, list_id = row
     scheduled = (Broadcast.id == broadcast_id) & (
         Broadcast.status == BroadcastStatus.SCHEDULED.value
@@ -151,7 +158,8 @@ def _settle(
     )
     if not rowcount(claimed):
         return False
-    added = fan_out(session, issue_id, list_id, now)
+    edition_id = edition_for_fan_out(session, issue_id, frozen, now) if frozen else None
+    added = fan_out(session, issue_id, list_id, now, edition_id=edition_id)
     session.execute(
         update(Broadcast)
         .where(Broadcast.id == broadcast_id)
@@ -169,11 +177,13 @@ def fan_out_due(
     max_late: dict[str, timedelta],
     journal: Journal,
     gone: JournalView,
+    docs: dict[str, SeriesDoc] | None = None,
 ) -> None:
     """Fan out (or hold) every scheduled broadcast that is due at ``now``, each exactly once.
 
     A broadcast the journal says already went out (the database was restored
-    from an older backup) is marked fanned out and not sent again.
+    from an older backup) is marked fanned out and not sent again. The issue is
+    frozen from ``docs`` (the series folders as read this tick) as it goes out.
     """
     with app.db.read(TICKING) as session:
         due = session.execute(
@@ -186,8 +196,16 @@ def fan_out_due(
         ).all()
     for found in due:
         row = _Due(*found)
+        doc = (docs or {}).get(row.slug)
+        frozen = None
+        if doc is not None:
+            try:
+                frozen = freeze(app, doc, row.position)
+            except NewsletterError as err:  # stays scheduled; staff see why
+                summary.problems.append(f"{row.slug} #{row.position}: not fanned out: {err}")
+                continue
         with app.db.write(TICKING) as session:
-            fanned = _settle(session, row, now, max_late[row.slug], gone, summary)
+            fanned = _settle(session, row, now, max_late[row.slug], gone, summary, frozen)
         if fanned:
             journal.broadcast(row.issue_id, now)  # after the commit: see journal.py
 
@@ -199,15 +217,29 @@ def advance_drips(
     rules: dict[str, SeriesRules],
     journal: Journal,
     gone: JournalView,
+    docs: dict[str, SeriesDoc] | None = None,
 ) -> None:
-    """Advance every drip-mode series by one tick (one transaction per series)."""
+    """Advance every drip-mode series by one tick (one transaction per series).
+
+    A drip queues one person at a time, each a fan-out of its own: they get
+    the issue as its files are now (a new edition only when it compiles
+    differently from the newest one).
+    """
     for slug, rule in rules.items():
         if rule.mode != "drip":
             continue
+        doc = (docs or {}).get(slug)
+        frozen: list[Frozen] = []
+        if doc is not None:
+            try:
+                frozen = [freeze(app, doc, issue.position) for issue in doc.issues]
+            except NewsletterError as err:  # the newest stored editions go out meanwhile
+                summary.problems.append(f"{slug}: {err}")
         with app.db.write(TICKING) as session:
             series = session.scalar(select(Series).where(Series.slug == slug))
             if series is None:
                 continue
+            _freeze_drip_issues(session, series.id, frozen, now)
             counts = advance_series(session, series, rule, now, gone.drips)
         journal.drips(counts.pairs, now)  # after the commit: see journal.py
         summary.drip.started += counts.started
@@ -215,6 +247,17 @@ def advance_drips(
         summary.drip.queued += counts.queued
         summary.drip.moved += counts.moved
         summary.drip.waiting += counts.waiting
+
+
+def _freeze_drip_issues(session: Session, series_id: int, frozen: list[Frozen],
+                        now: datetime) -> None:
+    if not frozen:
+        return
+    ids = {row.position: row.id for row in session.execute(
+        select(Issue.position, Issue.id).where(Issue.series_id == series_id))}
+    for item in frozen:
+        if item.position in ids:
+            store_edition(session, ids[item.position], item, now)
 
 
 def expire_pending(app: App, now: datetime) -> int:
@@ -266,8 +309,9 @@ def run_due(
              for slug in slugs}
     journal = Journal.in_folder(app.settings.var_path)
     gone = journal.read()
-    fan_out_due(app, now, summary, {slug: r.max_late for slug, r in rules.items()}, journal, gone)
-    advance_drips(app, now, summary, rules, journal, gone)
+    fan_out_due(app, now, summary, {slug: r.max_late for slug, r in rules.items()}, journal, gone,
+                view.docs)
+    advance_drips(app, now, summary, rules, journal, gone, view.docs)
     summary.expired = expire_pending(app, now)
     if drain:
         summary.sent = drain_outbox(app, progress=progress)

@@ -111,3 +111,34 @@ def test_sigkill_at_random_moments_loses_nobody_and_duplicates_only_in_flight_me
           f"(bound {kills} x {IN_FLIGHT_BOUND} = {kills * IN_FLIGHT_BOUND})")
     assert kills >= KILLS
     assert duplicates <= kills * IN_FLIGHT_BOUND
+
+
+def test_a_restarted_send_takes_back_a_killed_sends_claims_at_once_whatever_the_lease(
+        crash_app: App, project: Path, environment: dict[str, str], server: SMTPRecorder) -> None:
+    # The default 15-minute lease: nothing but the heartbeat rules can bring the rows back.
+    patient = {**environment, "NEWSLETTER_DELIVERY_LEASE_SECONDS": "900"}
+    audience = 400
+    seeded = seed(crash_app, project, audience)
+    with write_transaction(crash_app.sessions) as session:
+        assert fan_out(session, seeded.issue_id, seeded.list_id, crash_app.clock.now()) == audience
+    process = start(project, patient)
+    deadline = time.monotonic() + 120  # a hang guard, not a timing check
+    while len(server.messages) < 20:
+        assert process.poll() is None
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    stranded = counts(crash_app, seeded.issue_id).get("sending", 0)
+    assert stranded > 0  # the kill left claims behind
+    # One restart, once: it must find the killed process gone and send its rows now.
+    again = start(project, patient, capture=True)
+    _out, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err.decode()
+    assert counts(crash_app, seeded.issue_id) == {"sent": audience}
+    ids: dict[str, set[str]] = defaultdict(set)
+    for message in server.messages:
+        for rcpt in message.rcpt_tos:
+            ids[rcpt].add(str(message.message["Message-ID"]))
+    assert set(ids) == {address(n) for n in range(audience)}
+    assert all(len(found) == 1 for found in ids.values())

@@ -13,6 +13,7 @@ iproute2) or without PostgreSQL (NEWSLETTER_TEST_POSTGRES_URL).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import shutil
@@ -30,8 +31,9 @@ from urllib.parse import urlsplit
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, bindparam, create_engine, text
 
+from newsletter.delivery.processes import default_processes
 from tests.support.netns import Hosts, TcpForwarder, project_copy
 from tests.support.peersink import PeerSink
 
@@ -50,7 +52,7 @@ pytestmark = [
 
 
 class NotRecoveredInTime(AssertionError):
-    """The dead host's claims did not come back within 60 s (today: the 15-minute lease)."""
+    """The dead host's claims did not come back within 60 s of its death."""
 
 
 def _driver(url: str) -> str:
@@ -114,12 +116,20 @@ class World:
             return {str(s): int(n) for s, n in connection.execute(text(
                 "SELECT status, count(*) FROM deliveries WHERE kind = 'issue' GROUP BY status"))}
 
-    def sending(self) -> list[tuple[str, datetime]]:
-        """(email, lease_until) of deliveries still leased."""
+    def live_workers(self) -> int:
+        """Sending processes registered and not stopped."""
         with self.engine.connect() as connection:
-            return [(str(email).lower(), lease) for email, lease in connection.execute(text(
-                "SELECT s.email, d.lease_until FROM deliveries d JOIN subscribers s "
-                "ON s.id = d.subscriber_id WHERE d.status = 'sending'"))]
+            return int(connection.execute(text(
+                "SELECT count(*) FROM workers WHERE stopped_at IS NULL")).scalar_one())
+
+    def held_by(self, pids: list[int]) -> set[str]:
+        """Recipients of the rows claimed (still "sending") by the worker processes ``pids``."""
+        with self.engine.connect() as connection:
+            return {str(email).lower() for (email,) in connection.execute(text(
+                "SELECT s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id "
+                "JOIN workers w ON w.id = d.worker_id "
+                "WHERE d.status = 'sending' AND w.pid IN :pids").bindparams(
+                    bindparam("pids", expanding=True)), {"pids": pids})}
 
 
 class Proc:
@@ -247,6 +257,9 @@ def start_workers(world: World, **settings: object) -> list[Proc]:
     workers = [world.start(i, "worker", "--idle", "0.5", **settings) for i in range(3)]
     for worker in workers:
         worker.wait_for("Worker sending through smtp")
+    # Each starts one sending process per core; they are ready once registered.
+    wait_until(lambda: world.live_workers() >= 3 * default_processes(),
+               "every sending process to register")
     return workers
 
 
@@ -258,11 +271,13 @@ def fan_out_from_host(world: World, index: int) -> None:
     assert beat.process.returncode == 0, beat.lines
 
 
-def kill_mid_send(world: World, workers: list[Proc]) -> tuple[str, datetime]:
+def kill_mid_send(world: World, workers: list[Proc]) -> tuple[str, set[str]]:
     """SIGKILL the first worker whose host has delivered KILL_AFTER copies (it is mid-send).
 
-    Returns that host's address and the moment of the kill. Which host gets work first
-    depends on who polls first after the fan-out, so the victim is chosen by what it did.
+    Returns that host's address and the recipients of the rows it had claimed and not
+    recorded (its in-flight mail): read while it is stopped (SIGSTOP), so neither it nor
+    the others can change them, then it is killed. Which host gets work first depends on
+    who polls first after the fan-out, so the victim is chosen by what it did.
     """
     addresses = [world.hosts.address(i) for i in range(len(workers))]
     deadline = time.monotonic() + GUARD
@@ -275,26 +290,31 @@ def kill_mid_send(world: World, workers: list[Proc]) -> tuple[str, datetime]:
         assert all(w.process.poll() is None for w in workers), [w.lines for w in workers]
         time.sleep(0.02)
     victim = workers[busy[0]]
+    # `worker` runs one sending process per core: stop the whole family, then kill the
+    # parent (its children die with it, as when a host goes down).
+    family = [victim.process.pid, *children_of(victim.process.pid)]
+    for pid in family:
+        os.kill(pid, signal.SIGSTOP)
+    in_flight = world.held_by(family)
     victim.process.send_signal(signal.SIGKILL)
     victim.process.wait()
-    return addresses[busy[0]], datetime.now(UTC).replace(tzinfo=None)
+    for pid in family[1:]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return addresses[busy[0]], in_flight
 
 
-def dead_hosts_claims(world: World, killed_at: datetime, lease: timedelta) -> set[str]:
-    """Recipients of the rows the killed worker had claimed and not recorded (its in-flight mail).
-
-    Rows leased before the kill that stay "sending" from 1 s after it until shortly
-    before those leases can run out: the live hosts record their own batches within
-    about a second, the dead host's wait for their lease.
-    """
-    seen: set[str] | None = None
-    last = killed_at + lease - timedelta(seconds=3)
-    time.sleep(1)
-    while datetime.now(UTC).replace(tzinfo=None) < last:
-        leased_before = {email for email, until in world.sending() if until <= killed_at + lease}
-        seen = leased_before if seen is None else seen & leased_before
-        time.sleep(0.5)
-    return seen or set()
+def children_of(parent: int) -> list[int]:
+    """Pids of the processes whose parent is ``parent`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def wait_until(condition: object, what: str, timeout: float = GUARD) -> None:
@@ -314,8 +334,7 @@ def test_three_hosts_share_the_queue_and_a_killed_host_loses_nobody_and_duplicat
                             delivery_lease_seconds=lease, smtp_rate_per_second=25)
     try:
         fan_out_from_host(world, 0)
-        victim, killed_at = kill_mid_send(world, workers)
-        in_flight = dead_hosts_claims(world, killed_at, timedelta(seconds=lease))
+        victim, in_flight = kill_mid_send(world, workers)
         everyone = {reader(n) for n in range(AUDIENCE)}
         wait_until(lambda: world.statuses() == {"sent": AUDIENCE}
                    and world.sink.recipients() >= everyone, "every delivery to be sent")
@@ -342,7 +361,7 @@ def test_three_hosts_share_the_queue_and_a_killed_host_loses_nobody_and_duplicat
         assert rcpt in in_flight, (rcpt, got)
     # Duplicates carry the same Message-ID, and are bounded by what was in flight.
     assert all(len({mid for _peer, mid in got}) == 1 for got in by_recipient.values())
-    assert len(in_flight) <= pool * batch
+    assert len(in_flight) <= pool * batch * default_processes()  # one worker process per core
     assert len(twice) <= len(in_flight)
     assert world.forwarder.connections >= 3  # the hosts' database traffic came through it
     print(f"\nmany hosts: {len(copies)} copies to {AUDIENCE} people from "
@@ -350,11 +369,6 @@ def test_three_hosts_share_the_queue_and_a_killed_host_loses_nobody_and_duplicat
           f"{len(twice)} duplicates")
 
 
-@pytest.mark.xfail(
-    strict=True, raises=NotRecoveredInTime,
-    reason="issue 14 core work: a dead worker's claims must return to the queue within 60 s "
-           "(heartbeats / advisory locks); today they wait for the 15-minute lease. Remove this "
-           "marker when the core lands.")
 def test_a_dead_hosts_claims_are_sent_by_the_live_hosts_within_60_seconds_on_default_settings(
         world: World) -> None:
     queue_issue_for(world, AUDIENCE)
@@ -362,7 +376,7 @@ def test_a_dead_hosts_claims_are_sent_by_the_live_hosts_within_60_seconds_on_def
     workers = start_workers(world, smtp_rate_per_second=15)
     try:
         fan_out_from_host(world, 0)
-        kill_mid_send(world, workers)
+        _victim, in_flight = kill_mid_send(world, workers)
         killed = time.monotonic()
         everyone = {reader(n) for n in range(AUDIENCE)}
         while world.sink.recipients() < everyone:
@@ -378,9 +392,12 @@ def test_a_dead_hosts_claims_are_sent_by_the_live_hosts_within_60_seconds_on_def
             worker.stop()
     copies = world.sink.copies
     ids: dict[str, set[str]] = defaultdict(set)
+    count: dict[str, int] = defaultdict(int)
     for copy in copies:
         ids[copy.rcpt].add(copy.message_id)
+        count[copy.rcpt] += 1
     assert all(len(found) == 1 for found in ids.values())
+    assert {rcpt for rcpt, n in count.items() if n > 1} <= in_flight
 
 
 def test_two_schedulers_on_two_hosts_fan_out_once_and_the_other_waits(world: World) -> None:
