@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import func, select, text
@@ -28,6 +29,8 @@ from newsletter.db.models import Signup
 from newsletter.errors import DatabaseError
 from newsletter.web.intake import SignupWriter
 from tests.support.signup import LIST_SLUG, write_lists
+
+T = TypeVar("T")
 
 
 @pytest.fixture(autouse=True)
@@ -49,6 +52,13 @@ def sqlite_file(app: App) -> str:
     if not app.db.sqlite:
         pytest.skip("SQLite's write lock only")
     return str(app.engine.url.database)
+
+
+def run_in_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` in a thread of its own: a browser test earlier in the run may leave
+    Playwright's loop running in this thread, where ``asyncio.run`` refuses to start."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def test_storing_now_stores_when_the_lock_is_free_and_never_on_postgresql(app: App) -> None:
@@ -101,10 +111,10 @@ def test_the_writer_answers_every_request_once_its_row_is_committed(app: App) ->
 
     fast = SignupWriter(lambda r: store_signups(app, r),
                         (lambda r: store_signups_if_free(app, r)) if app.db.sqlite else None)
-    asyncio.run(post_all(fast, rows(app, 40, "a")))
+    run_in_own_loop(post_all(fast, rows(app, 40, "a")))
     # The lock never free: every row goes through the writer thread instead.
     slow = SignupWriter(lambda r: store_signups(app, r), lambda _rows: False)
-    asyncio.run(post_all(slow, rows(app, 40, "b")))
+    run_in_own_loop(post_all(slow, rows(app, 40, "b")))
     slow.close()
     assert stored(app) == 80
 
@@ -119,7 +129,7 @@ def test_a_failed_commit_fails_every_request_of_its_batch_and_stores_nothing(app
         return [r if isinstance(r, BaseException) else None for r in results]
 
     writer = SignupWriter(broken, lambda _rows: False)
-    errors = asyncio.run(post_all(writer))
+    errors = run_in_own_loop(post_all(writer))
     writer.close()
     assert all(isinstance(error, DatabaseError) for error in errors)
     assert stored(app) == 0
@@ -130,7 +140,7 @@ def test_while_another_process_writes_the_loop_tries_again_and_stores_without_a_
 ) -> None:
     path = sqlite_file(app)
     batch = rows(app, 20)
-    other = sqlite3.connect(path, isolation_level=None)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock for a moment
     writer = SignupWriter(lambda r: store_signups(app, r), lambda r: store_signups_if_free(app, r))
 
@@ -139,7 +149,7 @@ def test_while_another_process_writes_the_loop_tries_again_and_stores_without_a_
         await asyncio.gather(*(writer.append(row) for row in batch))
 
     try:
-        asyncio.run(post_all())
+        run_in_own_loop(post_all())
     finally:
         other.close()
     assert stored(app) == 20
