@@ -23,6 +23,7 @@ import pytest
 
 from tests.support.console import login
 from tests.support.net import free_port
+from tests.support.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 NEWSLETTER = str(Path(sys.executable).with_name("newsletter"))
@@ -51,13 +52,7 @@ def run_until_serving(root: Path, log_name: str) -> tuple[str, str]:
                 time.sleep(0.2)
         return base, log_path.read_text(encoding="utf-8")
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=40)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+        stop_process(process)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from playwright.sync_api import Browser
 
 from tests.support.browser import screenshot_path
 from tests.support.net import free_port
+from tests.support.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 NEWSLETTER = str(Path(sys.executable).with_name("newsletter"))
@@ -79,13 +79,9 @@ def running(fresh_clone: Path) -> Iterator[tuple[str, Path, subprocess.Popen[byt
         _wait_for(base + "/", process)
         yield base, fresh_clone, process
     finally:
-        process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=40)
+            stop_process(process)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
             log.close()
 
 

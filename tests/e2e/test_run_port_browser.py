@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -21,6 +20,7 @@ from playwright.sync_api import Browser
 
 from tests.e2e.test_run_main_job import NEWSLETTER, _caught, _wait_for, fresh_clone
 from tests.support.net import free_port
+from tests.support.processes import stop_process
 
 __all__ = ["fresh_clone"]  # the fixture, shared with the README's run test
 
@@ -70,13 +70,9 @@ def test_run_on_a_free_port_signs_up_and_confirms_end_to_end_in_a_browser(
     finally:
         if page is not None:
             page.close()
-        process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=40)
+            stop_process(process)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
             log.close()
     with sqlite3.connect(fresh_clone / "var" / "newsletter.db") as db:
         status = db.execute(

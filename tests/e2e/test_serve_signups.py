@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.net import free_port
+from tests.support.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 NEWSLETTER = str(Path(sys.executable).with_name("newsletter"))
@@ -69,13 +70,9 @@ def _serve(folder: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen[by
         assert _until(lambda: _answers(base + "/assets/site.css")), "serve did not start"
         yield base, process
     finally:
-        process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=40)
+            stop_process(process, sig=signal.SIGINT)
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
             log.close()
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from newsletter.config import Settings, load_settings
 from tests.support import project as builder
 from tests.support.cli import Cli
 from tests.support.net import free_port
+from tests.support.processes import stop_process
 
 NEWSLETTER = str(Path(sys.executable).with_name("newsletter"))
 PASSWORD = "correct horse battery staple"
@@ -133,14 +133,8 @@ class ConsoleServer:
 
     def stop(self) -> None:
         """Stop the server process (SIGTERM, then SIGKILL)."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.send_signal(signal.SIGTERM)
-        try:
-            self._process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        if self._process is not None:
+            stop_process(self._process, timeout=20)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:

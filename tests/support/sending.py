@@ -8,7 +8,6 @@ real ``newsletter worker`` process next to a console server.
 
 from __future__ import annotations
 
-import signal
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from playwright.sync_api import Page, expect
 from newsletter.app import App
 from tests.support import project as builder
 from tests.support.console import NEWSLETTER, ConsoleServer, console_project
+from tests.support.processes import stop_process
 from tests.support.schedule import add_active, scheduled_issue, sync_lists_now
 
 PEOPLE = tuple(f"reader{n}@example.org" for n in range(1, 7))
@@ -75,11 +75,5 @@ class Worker:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.send_signal(signal.SIGTERM)
-        try:
-            self._process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        if self._process is not None:
+            stop_process(self._process, timeout=20)
