@@ -11,9 +11,11 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser
 from sqlalchemy import select
 
 from newsletter.accounts.audit import recent_actions
@@ -23,7 +25,14 @@ from newsletter.db.models import FeedbackEvent
 from newsletter.feedback.intake import process_message
 from tests.support.audience import address, seed
 from tests.support.bounces import arf, dsn, send_issue
-from tests.support.console import ConsoleServer, console_project, csrf_from, login
+from tests.support.browser import screenshot_path
+from tests.support.console import (
+    ConsoleServer,
+    console_project,
+    csrf_from,
+    login,
+    login_page,
+)
 from tests.support.dnsd import DNSServer
 from tests.support.smtpd import SMTPRecorder
 
@@ -189,3 +198,31 @@ def test_an_editor_runs_the_checks_and_sees_each_finding_with_its_fix(
         assert "fail" in lines[0].detail
         with app.sessions() as session:  # the checks changed no feedback
             assert len(list(session.scalars(select(FeedbackEvent)))) == 3
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("label", "viewport"), [
+    ("desktop", {"width": 1280, "height": 800}), ("phone", {"width": 375, "height": 740})])
+def test_in_a_browser_an_editor_runs_the_checks_and_reads_each_fix_without_sideways_scrolling(
+        server: ConsoleServer, browser: Browser, tmp_path: Path, label: str,
+        viewport: dict[str, int]) -> None:
+    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        login_page(page, server.url, EDITOR)
+        page.goto(server.url + "/admin/deliverability")
+        assert page.get_by_role("heading", name="Bounces and complaints per issue").is_visible()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Run the checks").click()
+        assert page.get_by_text("Something must be fixed").first.is_visible()
+        assert page.get_by_text(f"{DOMAIN} has no MX").first.is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth"
+                             " <= document.documentElement.clientWidth")
+        page.screenshot(path=str(screenshot_path(f"console-deliverability-{label}.png", tmp_path)),
+                        full_page=True)
+        assert errors == []
+    finally:
+        context.close()
