@@ -121,9 +121,13 @@ def update_endpoint(app: App, endpoint_id: int, *, url: str, events: list[str],
             ("description", found.description, description),
             ("enabled", found.enabled, enabled)) if old != new]
         found.url, found.events, found.description = url, names, description
-        if enabled and not found.enabled:
+        if enabled and not found.enabled:  # what waited goes out at once
             found.disabled_reason = None
             found.failing_since = None
+            session.execute(update(HookDelivery).where(
+                HookDelivery.endpoint_id == endpoint_id, HookDelivery.status == PENDING)
+                .values(next_attempt_at=now, updated_at=now)
+                .execution_options(synchronize_session=False))
         elif not enabled and found.enabled:
             found.disabled_reason = f"switched off by {actor.name}"
         found.enabled = enabled
