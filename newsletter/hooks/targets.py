@@ -62,12 +62,12 @@ def why_internal(address: IPAddress) -> str | None:
         address = address.ipv4_mapped
     checks = (("loopback", address.is_loopback), ("link-local", address.is_link_local),
               ("multicast", address.is_multicast), ("unspecified", address.is_unspecified),
-              ("private", address.is_private), ("reserved", address.is_reserved))
+              ("reserved", address.is_reserved), ("private", address.is_private))
     for name, hit in checks:
         if hit:
             return name
     if not address.is_global:
-        return "not a public address"
+        return "shared or special-purpose"
     return None
 
 
@@ -113,6 +113,6 @@ def check_target(url: str, *, allow_private: bool,
             if reason is not None:
                 shown = host if host == text else f"{host} ({text})"
                 raise TargetRefused(
-                    f"{shown} is a {reason} address: webhooks go only to public addresses "
+                    f"{shown} is not a public address ({reason}): webhooks go only to public ones "
                     "(set hooks_allow_private_targets = true to allow internal ones)")
     return Target(url.strip(), host, port, tuple(addresses))
