@@ -71,10 +71,13 @@ class Receiver:
                 receiver.arrived.set()
                 if receiver.stall:
                     receiver.release.wait(60)
-                self.send_response(receiver.status)
-                self.send_header("content-length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                try:
+                    self.send_response(receiver.status)
+                    self.send_header("content-length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except OSError:
+                    pass  # the sender is gone (killed while the request stalled)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
