@@ -65,8 +65,8 @@ def hooks_router(app: App) -> APIRouter:
     def detail(request: Request, endpoint_id: int, staff: OwnerStaff) -> Response:
         try:
             endpoint = hooks.get_endpoint(app, endpoint_id)
-        except NotFoundError:
-            return page(request, "not_found.html", {}, status=404)
+        except NotFoundError as err:
+            return page(request, "not_found.html", {"message": _sentence(str(err))}, status=404)
         return page(request, "hook.html", {
             "endpoint": endpoint, "log": hooks.delivery_log(app, endpoint_id),
             "event_types": EVENT_TYPES,
@@ -115,8 +115,8 @@ def hooks_router(app: App) -> APIRouter:
     def confirm_delete(request: Request, endpoint_id: int, staff: OwnerStaff) -> Response:
         try:
             endpoint = hooks.get_endpoint(app, endpoint_id)
-        except NotFoundError:
-            return page(request, "not_found.html", {}, status=404)
+        except NotFoundError as err:
+            return page(request, "not_found.html", {"message": _sentence(str(err))}, status=404)
         return page(request, "hook_delete.html", {"endpoint": endpoint})
 
     @router.post("/{endpoint_id}/delete")
