@@ -39,7 +39,8 @@ def test_a_name_is_refused_when_any_one_of_its_addresses_is_internal() -> None:
     def mixed(host: str, port: int) -> list[str]:
         return ["93.184.215.14", "10.0.0.7"]
 
-    with pytest.raises(TargetRefused, match=r"hooks\.example\.org \(10\.0\.0\.7\) is not a public address \(private\)"):
+    with pytest.raises(TargetRefused,
+                       match=r"hooks\.example\.org \(10\.0\.0\.7\) is not a public address"):
         check_target("https://hooks.example.org/in", allow_private=False, resolve=mixed)
 
 
@@ -95,5 +96,5 @@ def test_an_endpoint_must_ask_for_known_events() -> None:
         "subscriber.subscribed", "issue.sent"]
     with pytest.raises(ValueError, match="at least one"):
         parse_events([])
-    with pytest.raises(ValueError, match="unknown event type 'subscriber.deleted'"):
+    with pytest.raises(ValueError, match=r"unknown event type 'subscriber\.deleted'"):
         parse_events(["subscriber.deleted"])
