@@ -22,6 +22,7 @@ from standardwebhooks.webhooks import Webhook
 
 from newsletter.accounts.audit import recent_actions
 from newsletter.hooks.dispatch import dispatch_due, make_client
+from tests.e2e.test_console_browser import CONTRAST_JS
 from tests.support.browser import screenshot_path
 from tests.support.console import ConsoleServer, console_project, login, login_page, with_csrf
 from tests.support.hooks import Receiver
@@ -176,5 +177,11 @@ def test_an_owner_registers_an_endpoint_in_the_browser_and_sees_the_test_event_d
     assert Webhook(secret).verify(got.body, got.headers)["type"] == "test"
     page.screenshot(path=str(screenshot_path("console-hooks-desktop.png", tmp_path)),
                     full_page=True)
+    checked = list(page.evaluate(CONTRAST_JS))
+    page.goto(server.url + "/admin/hooks")
+    checked += page.evaluate(CONTRAST_JS)
+    low = [(text, round(ratio, 2)) for text, ratio in checked if ratio < 4.5]
+    assert len(checked) > 20
+    assert low == [], f"text below 4.5:1 contrast: {low}"
     assert errors == [], f"the browser reported: {errors}"
     context.close()
