@@ -30,10 +30,11 @@ from tests.support.hooks import Receiver
 
 
 @pytest.fixture
-def environment(tmp_path: Path) -> dict[str, str]:
+def environment(database_url: str) -> dict[str, str]:
+    """The worker's settings, on a SQLite file (and a PostgreSQL schema when one is set up)."""
     return {
         **os.environ,
-        "NEWSLETTER_DATABASE_URL": f"sqlite:///{tmp_path / 'hooks.db'}",
+        "NEWSLETTER_DATABASE_URL": database_url,
         "NEWSLETTER_SECRET_KEYS": "hooks-kill-test-secret",
         "NEWSLETTER_BASE_URL": "http://127.0.0.1:8000",
         "NEWSLETTER_HOOKS_ALLOW_PRIVATE_TARGETS": "true",
