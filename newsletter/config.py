@@ -146,6 +146,14 @@ class Settings(BaseModel):
     webhook_postmark_password: SecretStr | None = None
     webhook_mailgun_signing_key: SecretStr | None = None
     webhook_sendgrid_public_key: str | None = None
+    # Outbound webhooks (newsletter/hooks/, console /admin/hooks): where, how long, how often.
+    hooks_allow_private_targets: bool = False  # true: loopback/private receivers allowed (SSRF!)
+    hooks_timeout_seconds: float = Field(default=10.0, gt=0)
+    hooks_lease_seconds: float = Field(default=300.0, gt=0)
+    hooks_backoff_base_seconds: float = Field(default=30.0, gt=0)
+    hooks_backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    hooks_give_up_seconds: float = Field(default=86400.0, gt=0)
+    hooks_disable_after_seconds: float = Field(default=5 * 86400.0, gt=0)
     # ``newsletter doctor`` and the console's "Run the checks": whom to ask, whom to trust.
     doctor_dns_server: str | None = None  # HOST or HOST:PORT; default: the system's resolver
     doctor_ca_file: Path | None = None  # trust this CA for the relay's TLS; default: the system's
@@ -184,6 +192,15 @@ class Settings(BaseModel):
                 f"worker_dead_after_seconds={self.worker_dead_after_seconds:g} must be at least "
                 f"twice worker_heartbeat_seconds={self.worker_heartbeat_seconds:g}, or a live "
                 "worker whose heartbeat is a little late would count as dead")
+        return self
+
+    @model_validator(mode="after")
+    def _hook_lease_outlasts_request(self) -> Settings:
+        if self.hooks_lease_seconds <= self.hooks_timeout_seconds:
+            raise ValueError(
+                f"hooks_lease_seconds={self.hooks_lease_seconds:g} must be longer than "
+                f"hooks_timeout_seconds={self.hooks_timeout_seconds:g}, or a webhook still "
+                "being posted could be taken by another worker and posted twice")
         return self
 
     @model_validator(mode="after")

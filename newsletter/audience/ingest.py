@@ -66,6 +66,8 @@ from newsletter.delivery.outbox import (
     enqueue_transactional_many,
 )
 from newsletter.errors import DatabaseError
+from newsletter.hooks import events as hook_events
+from newsletter.hooks import outbox as hooks
 
 if TYPE_CHECKING:
     from newsletter.app import App
@@ -352,6 +354,12 @@ class _Batch:
             else:
                 finished.append(d.row.id)
         append_consents(self.session, consents)
+        hooks.emit(self.session, [hooks.person(
+            hook_events.SUBSCRIBED, email=d.row.email, public_id=d.person.public_id,
+            list_slug=d.known.config.slug, status=str(d.subscription.status),
+            method="staff" if d.row.by_staff else "form")
+            for d in decisions if d.outcome in (*_PENDING, SignupOutcome.ACTIVATED)
+            and not d.was_pending and d.person and d.known and d.subscription], now)
         if kept:  # the pending records, which the confirm links name
             self.session.execute(update(Signup), kept)
         if finished:  # nothing points at the others: they go at once

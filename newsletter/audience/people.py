@@ -31,6 +31,7 @@ from newsletter.db.models import (
     SubscriptionStatus,
     Suppression,
 )
+from newsletter.hooks import outbox as hooks
 
 ERASED = "erased"
 
@@ -76,6 +77,7 @@ def suppress(session: Session, address: str, reason: str, now: datetime) -> None
 def block_person(session: Session, subscriber_id: int, address: str,
                  status: SubscriptionStatus, now: datetime) -> None:
     """End every live subscription of a person as ``status`` (e.g. a hard bounce) and suppress."""
+    hooks.emit_leaving(session, status, subscriber_id, now)
     session.execute(
         update(Subscription)
         .where(Subscription.subscriber_id == subscriber_id,

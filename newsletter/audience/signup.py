@@ -33,6 +33,8 @@ from newsletter.db.models import Signup, Subscriber, Subscription, SubscriptionS
 from newsletter.db.transactions import rowcount
 from newsletter.delivery.outbox import enqueue_transactional
 from newsletter.errors import NotFoundError, SubscriptionError
+from newsletter.hooks import events as hook_events
+from newsletter.hooks import outbox as hooks
 
 if TYPE_CHECKING:
     from newsletter.app import App
@@ -198,6 +200,9 @@ def confirm(app: App, token: str, source: RequestInfo | None = None) -> ConfirmR
             session, subscriber_id=person.id, list_id=known.id, kind="welcome", mail=mail,
             now=now,
         )
+        hooks.emit(session, [hooks.person(
+            hook_events.CONFIRMED, email=person.email, public_id=person.public_id,
+            list_slug=known.config.slug, status="active", method="confirm_link")], now)
         return ConfirmOutcome.CONFIRMED
 
     return ConfirmResult(app.db.run(work, doing="confirming"), known.config.name)

@@ -38,6 +38,8 @@ from newsletter.db.models import (
     SubscriptionStatus,
 )
 from newsletter.errors import NotFoundError, SubscriptionError
+from newsletter.hooks import events as hook_events
+from newsletter.hooks import outbox as hooks
 
 if TYPE_CHECKING:
     from newsletter.app import App
@@ -89,6 +91,9 @@ def activate_by_staff(
         session, subscription_id=subscription.id, event=method, email=address,
         list_slug=known.config.slug, now=now, source=RequestInfo(form=form), method=method,
     )
+    hooks.emit(session, [hooks.person(
+        hook_events.SUBSCRIBED, email=address, public_id=person.public_id,
+        list_slug=known.config.slug, status="active", method=method)], now)
     return StaffOutcome.ADDED
 
 

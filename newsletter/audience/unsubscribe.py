@@ -35,6 +35,8 @@ from newsletter.db.models import (
     SubscriptionStatus,
 )
 from newsletter.errors import NotFoundError
+from newsletter.hooks import events as hook_events
+from newsletter.hooks import outbox as hooks
 
 if TYPE_CHECKING:
     from newsletter.app import App
@@ -180,6 +182,7 @@ def apply_unsubscribe(session: Session, data: TokenData, scope: Scope, *, method
     if scope == Scope.SERIES and series is None:
         scope = Scope.LIST  # a link without a series (or a series since removed)
     changed = False
+    left: list[hooks.Happening] = []
     if scope == Scope.SERIES:
         assert series is not None
         exists = session.scalar(select(SeriesOptOut.id).where(
@@ -188,6 +191,10 @@ def apply_unsubscribe(session: Session, data: TokenData, scope: Scope, *, method
             session.add(SeriesOptOut(subscriber_id=person.id, series_id=series.id,
                                      created_at=now))
             changed = True
+            left.append(hooks.person(
+                hook_events.UNSUBSCRIBED, email=person.email, public_id=person.public_id,
+                list_slug=mailing_list.slug, scope="series", series=series.slug,
+                method=method))
     else:
         query = select(Subscription, MailingList.slug).join(
             MailingList, MailingList.id == Subscription.list_id).where(
@@ -203,6 +210,10 @@ def apply_unsubscribe(session: Session, data: TokenData, scope: Scope, *, method
             record_withdrawal(session, subscription_id=subscription.id, email=person.email,
                               list_slug=slug, method=method, now=now, source=source)
             changed = True
+            left.append(hooks.person(
+                hook_events.UNSUBSCRIBED, email=person.email, public_id=person.public_id,
+                list_slug=slug, scope="list", method=method))
+    hooks.emit(session, left, now)
     session.flush()
     return UnsubscribeResult(scope, mailing_list.name, series.title if series else None, changed,
                              now)
@@ -214,6 +225,7 @@ def withdraw_everything(session: Session, subscriber_id: int, *, method: str,
 
     Each one gets its withdrawal record, as an unsubscribe does; returns how many ended.
     """
+    hooks.emit_leaving(session, status, subscriber_id, now, method=method)
     rows = session.execute(
         select(Subscription, MailingList.slug, Subscriber.email)
         .join(MailingList, MailingList.id == Subscription.list_id)

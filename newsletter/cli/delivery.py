@@ -33,6 +33,7 @@ from newsletter.delivery.status import lift_pauses, sending_status
 from newsletter.delivery.testsend import send_test
 from newsletter.delivery.worker import run_worker
 from newsletter.feedback.summary import FeedbackStatus, feedback_status
+from newsletter.hooks.dispatch import start_hook_dispatcher
 from newsletter.schedule.send_now import audience_count, send_now
 
 
@@ -151,7 +152,7 @@ def worker(state: State, idle: float, processes: int | None) -> None:
     Sending runs in one process per core (--processes); SIGTERM stops them after
     their current batch. Signups are looked for every tenth of a second in a
     thread of their own, so a confirmation email is queued within a moment even
-    during a long send.
+    during a long send. Outbound webhooks are posted by another thread.
 
     Example: newsletter worker --idle 5 --processes 2
     """
@@ -169,6 +170,7 @@ def worker(state: State, idle: float, processes: int | None) -> None:
     console.print(f"Worker sending through {app.settings.transport} with "
                   f"{wording.count(count, 'process', 'processes')}; Ctrl-C stops it.")
     signups = start_signup_ingest(app, stop)
+    hooks = start_hook_dispatcher(app, stop)  # outbound webhooks, in a thread of their own
     try:
         if count == 1:
             run_worker(app, stop=stop, idle_seconds=idle,
@@ -179,6 +181,7 @@ def worker(state: State, idle: float, processes: int | None) -> None:
     finally:
         stop.set()
         signups.join(timeout=30)
+        hooks.join(timeout=30)
 
 
 @main.command()

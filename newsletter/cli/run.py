@@ -44,6 +44,7 @@ from newsletter.delivery.transport import loopback_catcher_transport
 from newsletter.delivery.worker import run_worker
 from newsletter.errors import EditedFilesError, NewsletterError
 from newsletter.feedback.inbound import BounceListener
+from newsletter.hooks.dispatch import run_hook_dispatcher
 from newsletter.render.site import render_site
 from newsletter.schedule.process import run_scheduler
 from newsletter.web.app import caught_pages_allowed, create_web_app
@@ -120,6 +121,8 @@ def serve(app: App, *, stop: threading.Event, out: Out, sock: socket.socket | No
         threading.Thread(target=run_worker, args=(app,),
                          kwargs={"stop": stop, "transport": transport},
                          name="worker", daemon=True),
+        threading.Thread(target=run_hook_dispatcher, args=(app,), kwargs={"stop": stop},
+                         name="webhooks", daemon=True),
         threading.Thread(
             target=run_scheduler, args=(app,), name="scheduler", daemon=True,
             kwargs={"interval": scheduler_interval, "lease": timedelta(seconds=90),

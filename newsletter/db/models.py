@@ -534,3 +534,84 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(500), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- 10f-hooks ---
+
+
+class HookEndpoint(Base):
+    """A URL staff registered for outbound webhooks (newsletter/hooks/): events, secret.
+
+    ``events`` is a comma-separated list of event types; ``secret`` signs every
+    request (Standard Webhooks, ``whsec_`` + base64). ``failing_since`` is the
+    first failed attempt since the last success: the endpoint is switched off
+    when it stays failing for ``hooks_disable_after_seconds``.
+    """
+
+    __tablename__ = "hook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    events: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(500))
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HookEvent(Base):
+    """Something that happened, written in the same transaction as the change itself.
+
+    ``body`` is the exact JSON sent (every retry sends the same bytes);
+    ``public_id`` is the ``webhook-id`` header.
+    """
+
+    __tablename__ = "hook_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class HookDelivery(Base):
+    """One event for one endpoint: ``pending`` → ``sending`` (leased) → ``delivered``/``failed``."""
+
+    __tablename__ = "hook_deliveries"
+    __table_args__ = (
+        Index("ix_hook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_hook_deliveries_endpoint", "endpoint_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("hook_events.id", ondelete="CASCADE"),
+                                          index=True)
+    endpoint_id: Mapped[int] = mapped_column(
+        ForeignKey("hook_endpoints.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class HookAttempt(Base):
+    """One POST of a delivery, for the console's log: when, the answer or error, how long."""
+
+    __tablename__ = "hook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("hook_deliveries.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    duration_ms: Mapped[int] = mapped_column(Integer)

@@ -59,6 +59,7 @@ from newsletter.delivery.pacing import SendPacer
 from newsletter.delivery.status import open_pause
 from newsletter.delivery.transport import Transport
 from newsletter.errors import NewsletterError
+from newsletter.hooks import outbox as hooks
 from newsletter.render.compiled import CompiledEmail
 
 if TYPE_CHECKING:
@@ -215,6 +216,7 @@ class SendRun:
             record(session, results, now)
             for row, outcome in effects:
                 self.side_effects(session, row, outcome, now)
+            hooks.emit_issues_finished(session, [result.id for result in results], now)
         with self.lock:
             for result in results:
                 self.summary.counts[_label(result)] += 1
