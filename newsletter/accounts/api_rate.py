@@ -48,7 +48,7 @@ def _micros(moment: datetime) -> int:
 
 
 def decide(tat_us: int, now_us: int, rate: Rate) -> tuple[int | None, int]:
-    """``(new TAT, 0)`` when a request at ``now_us`` is admitted, else ``(None, seconds to wait)``."""
+    """``(new TAT, 0)`` when a request at ``now_us`` may pass, else ``(None, seconds to wait)``."""
     tat = max(tat_us, now_us)
     allowance = rate.interval_us * (rate.burst - 1)
     if tat - now_us > allowance:

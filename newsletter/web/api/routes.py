@@ -22,7 +22,12 @@ from newsletter.content.lists import ListConfig
 from newsletter.delivery.records import issue_sends
 from newsletter.delivery.status import sending_status
 from newsletter.errors import NotFoundError
-from newsletter.schedule.series_admin import IssueState, SeriesSummary, issue_states, series_overview
+from newsletter.schedule.series_admin import (
+    IssueState,
+    SeriesSummary,
+    issue_states,
+    series_overview,
+)
 from newsletter.web.api.auth import Caller, EditorToken, OwnerToken, ViewerToken, api_app_of
 from newsletter.web.api.models import (
     PUBLIC_ID,
