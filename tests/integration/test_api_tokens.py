@@ -45,7 +45,9 @@ def test_only_the_sha256_of_the_secret_is_stored_and_the_token_works(app: App) -
     assert row.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
     assert secret not in (row.secret_hash, row.prefix, row.name)
     found = authenticate(app, made.token)
-    assert found is not None and found.name == "website" and found.role is Role.EDITOR
+    assert found is not None
+    assert found.name == "website"
+    assert found.role is Role.EDITOR
 
 
 def test_a_token_with_a_wrong_secret_or_a_mangled_shape_is_not_accepted(app: App) -> None:
@@ -60,10 +62,12 @@ def test_a_token_with_a_wrong_secret_or_a_mangled_shape_is_not_accepted(app: App
 def test_a_revoked_token_is_refused_at_once_and_stays_listed(app: App) -> None:
     made = create_token(app, "old-site", Role.OWNER, actor=OWNER)
     revoked = revoke_token(app, "old-site", actor=OWNER)
-    assert revoked.revoked_at is not None and not revoked.active
+    assert revoked.revoked_at is not None
+    assert not revoked.active
     assert authenticate(app, made.token) is None
     [listed] = list_tokens(app)
-    assert listed.name == "old-site" and not listed.active
+    assert listed.name == "old-site"
+    assert not listed.active
     with pytest.raises(AccountError, match="already revoked"):
         revoke_token(app, str(made.info.id), actor=OWNER)
 
@@ -94,7 +98,8 @@ def test_creating_and_revoking_are_written_to_the_audit_log(app: App) -> None:
         ("token.revoke", "command line (ops)", "API token newsdesk"),
         ("token.create", "owner@clinic.example", "API token newsdesk"),
     ]
-    assert lines[1].ip == "192.0.2.7" and "role editor" in lines[1].detail
+    assert lines[1].ip == "192.0.2.7"
+    assert "role editor" in lines[1].detail
 
 
 def test_the_rate_limit_admits_a_burst_then_says_how_long_to_wait(
