@@ -7,6 +7,7 @@ service, and maps the result to a response model. No SQL here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -14,7 +15,7 @@ from starlette.responses import Response
 
 from newsletter.accounts.audit import record_action
 from newsletter.app import App
-from newsletter.audience.addresses import AddressError
+from newsletter.audience.addresses import AddressError, clean_name, known_time_zone
 from newsletter.audience.lookup import PersonView, erase_person, find_person, unsubscribe_person
 from newsletter.audience.staff import add_subscriber
 from newsletter.content.issuefile import IssueDoc, SeriesDoc, find_series
@@ -115,7 +116,13 @@ def api_routes() -> APIRouter:
             raise ApiProblem(422, "'already_consented' needs a reason: how you know the "
                              "person agreed", errors=[FieldProblem(
                                  pointer="#/reason", detail="required with already_consented")])
-        app.catalog.find_list(body.list)
+        _check_field("#/name", lambda: clean_name(body.name))
+        _check_field("#/time_zone", lambda: known_time_zone(body.time_zone))
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in reason):
+            raise ApiProblem(422, "the reason contains a line break or a control character",
+                             errors=[FieldProblem(pointer="#/reason",
+                                                  detail="no control characters")])
+        _known_list(request, body.list)
         try:
             result = add_subscriber(app, body.email, body.list, name=body.name,
                                     time_zone=body.time_zone, confirmed=confirmed,
@@ -132,7 +139,9 @@ def api_routes() -> APIRouter:
         return AddedOut(email=person.email if person else body.email.strip(), list=body.list,
                         consent=body.consent, result=result, subscriber=person)
 
-    @router.get("/subscribers", tags=["subscribers"], summary="Look a person up by address")
+    @router.get("/subscribers", tags=["subscribers"], summary="Look a person up by address",
+                responses={404: {"description": "Nobody has this address (or only its hash "
+                                 "is kept, after an erasure)"}})
     def by_address(request: Request, caller: ViewerToken, email: Annotated[
             str, Query(min_length=1, max_length=320, description="The address")]
                    ) -> SubscriberOut:
@@ -152,6 +161,8 @@ def api_routes() -> APIRouter:
                  summary="Unsubscribe a person from one list or from every list")
     def unsubscribe(request: Request, subscriber_id: PublicId, body: Unsubscribe,
                     caller: EditorToken) -> SubscriberOut:
+        if body.list is not None:
+            _known_list(request, body.list)
         view = unsubscribe_person(api_app_of(request), subscriber_id, body.list,
                                   actor=caller.actor)
         return _subscriber_out(view)
@@ -206,6 +217,24 @@ def api_routes() -> APIRouter:
                         finished=c.finished, paused=c.paused) for c in counts]
 
     return router
+
+
+def _known_list(request: Request, slug: str) -> None:
+    """A 422 naming the body's ``list`` field when no list has that slug."""
+    try:
+        api_app_of(request).catalog.find_list(slug)
+    except NotFoundError as err:
+        raise ApiProblem(422, str(err), errors=[FieldProblem(pointer="#/list",
+                                                             detail=str(err))]) from None
+
+
+def _check_field(pointer: str, check: Callable[[], object]) -> None:
+    """Run ``check``; its AddressError becomes a 422 naming the field at ``pointer``."""
+    try:
+        check()
+    except AddressError as err:
+        raise ApiProblem(422, str(err), errors=[FieldProblem(pointer=pointer,
+                                                             detail=str(err))]) from None
 
 
 def _summary(request: Request, slug: str) -> SeriesSummary:
