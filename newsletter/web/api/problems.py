@@ -129,6 +129,13 @@ def install_problem_handlers(api: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        # FastAPI turns any failure while reading a JSON body into a 400: find the real one.
+        if isinstance(exc.__cause__, BodyTooLarge):
+            return await on_too_large(request, exc.__cause__)
+        if isinstance(exc.__cause__, BodyTooSlow):
+            return await on_too_slow(request, exc.__cause__)
+        if isinstance(exc.__cause__, ClientDisconnect):
+            return await on_disconnect(request, exc.__cause__)
         messages = {404: "there is nothing at this address",
                     405: f"this address does not accept {request.method}"}
         detail = messages.get(exc.status_code, str(exc.detail))
