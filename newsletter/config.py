@@ -109,6 +109,11 @@ class Settings(BaseModel):
     console_login_failures_per_ip: int = Field(default=20, ge=1, le=100_000)
     console_login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     console_max_request_bytes: int = Field(default=2_000_000, ge=1024)
+    # The REST API (/api/v1): each bearer token may make ``api_rate_per_minute`` requests
+    # a minute on average, ``api_rate_burst`` at once (shared by every web process: the
+    # limiter's state is in the database).
+    api_rate_per_minute: int = Field(default=120, ge=1, le=1_000_000)
+    api_rate_burst: int = Field(default=30, ge=1, le=100_000)
 
     # Bounces and complaints (RELIABILITY #46-49): VERP address and the policy.
     verp_local_part: str = Field(default="bounces", pattern=r"^[A-Za-z0-9._-]{1,24}$")

@@ -65,10 +65,12 @@ def activate_by_staff(
     now: datetime,
     method: str,
     form: str,
+    reason: str | None = None,
 ) -> StaffOutcome:
     """Make ``address`` active on the list on staff's word, unless the person left or is blocked.
 
-    Runs in the caller's transaction; ``address`` must be normalised already.
+    Runs in the caller's transaction; ``address`` must be normalised already. ``reason``
+    (why staff know the person consented) goes into the consent record's text.
     """
     if people.is_suppressed(session, address):
         return StaffOutcome.SUPPRESSED
@@ -90,6 +92,7 @@ def activate_by_staff(
     record_consent(
         session, subscription_id=subscription.id, event=method, email=address,
         list_slug=known.config.slug, now=now, source=RequestInfo(form=form), method=method,
+        consent_text=f"already consented, on staff's word: {reason}" if reason else None,
     )
     hooks.emit(session, [hooks.person(
         hook_events.SUBSCRIBED, email=address, public_id=person.public_id,
@@ -105,15 +108,18 @@ def add_subscriber(
     name: str | None = None,
     time_zone: str | None = None,
     confirmed: bool = False,
+    reason: str | None = None,
+    form: str = "cli",
 ) -> str:
     """Add one person: by default a confirmation email (double opt-in); ``confirmed`` skips it.
 
-    Returns what happened, as a word for the staff member.
+    ``reason`` (with ``confirmed``) is kept in the consent record; ``form`` names where
+    the request came from (``cli``, ``api``). Returns what happened, as a word for staff.
     """
     if not confirmed:
         outcome = subscribe(app, SignupRequest(
             email=email, list_slug=list_slug, name=name, time_zone=time_zone,
-            source=RequestInfo(form="cli"), by_staff=True,
+            source=RequestInfo(form=form), by_staff=True,
         ))
         return {
             SignupOutcome.CONFIRMATION_SENT: "confirmation email queued",
@@ -129,7 +135,7 @@ def add_subscriber(
     known = app.catalog.find_list(list_slug)
     outcome_staff = app.db.run(lambda session: activate_by_staff(
         session, address=address, name=clean, time_zone=zone, known=known,
-        now=app.clock.now(), method="staff", form="cli",
+        now=app.clock.now(), method="staff", form=form, reason=reason,
     ), doing="adding the subscriber")
     if outcome_staff in (StaffOutcome.UNSUBSCRIBED, StaffOutcome.SUPPRESSED,
                          StaffOutcome.BLOCKED):

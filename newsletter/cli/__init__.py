@@ -18,6 +18,7 @@ from newsletter.cli import run as _run  # noqa: F401
 from newsletter.cli import schedule as _schedule  # noqa: F401
 from newsletter.cli import staff as _staff  # noqa: F401
 from newsletter.cli import subscribers as _subscribers  # noqa: F401
+from newsletter.cli import tokens as _tokens  # noqa: F401
 from newsletter.cli import web as _web  # noqa: F401
 from newsletter.cli.base import main
 

@@ -11,6 +11,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -615,3 +616,28 @@ class HookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(500))
     duration_ms: Mapped[int] = mapped_column(Integer)
+# --- 10e-api ---
+
+
+class ApiToken(Base):
+    """A bearer token for the REST API (/api/v1): its role, and only the SHA-256 of its secret.
+
+    ``prefix`` is public (shown in lists, part of the token) and finds the row;
+    ``secret_hash`` proves the rest. A revoked token keeps its row (and its name)
+    for the audit trail. ``rate_tat_us`` is the rate limiter's state: the
+    "theoretical arrival time" of GCRA, in microseconds since the epoch.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(320))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(320))
+    rate_tat_us: Mapped[int] = mapped_column(BigInteger, default=0)

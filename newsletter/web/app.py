@@ -3,8 +3,9 @@
 Middleware, outermost first: proxy headers (only from ``trusted_proxies``) →
 security headers → CORS (only the configured origins, never credentials) →
 body deadline → body-size cap → crash guard (the generic 500, so it too gets
-the headers). No cookies outside the staff console (``/admin``, see web/admin/); the API docs
-pages are off (nothing here is an API for strangers to explore). Starlette's
+the headers). No cookies outside the staff console (``/admin``, see web/admin/); the docs
+pages are off. The REST API (``/api``, web/api/) is an app of its own inside this one, with its
+own OpenAPI document at ``/api/openapi.json`` and RFC 9457 error bodies. Starlette's
 slash redirect is off: ours (web/errors.py) builds Location from ``base_url``.
 """
 
@@ -20,6 +21,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from newsletter.app import App
 from newsletter.config import Settings, is_loopback_host
 from newsletter.web.admin import install_admin
+from newsletter.web.api import install_api
 from newsletter.web.archive import archive_router
 from newsletter.web.caught import caught_router
 from newsletter.web.confirm import confirm_router
@@ -63,6 +65,7 @@ def create_web_app(app: App, *, host: str = "127.0.0.1") -> FastAPI:
         web.include_router(caught_router(app))
     web.include_router(_assets_router())
     install_admin(web, app)  # the staff console under /admin
+    install_api(web, app)  # the REST API under /api (its own OpenAPI document)
     web.add_middleware(BodyLimit, max_bytes=app.settings.max_request_bytes,
                        admin_max_bytes=app.settings.console_max_request_bytes,
                        prefixes={WEBHOOKS: app.settings.webhook_max_request_bytes})

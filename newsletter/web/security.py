@@ -11,6 +11,7 @@ that needs another policy (the archive, which shows email HTML) sets its own
 from __future__ import annotations
 
 import asyncio
+import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -140,7 +141,7 @@ class BodyLimit:
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _refuse(send, headers)
+            await _refuse(send, headers, path)
             return
         seen = 0
 
@@ -156,7 +157,10 @@ class BodyLimit:
         await self.app(scope, limited_receive, send)
 
 
-async def _refuse(send: Send, headers: dict[bytes, bytes]) -> None:
+API_PREFIX = "/api/"  # the REST API answers every error as an RFC 9457 problem
+
+
+async def _refuse(send: Send, headers: dict[bytes, bytes], path: str = "") -> None:
     as_json = b"json" in headers.get(b"content-type", b"") or b"json" in headers.get(
         b"accept", b""
     )
@@ -166,6 +170,11 @@ async def _refuse(send: Send, headers: dict[bytes, bytes]) -> None:
         else b"<!doctype html><title>Too large</title><p>The request is too large.</p>"
     )
     kind = b"application/json" if as_json else b"text/html; charset=utf-8"
+    if path.startswith(API_PREFIX):
+        body = json.dumps({"type": "/api/problems/too-large", "title": "Request body too large",
+                           "status": 413, "detail": "The request body is too large.",
+                           "instance": path}).encode()
+        kind = b"application/problem+json"
     await send({
         "type": "http.response.start",
         "status": 413,

@@ -33,6 +33,7 @@ from newsletter.web.admin.schedule import schedule_router
 from newsletter.web.admin.sends import sends_router
 from newsletter.web.admin.series import series_router
 from newsletter.web.admin.staff_pages import staff_router
+from newsletter.web.admin.tokens_page import tokens_router
 
 
 def admin_router(app: App) -> APIRouter:
@@ -49,6 +50,7 @@ def admin_router(app: App) -> APIRouter:
     router.include_router(series_router(app))
     router.include_router(deliverability_router(app))
     router.include_router(hooks_router(app))
+    router.include_router(tokens_router(app))
     return router
 
 
