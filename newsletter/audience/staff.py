@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.audience import people
@@ -23,12 +23,14 @@ from newsletter.audience.addresses import (
     require_mailable,
 )
 from newsletter.audience.consent import RequestInfo, record_consent
+from newsletter.audience.form import consent_text_hash
 from newsletter.audience.signup import SignupOutcome, SignupRequest, subscribe
 from newsletter.catalog import KnownList
 from newsletter.db.models import (
     BLOCKED_STATES,
     ConsentRecord,
     Delivery,
+    FeedbackEvent,
     Issue,
     MailingList,
     Series,
@@ -63,10 +65,12 @@ def activate_by_staff(
     now: datetime,
     method: str,
     form: str,
+    consent_text: str | None = None,
 ) -> StaffOutcome:
     """Make ``address`` active on the list on staff's word, unless the person left or is blocked.
 
     Runs in the caller's transaction; ``address`` must be normalised already.
+    ``consent_text`` is staff's statement of how the person consented (kept with its sha256).
     """
     if people.is_suppressed(session, address):
         return StaffOutcome.SUPPRESSED
@@ -88,6 +92,8 @@ def activate_by_staff(
     record_consent(
         session, subscription_id=subscription.id, event=method, email=address,
         list_slug=known.config.slug, now=now, source=RequestInfo(form=form), method=method,
+        consent_text=consent_text,
+        consent_hash=consent_text_hash(consent_text) if consent_text else None,
     )
     return StaffOutcome.ADDED
 
@@ -238,6 +244,10 @@ def erase_subscriber(app: App, email: str) -> bool:
         if found is not None:
             # Foreign keys cascade: subscriptions, consent records, deliveries, opt-outs.
             session.execute(delete(Subscriber).where(Subscriber.id == found))
+        # Bounces and complaints keep their counts, not the address (nor the server's
+        # diagnostic line, which usually repeats it).
+        session.execute(update(FeedbackEvent).where(FeedbackEvent.address == address)
+                        .values(address=None, diagnostic=None))
         # Signups (pending records, or not processed yet) hold the address, name and IP.
         session.execute(delete(Signup).where(Signup.email == address))
         people.suppress(session, address, people.ERASED, app.clock.now())

@@ -534,3 +534,11 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(500), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
     ip: Mapped[str | None] = mapped_column(String(64))
+
+
+# --- 10a-people ---
+# The console's people list pages by keyset on (created_at, id), newest first, and lists
+# erase dates by (reason, created_at, id): both walk an index instead of sorting.
+Index("ix_subscribers_created_at_id", Subscriber.created_at, Subscriber.id)
+Index("ix_suppressions_reason_created_at", Suppression.reason, Suppression.created_at,
+      Suppression.id)
