@@ -353,7 +353,7 @@ def _export_batch(session: Session, filters: Filters, ids: list[int]) -> list[li
             sub.confirmed_at.isoformat() if sub.confirmed_at else "",
             sub.unsubscribed_at.isoformat() if sub.unsubscribed_at else "",
         )]
-        for person, sub, slug in session.execute(query).tuples()
+        for person, sub, slug in session.execute(query)
     ]
 
 

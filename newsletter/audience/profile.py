@@ -140,7 +140,7 @@ def _lists(session: Session, person_id: int) -> list[ListMembership]:
         select(Subscription, MailingList.slug, MailingList.name)
         .join(MailingList, MailingList.id == Subscription.list_id)
         .where(Subscription.subscriber_id == person_id)
-        .order_by(MailingList.slug)).tuples()
+        .order_by(MailingList.slug))
     return [ListMembership(slug, name, sub.status, sub.created_at, sub.confirmed_at,
                            sub.unsubscribed_at, sub.unsubscribe_method)
             for sub, slug, name in rows]
@@ -152,7 +152,7 @@ def _consent(session: Session, person_id: int) -> list[ConsentStep]:
         .join(Subscription, Subscription.id == ConsentRecord.subscription_id)
         .outerjoin(Delivery, Delivery.id == ConsentRecord.delivery_id)
         .where(Subscription.subscriber_id == person_id)
-        .order_by(ConsentRecord.occurred_at, ConsentRecord.id)).tuples()
+        .order_by(ConsentRecord.occurred_at, ConsentRecord.id))
     return [ConsentStep(
         event=record.event, at=record.occurred_at, list_slug=record.list_slug,
         method=record.method, ip=record.ip, user_agent=record.user_agent,
@@ -169,7 +169,7 @@ def _received(session: Session, person_id: int) -> list[Received]:
         .outerjoin(Series, Series.id == Issue.series_id)
         .where(Delivery.subscriber_id == person_id)
         .order_by(Delivery.queued_at.desc(), Delivery.id.desc())
-        .limit(MAX_ROWS)).tuples()
+        .limit(MAX_ROWS))
     return [Received(
         what=f"{slug}/{position}" if slug is not None else f"{delivery.kind} email",
         title=title or "", status=delivery.status, queued_at=delivery.queued_at,
