@@ -47,6 +47,10 @@ class AddRefused(SubscriptionError):
         self.public_id = public_id
 
 
+class ReasonMissing(AddRefused):
+    """"Already consented" without a usable reason: the form is incomplete, nothing was tried."""
+
+
 class AddOutcome(enum.StrEnum):
     """What adding did."""
 
@@ -79,10 +83,10 @@ def add_person(
     known = app.catalog.find_list(list_slug)
     reason = None if consent_reason is None else " ".join(consent_reason.split())
     if reason is not None and not reason:
-        raise AddRefused("say how and when the person agreed to get the newsletter "
+        raise ReasonMissing("say how and when the person agreed to get the newsletter "
                          "(or send them a confirmation email instead)")
     if reason is not None and len(reason) > MAX_REASON:
-        raise AddRefused(f"the reason is too long (at most {MAX_REASON} characters)")
+        raise ReasonMissing(f"the reason is too long (at most {MAX_REASON} characters)")
     with app.db.read("checking the subscriber") as session:
         _check_allowed(session, address, known)
     if reason is None:

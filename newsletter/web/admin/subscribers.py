@@ -34,7 +34,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from newsletter.app import App
 from newsletter.audience import directory
-from newsletter.audience.adding import AddOutcome, AddRefused, add_person
+from newsletter.audience.adding import AddOutcome, AddRefused, ReasonMissing, add_person
 from newsletter.audience.addresses import AddressError, normalise_address
 from newsletter.audience.profile import address_of, person_profile
 from newsletter.audience.staff import erase_subscriber, person_export
@@ -121,9 +121,10 @@ def subscribers_router(app: App) -> APIRouter:
                 app, form.get("email", ""), form.get("list", ""), name=form.get("name") or None,
                 consent_reason=form.get("reason", "") if consented else None,
                 staff_email=staff.email)
+        except (AddressError, NotFoundError, ReasonMissing) as err:
+            return _add_form(request, form, sentence(str(err)), status=400)
         except AddRefused as err:
             return _add_form(request, form, sentence(str(err)), err.public_id, status=409)
-        except (AddressError, NotFoundError) as err:
             return _add_form(request, form, sentence(str(err)), status=400)
         how = "already consented (reason in the consent record)" if consented else "double opt-in"
         audit(request, staff, "subscriber.add", result.public_id,
