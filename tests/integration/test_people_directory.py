@@ -17,7 +17,7 @@ from newsletter.audience import directory
 from newsletter.audience.adding import AddOutcome, AddRefused, add_person
 from newsletter.audience.addresses import AddressError
 from newsletter.audience.csv_files import import_csv
-from newsletter.audience.directory import Filters, FilterError, PageKey
+from newsletter.audience.directory import FilterError, Filters, PageKey
 from newsletter.audience.profile import person_profile
 from newsletter.audience.staff import erase_subscriber
 from newsletter.audience.unsubscribe import withdraw_everything
@@ -196,7 +196,7 @@ def test_the_export_walks_every_batch_and_guards_formulas(app: App) -> None:
     assert rows[0][0].startswith("'=hyperlink(1)@")  # the address is guarded too
     assert sorted(row[1] for row in rows[1:]) == [f"Reader {n}" for n in range(7)]
     assert list(directory.export_rows(app, Filters(query="reader 3"), batch=3)) == [
-        [r for r in rows if r[1] == "Reader 3"][0]]
+        next(r for r in rows if r[1] == "Reader 3")]
 
 
 def test_adding_by_default_sends_the_confirmation_email_and_leaves_them_pending(
@@ -225,7 +225,8 @@ def test_already_consented_needs_a_reason_and_keeps_it_in_the_consent_record(app
     assert step.event == step.method == "staff"
     assert step.consent_text == ("Added by ed@clinic.example, who states: Ticked the box on "
                                  "the paper intake form")
-    assert step.consent_text_hash is not None and len(step.consent_text_hash) == 64
+    assert step.consent_text_hash is not None
+    assert len(step.consent_text_hash) == 64
 
 
 def test_adding_refuses_bad_erased_existing_and_departed_people_with_reasons(app: App) -> None:
