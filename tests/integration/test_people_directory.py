@@ -277,3 +277,15 @@ def test_erasing_leaves_no_address_in_bounce_records(app: App) -> None:
         assert (event.address, event.diagnostic, event.kind) == (None, None, "hard_bounce")
         assert session.scalars(select(Subscriber)).all() == []
         assert session.scalars(select(ConsentRecord)).all() == []
+
+
+def test_a_broad_search_counts_up_to_a_cap_and_everyone_is_counted_exactly(app: App) -> None:
+    people(app, [f"Many {n}" for n in range(directory.COUNT_CAP + 10)], at=START)
+    people(app, ["Other One"], at=START)
+    broad = directory.find_people(app, Filters(query="many"))
+    assert (broad.total, broad.total_capped) == (directory.COUNT_CAP, True)
+    assert len(broad.people) == directory.PAGE_SIZE
+    everyone = directory.find_people(app, Filters())
+    assert (everyone.total, everyone.total_capped) == (directory.COUNT_CAP + 11, False)
+    narrow = directory.find_people(app, Filters(query="other"))
+    assert (narrow.total, narrow.total_capped) == (1, False)
