@@ -246,3 +246,11 @@ def test_only_an_owner_erases_after_typing_the_address_and_a_reimport_does_not_b
         "email": "reader11@example.org", "list": LIST, "mode": "consented", "reason": "x"})
     assert refused.status_code == 409
     assert "was erased on" in refused.text
+
+
+def test_the_person_route_leaves_the_import_pages_to_their_own_router(
+    clients: dict[str, httpx.Client],
+) -> None:
+    for path in ("/admin/subscribers/import", "/admin/subscribers/import/preview"):
+        answer = clients["editor"].get(path)
+        assert "Back to the subscribers" not in answer.text, path  # not the person page's 404

@@ -48,9 +48,15 @@ FILTER_FIELDS = ("q", "list", "status", "from", "to")
 
 
 class PublicIdConvertor(Convertor[str]):
-    """A person's public id in a path; shorter words (``add``, ``import``) are other routes."""
+    """A person's public id in a path: any URL-safe word but our own pages' names.
 
-    regex = "[A-Za-z0-9_-]{16,43}"
+    ``add``, ``export`` and anything starting with ``import`` (the CSV import's
+    pages) are other routes, whatever order the routers are included in. A
+    public id (:func:`~newsletter.audience.people.new_public_id`) starting with
+    "import" is one in about 2^36; it would need its page reached by search.
+    """
+
+    regex = "(?!(?:add|export)(?:/|$))(?!import)[A-Za-z0-9_-]{1,43}"
 
     def convert(self, value: str) -> str:
         return value
