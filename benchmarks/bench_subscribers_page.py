@@ -86,7 +86,7 @@ def seed(db: Database, count: int) -> float:
             f"SELECT pid, 'reader' || x || '@example.org', 'Reader Nummer ' || x, at "
             f"FROM ({rows}) AS r"), {"count": count, "base": base})
         connection.execute(text(
-            "INSERT INTO subscriptions (subscriber_id, list_id, status, created_at, updated_at) "
+            "INSERT INTO subscriptions (subscriber_id, list_id, status, created_at, updated_at) "  # noqa: S608
             f"SELECT s.id, :list, {STATUS_SQL}, s.created_at, s.created_at "
             "FROM subscribers s"), {"list": list_id})
         for n in range(500):
