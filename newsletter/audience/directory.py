@@ -12,7 +12,8 @@
   inclusive, days in the newsletter's time zone).
 * "erased" is not a subscription status: an erased person is only the sha256
   of their address in ``suppressions``. That filter lists erase dates instead,
-  never an address (:class:`ErasedRow`).
+  never an address (:class:`ErasedRow`); with a search text it must be a whole
+  address, looked up by its hash ("was this address erased, and when?").
 * :func:`export_rows` walks the same filter in keyset batches, each its own
   short read, so a big export holds no transaction open while it streams.
 """
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import ColumnElement, Select, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from newsletter.audience.addresses import AddressError, address_hash, normalise_address
 from newsletter.audience.csv_files import EXPORT_COLUMNS, guard
 from newsletter.clock import find_zone
 from newsletter.db.models import (
@@ -217,6 +219,13 @@ def _is_sqlite(session: Session) -> bool:
 
 def _erased_conditions(app: App, filters: Filters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [Suppression.reason == ERASED]
+    if filters.query:  # only a whole address can be looked up: by its hash
+        try:
+            digest = address_hash(normalise_address(filters.query))
+        except AddressError:
+            raise FilterError("erased people can only be looked up by their whole address "
+                              "(only its one-way hash is kept)") from None
+        conditions.append(Suppression.email_hash == digest)
     low, high = _bounds(app, filters)
     if low is not None:
         conditions.append(Suppression.created_at >= low)

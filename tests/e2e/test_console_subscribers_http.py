@@ -237,6 +237,9 @@ def test_only_an_owner_erases_after_typing_the_address_and_a_reimport_does_not_b
     assert not PERSON_LINK.findall(owner.get("/admin/subscribers?q=reader11@").text)
     erased = owner.get("/admin/subscribers", params={"status": "erased"}).text
     assert "reader11" not in erased
+    check = owner.get("/admin/subscribers",
+                      params={"status": "erased", "q": "Reader11@example.org"}).text
+    assert "This address was erased." in check
     assert "person was erased" in erased
     log = owner.get("/admin/audit").text
     assert "subscriber.erase" in log

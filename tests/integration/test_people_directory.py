@@ -185,6 +185,12 @@ def test_erased_people_appear_only_as_erase_dates(app: App, clock: object) -> No
     assert [row.erased_at for row in erased.erased] == [app.clock.now()]
     rows = list(directory.export_rows(app, Filters(status="erased")))
     assert rows == [[app.clock.now().isoformat()]]
+    by_address = directory.find_people(app, Filters("ANA.LIMA@example.org", status="erased"))
+    assert [row.erased_at for row in by_address.erased] == [app.clock.now()]
+    kept = directory.find_people(app, Filters("bea.sousa@example.org", status="erased"))
+    assert kept.erased == []
+    with pytest.raises(FilterError, match="whole address"):
+        directory.find_people(app, Filters("ana", status="erased"))
 
 
 def test_the_export_walks_every_batch_and_guards_formulas(app: App) -> None:
