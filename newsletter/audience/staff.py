@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.audience import people
@@ -23,12 +23,14 @@ from newsletter.audience.addresses import (
     require_mailable,
 )
 from newsletter.audience.consent import RequestInfo, record_consent
+from newsletter.audience.form import consent_text_hash
 from newsletter.audience.signup import SignupOutcome, SignupRequest, subscribe
 from newsletter.catalog import KnownList
 from newsletter.db.models import (
     BLOCKED_STATES,
     ConsentRecord,
     Delivery,
+    FeedbackEvent,
     Issue,
     MailingList,
     Series,
@@ -65,13 +67,17 @@ def activate_by_staff(
     now: datetime,
     method: str,
     form: str,
+    consent_text: str | None = None,
     reason: str | None = None,
 ) -> StaffOutcome:
     """Make ``address`` active on the list on staff's word, unless the person left or is blocked.
 
-    Runs in the caller's transaction; ``address`` must be normalised already. ``reason``
-    (why staff know the person consented) goes into the consent record's text.
+    Runs in the caller's transaction; ``address`` must be normalised already.
+    ``consent_text`` is staff's statement of how the person consented (kept with its
+    sha256); ``reason`` alone (the CLI and the API) makes that statement from a reason.
     """
+    if consent_text is None and reason:
+        consent_text = f"already consented, on staff's word: {reason}"
     if people.is_suppressed(session, address):
         return StaffOutcome.SUPPRESSED
     person = people.find_or_create(session, address, now=now, name=name, time_zone=time_zone)
@@ -92,7 +98,8 @@ def activate_by_staff(
     record_consent(
         session, subscription_id=subscription.id, event=method, email=address,
         list_slug=known.config.slug, now=now, source=RequestInfo(form=form), method=method,
-        consent_text=f"already consented, on staff's word: {reason}" if reason else None,
+        consent_text=consent_text,
+        consent_hash=consent_text_hash(consent_text) if consent_text else None,
     )
     hooks.emit(session, [hooks.person(
         hook_events.SUBSCRIBED, email=address, public_id=person.public_id,
@@ -249,6 +256,10 @@ def erase_subscriber(app: App, email: str) -> bool:
         if found is not None:
             # Foreign keys cascade: subscriptions, consent records, deliveries, opt-outs.
             session.execute(delete(Subscriber).where(Subscriber.id == found))
+        # Bounces and complaints keep their counts, not the address (nor the server's
+        # diagnostic line, which usually repeats it).
+        session.execute(update(FeedbackEvent).where(FeedbackEvent.address == address)
+                        .values(address=None, diagnostic=None))
         # Signups (pending records, or not processed yet) hold the address, name and IP.
         session.execute(delete(Signup).where(Signup.email == address))
         people.suppress(session, address, people.ERASED, app.clock.now())

@@ -641,3 +641,9 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[str | None] = mapped_column(String(320))
     rate_tat_us: Mapped[int] = mapped_column(BigInteger, default=0)
+# --- 10a-people ---
+# The console's people list pages by keyset on (created_at, id), newest first, and lists
+# erase dates by (reason, created_at, id): both walk an index instead of sorting.
+Index("ix_subscribers_created_at_id", Subscriber.created_at, Subscriber.id)
+Index("ix_suppressions_reason_created_at", Suppression.reason, Suppression.created_at,
+      Suppression.id)

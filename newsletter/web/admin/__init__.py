@@ -34,6 +34,7 @@ from newsletter.web.admin.sends import sends_router
 from newsletter.web.admin.series import series_router
 from newsletter.web.admin.staff_pages import staff_router
 from newsletter.web.admin.tokens_page import tokens_router
+from newsletter.web.admin.subscribers import subscribers_router
 
 
 def admin_router(app: App) -> APIRouter:
@@ -51,6 +52,7 @@ def admin_router(app: App) -> APIRouter:
     router.include_router(deliverability_router(app))
     router.include_router(hooks_router(app))
     router.include_router(tokens_router(app))
+    router.include_router(subscribers_router(app))
     return router
 
 
