@@ -33,8 +33,8 @@ from newsletter.web.admin.schedule import schedule_router
 from newsletter.web.admin.sends import sends_router
 from newsletter.web.admin.series import series_router
 from newsletter.web.admin.staff_pages import staff_router
-from newsletter.web.admin.tokens_page import tokens_router
 from newsletter.web.admin.subscribers import subscribers_router
+from newsletter.web.admin.tokens_page import tokens_router
 
 
 def admin_router(app: App) -> APIRouter:
