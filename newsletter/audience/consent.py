@@ -80,7 +80,7 @@ class VersionIndex:
         if not candidates:
             return None
         earlier = [version for made, version in candidates if made <= at]
-        return (earlier or candidates)[-1]
+        return earlier[-1] if earlier else candidates[-1][1]
 
 
 def _cut(value: str | None, size: int) -> str | None:

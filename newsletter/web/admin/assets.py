@@ -20,6 +20,8 @@ FILES = {
     "favicon.svg": "image/svg+xml",
     "sending.css": "text/css; charset=utf-8",  # calendar, schedule and sends pages
     "viewer-zone.js": "text/javascript; charset=utf-8",  # the viewer's zone, for those pages
+    "lists.css": "text/css; charset=utf-8",  # the list pages and the form builder
+    "lists.js": "text/javascript; charset=utf-8",  # the form builder's Copy buttons
 }
 
 
