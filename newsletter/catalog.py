@@ -61,10 +61,11 @@ class CatalogView:
 
 @dataclass(frozen=True)
 class Author:
-    """Who saved ``lists.toml`` from the console, and from when (to credit the new versions)."""
+    """Who changed a list's consent text in the console, and from when (credits the version)."""
 
     email: str
     since: datetime
+    list_slug: str
 
 
 def sync_lists(session: Session, configs: list[ListConfig], now: datetime,
@@ -86,18 +87,19 @@ def sync_lists(session: Session, configs: list[ListConfig], now: datetime,
         row.double_opt_in = config.double_opt_in
         row.thank_you_url = config.thank_you_url
     session.flush()
+    by = {existing[author.list_slug].id: author} if author and author.list_slug in existing else {}
     sync_consent_versions(session, [(existing[c.slug].id, c.consent_text) for c in configs],
-                          now, author)
+                          now, by)
 
 
 def sync_consent_versions(session: Session, texts: list[tuple[int, str]], now: datetime,
-                          author: Author | None = None) -> None:
+                          authors: dict[int, Author] | None = None) -> None:
     """Add a version for each list whose consent text is not its newest version's.
 
     Versions are only ever added: a text changed back to an earlier wording is
-    a new version too (the history shows what was on the form when). A
-    version made by another process a moment after ``author`` saved the file
-    (it mirrored first) is credited to the author.
+    a new version too (the history shows what was on the form when).
+    ``authors`` (by list id) credits a list's new version to the staff member
+    who changed its text, even when another process mirrored the file first.
     """
     if not texts:
         return
@@ -109,6 +111,7 @@ def sync_consent_versions(session: Session, texts: list[tuple[int, str]], now: d
     for list_id, text in texts:
         digest = consent_text_hash(text)
         latest = newest.get(list_id)
+        author = (authors or {}).get(list_id)
         if latest is not None and latest.text_hash == digest:
             if (author is not None and latest.created_by is None
                     and latest.created_at >= author.since):

@@ -74,13 +74,13 @@ def list_summaries(app: App) -> list[ListSummary]:
     """Every declared list, in file order, with its active count and consent version."""
     known = app.catalog.lists()
     with app.db.read("reading the lists") as session:
-        active = dict(session.execute(
+        active: dict[int, int] = {row[0]: row[1] for row in session.execute(
             select(Subscription.list_id, func.count()).where(
                 Subscription.status == SubscriptionStatus.ACTIVE)
-            .group_by(Subscription.list_id)).tuples())
-        versions = dict(session.execute(
+            .group_by(Subscription.list_id))}
+        versions: dict[int, int] = {row[0]: row[1] for row in session.execute(
             select(ConsentVersion.list_id, func.max(ConsentVersion.version))
-            .group_by(ConsentVersion.list_id)).tuples())
+            .group_by(ConsentVersion.list_id))}
     return [ListSummary(k.config, active.get(k.id, 0), versions.get(k.id, 0))
             for k in known.values()]
 
@@ -91,11 +91,11 @@ def list_detail(app: App, slug: str) -> ListDetail:
     with app.db.read("reading a list") as session:
         rows = list(session.scalars(select(ConsentVersion).where(
             ConsentVersion.list_id == known.id).order_by(ConsentVersion.version.desc())))
-        counts = dict(session.execute(
+        counts: dict[int | None, int] = {row[0]: row[1] for row in session.execute(
             select(ConsentRecord.consent_version_id,
                    func.count(distinct(ConsentRecord.subscription_id)))
             .where(ConsentRecord.consent_version_id.in_([row.id for row in rows]))
-            .group_by(ConsentRecord.consent_version_id)).tuples()) if rows else {}
+            .group_by(ConsentRecord.consent_version_id))} if rows else {}
         unversioned = session.scalar(
             select(func.count(distinct(ConsentRecord.subscription_id))).where(
                 ConsentRecord.list_slug == slug, ConsentRecord.event == "signup",
@@ -137,10 +137,11 @@ def save_list(app: App, draft: ListDraft, *, creating: bool, by: str,
         if new_text == text:
             return Saved(draft.slug, [], None)
         since = app.clock.now()
+        old = before.get(draft.slug)
+        text_changed = old is None or old.consent_text != draft.consent_text.strip()
         save_lists_text(path, new_text)
-        known = app.catalog.reload_lists(Author(by, since))
+        known = app.catalog.reload_lists(Author(by, since, draft.slug) if text_changed else None)
     after = known[draft.slug].config
-    old = before.get(draft.slug)
     fields = ("name", "description", "consent_text", "double_opt_in", "thank_you_url")
     changed = [f for f in fields if old is None or getattr(old, f) != getattr(after, f)]
     new_version = None
