@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
-from tomlkit.items import AoT, Table
+from tomlkit.items import AoT, Array, Table
 
 from newsletter.content.importer import write_atomic
 from newsletter.content.lists import SLUG_RE, ListConfig, parse_lists
@@ -139,6 +139,15 @@ def changed_text(text: str, path: Path, draft: ListDraft, *, creating: bool,
     if entries is None:
         entries = tomlkit.aot()
         doc.append("list", entries)
+    if isinstance(entries, Array):  # list = [{...}, ...]: rewritten as [[list]] tables
+        tables = tomlkit.aot()
+        for item in entries:
+            table = tomlkit.table()
+            for key, value in item.items():
+                table[key] = value
+            tables.append(table)
+        doc["list"] = tables
+        entries = doc["list"]
     if not isinstance(entries, AoT):
         raise ContentError(f"{path}: 'list' must be written as [[list]] tables to be edited here")
     if creating:
