@@ -244,3 +244,30 @@ def test_the_setting_and_the_console_origins_are_one_set(project: Path, app: App
     add_origin(app, "https://www.clinic.example", by=STAFF)
     assert union.allowed() == frozenset({"https://blog.clinic.example",
                                          "https://www.clinic.example"})
+
+
+def test_form_snippet_takes_the_field_choices_and_counts_console_origins(app: App) -> None:
+    from tests.support.cli import Cli
+
+    cli = Cli(app.settings, app.clock)
+    plain = cli.run("form-snippet", "--list", LIST_SLUG, "--no-name", "--no-time-zone")
+    assert 'name="name"' not in plain.stdout
+    assert 'name="time_zone"' not in plain.stdout
+    assert "no allowed_origins" in plain.stderr
+    add_origin(app, "https://www.clinic.example", by=STAFF)
+    allowed = cli.run("form-snippet", "--list", LIST_SLUG)
+    assert 'name="name"' in allowed.stdout
+    assert "no allowed_origins" not in allowed.stderr
+
+
+def test_a_lists_file_written_as_an_inline_array_is_rewritten_as_tables(
+    app: App, project: Path
+) -> None:
+    path = project / "subscribers" / "lists.toml"
+    path.write_text('# kept\nlist = [\n  { slug = "clinic-news", name = "News" },\n]\n',
+                    encoding="utf-8")
+    save_list(app, draft(slug="second", name="Second"), creating=True, by=STAFF)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# kept\n")
+    assert text.count("[[list]]") == 2
+    assert [c.slug for c in read_lists(path.parent)] == [LIST_SLUG, "second"]
