@@ -18,6 +18,7 @@ from newsletter.audience.ingest import process_signups
 from newsletter.audience.intake import SignupRequest, signup_row, store_signups
 from newsletter.audience.list_admin import list_detail, list_summaries, save_list
 from newsletter.audience.origins import (
+    AllowedOrigins,
     OriginError,
     add_origin,
     console_origins,
@@ -25,12 +26,14 @@ from newsletter.audience.origins import (
     remove_origin,
 )
 from newsletter.audience.signup import confirm
+from newsletter.audience.staff import person_export
 from newsletter.clock import ManualClock
 from newsletter.config import load_settings
-from newsletter.content.lists import read_lists
+from newsletter.content.lists import consent_text_hash, read_lists
 from newsletter.content.lists_edit import ListChanged, ListDraft, ListFormInvalid, fingerprint
 from newsletter.db.models import ConsentRecord, ConsentVersion
 from newsletter.errors import NotFoundError
+from tests.support.cli import Cli
 from tests.support.signup import CONSENT, LIST_SLUG, confirm_path, mail_of, outbox, write_lists
 
 STAFF = "ed@clinic.example"
@@ -180,12 +183,13 @@ def test_a_consent_record_keeps_the_version_it_agreed_to_after_the_text_changes(
     sign_up(app, "ben@example.com")
     assert records_of(app, "ben@example.com")[0] == ("signup", version_id(app, 2), "New wording.")
     # A page still showing the old form sends the old hash: that version, with its text.
-    from newsletter.content.lists import consent_text_hash
-
     sign_up(app, "cy@example.com", consent_text_hash(CONSENT))
     assert records_of(app, "cy@example.com")[0] == ("signup", first, CONSENT)
     detail = list_detail(app, LIST_SLUG)
     assert [(v.version, v.agreements) for v in detail.versions] == [(2, 1), (1, 2)]
+    exported = person_export(app, "ana@example.com")["consent_records"]
+    assert [(r["event"], r["consent_version"]) for r in exported] == [
+        ("signup", 1), ("confirmation_sent", 1), ("confirmed", 1)]
     assert detail.versions[0].created_by == STAFF
 
 
@@ -225,8 +229,6 @@ def test_a_console_origin_joins_the_allowed_set_until_it_is_removed(app: App) ->
 
 
 def test_another_process_sees_a_new_origin_once_its_cache_expires(app: App, project: Path) -> None:
-    from newsletter.audience.origins import AllowedOrigins
-
     ticks = [0.0]
     other = AllowedOrigins(app.settings, app.db, ttl=5.0, monotonic=lambda: ticks[0])
     assert other.allowed() == frozenset()
@@ -238,8 +240,6 @@ def test_another_process_sees_a_new_origin_once_its_cache_expires(app: App, proj
 
 def test_the_setting_and_the_console_origins_are_one_set(project: Path, app: App) -> None:
     settings = app.settings.model_copy(update={"allowed_origins": ["https://Blog.Clinic.example/"]})
-    from newsletter.audience.origins import AllowedOrigins
-
     union = AllowedOrigins(settings, app.db)
     add_origin(app, "https://www.clinic.example", by=STAFF)
     assert union.allowed() == frozenset({"https://blog.clinic.example",
@@ -247,8 +247,6 @@ def test_the_setting_and_the_console_origins_are_one_set(project: Path, app: App
 
 
 def test_form_snippet_takes_the_field_choices_and_counts_console_origins(app: App) -> None:
-    from tests.support.cli import Cli
-
     cli = Cli(app.settings, app.clock)
     plain = cli.run("form-snippet", "--list", LIST_SLUG, "--no-name", "--no-time-zone")
     assert 'name="name"' not in plain.stdout
