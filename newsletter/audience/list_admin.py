@@ -2,7 +2,7 @@
 
 Saving writes ``subscribers/lists.toml`` (the source of truth, as for the
 command line) through :mod:`newsletter.content.lists_edit`, under a lock file
-so two saves never interleave, then mirrors it at once with the staff member
+(``var/lists.toml.lock``) so two saves never interleave, then mirrors it at once with the staff member
 credited for a new consent text version (:meth:`Catalog.reload_lists`).
 """
 
@@ -27,7 +27,7 @@ from newsletter.errors import ContentError, NotFoundError
 if TYPE_CHECKING:
     from newsletter.app import App
 
-LOCK_FILE = ".lists.toml.lock"
+LOCK_FILE = "lists.toml.lock"  # under var/: never a stray file beside the lists
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,9 @@ def list_detail(app: App, slug: str) -> ListDetail:
 
 @contextmanager
 def _file_lock(folder: Path) -> Iterator[None]:
-    """One save of lists.toml at a time, across processes (an advisory lock file)."""
+    """One save of lists.toml at a time, across processes (an advisory lock on a file in folder)."""
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         handle = (folder / LOCK_FILE).open("a")
     except OSError as err:
         raise ContentError(f"{folder / LOCK_FILE}: cannot lock: {err.strerror}") from err
@@ -130,7 +131,7 @@ def save_list(app: App, draft: ListDraft, *, creating: bool, by: str,
     folder = app.settings.subscribers_path
     path = app.catalog.lists_file
     folder.mkdir(parents=True, exist_ok=True)
-    with _file_lock(folder):
+    with _file_lock(app.settings.var_path):
         before = {c.slug: c for c in read_lists(folder)}
         text = path.read_text(encoding="utf-8") if path.exists() else ""
         new_text = changed_text(text, path, draft, creating=creating, loaded=loaded)

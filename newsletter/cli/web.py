@@ -112,8 +112,8 @@ def form_snippet_command(state: State, list_slug: str, no_script: bool, no_name:
     if not allowed and not config.thank_you_url:
         click.echo("note: with no allowed_origins, the script cannot answer in place: visitors "
                    "leave your page for the thank-you page (it links back to this newsletter's "
-                   "page). Add your site to allowed_origins, or set thank_you_url for the list "
-                   "in lists.toml.", err=True)
+                   "page). Add your site to allowed_origins or in the console's form builder, "
+                   "or set thank_you_url for the list in lists.toml.", err=True)
     fields = FormFields(name=not no_name, time_zone=not no_time_zone)
     click.echo(form_snippet(settings.base_url, config, script=not no_script, fields=fields),
                nl=False)
