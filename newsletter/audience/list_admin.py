@@ -2,8 +2,9 @@
 
 Saving writes ``subscribers/lists.toml`` (the source of truth, as for the
 command line) through :mod:`newsletter.content.lists_edit`, under a lock file
-(``var/lists.toml.lock``) so two saves never interleave, then mirrors it at once with the staff member
-credited for a new consent text version (:meth:`Catalog.reload_lists`).
+(``var/lists.toml.lock``) so two saves never interleave, then mirrors it at
+once with the staff member credited for a new consent text version
+(:meth:`Catalog.reload_lists`).
 """
 
 from __future__ import annotations
