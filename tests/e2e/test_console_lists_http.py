@@ -188,6 +188,17 @@ def test_the_preview_is_the_form_alone_with_its_own_strict_policy(viewer: httpx.
 
 
 def cors(server: ConsoleServer, origin: str) -> str | None:
+    """The origin CORS allows for ``origin``'s preflight (no signup made, no rate limit met)."""
+    with server.client() as client:
+        answer = client.options("/subscribe", headers={
+            "Origin": origin, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type"})
+    assert answer.status_code in (200, 400)
+    return answer.headers.get("access-control-allow-origin")
+
+
+def cors_of_a_signup(server: ConsoleServer, origin: str) -> str | None:
+    """The ``Access-Control-Allow-Origin`` of a real signup posted from ``origin``."""
     with server.client() as client:
         answer = client.post("/subscribe", data={"email": "cors@example.com",
                                                  "list": CLINIC_LIST},
@@ -212,15 +223,18 @@ def test_an_origin_added_by_an_owner_is_allowed_by_cors_at_once_and_removed_agai
 ) -> None:
     site = "https://www.riverside-clinic.example"
     assert cors(server, site) is None
+    assert cors_of_a_signup(server, site) is None
     added = post(owner, f"/admin/lists/{CLINIC_LIST}/form/origins",
                  {"action": "add", "origin": site + "/"})
     assert added.status_code == 303
     assert f"{site} may now embed the form." in owner.get(f"/admin/lists/{CLINIC_LIST}/form").text
     assert cors(server, site) == site
+    assert cors_of_a_signup(server, site) == site
     removed = post(owner, f"/admin/lists/{CLINIC_LIST}/form/origins",
                    {"action": "remove", "origin": site})
     assert removed.status_code == 303
     assert cors(server, site) is None
+    assert cors_of_a_signup(server, site) is None
     assert [e[:2] for e in audit_entries(server, "embed_origin.add")][-1] == (OWNER, site)
     assert [e[:2] for e in audit_entries(server, "embed_origin.remove")][-1] == (OWNER, site)
 
@@ -237,3 +251,28 @@ def test_an_origin_added_by_another_process_is_honoured_within_seconds(
         time.sleep(0.5)
         seen = cors(server, site)
     assert seen == site
+
+
+def test_a_lists_file_broken_by_hand_gets_a_page_naming_it_and_never_a_500(
+    server: ConsoleServer, editor: httpx.Client
+) -> None:
+    path = server.root / "subscribers" / "lists.toml"
+    good = path.read_bytes()
+    token = with_csrf(editor, {}, "/admin/lists")["csrf_token"]
+    try:
+        path.write_text(good.decode() + '\n[[list]]\nslug = "Bad Slug"\nname = "x"\n',
+                        encoding="utf-8")
+        for path_ in ("/admin/lists", f"/admin/lists/{CLINIC_LIST}",
+                      f"/admin/lists/{CLINIC_LIST}/form"):
+            answer = editor.get(path_)
+            assert answer.status_code == 409, path_
+            assert "The lists cannot be read" in answer.text
+            assert "lists.toml: list #" in answer.text
+        saved = editor.post(f"/admin/lists/{CLINIC_LIST}",
+                            data={**new_list(CLINIC_LIST), "csrf_token": token})
+        assert saved.status_code == 409
+        assert "Bad Slug" in saved.text
+        assert path.read_text(encoding="utf-8").endswith('name = "x"\n')  # left as it was
+    finally:
+        path.write_bytes(good)
+    assert editor.get("/admin/lists").status_code == 200

@@ -11,6 +11,8 @@ calls the same :func:`~newsletter.audience.form.form_snippet` as
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -59,6 +61,13 @@ def lists_router(app: App) -> APIRouter:
     """The list pages and the form builder."""
     router = APIRouter(prefix="/lists")
 
+    def answer(request: Request, work: Callable[[], Response]) -> Response:
+        """``work()``, or a page naming the problem when lists.toml cannot be read (never a 500)."""
+        try:
+            return work()
+        except ContentError as err:
+            return page(request, "lists_broken.html", {"problem": str(err)}, status=409)
+
     def missing(request: Request, slug: str) -> Response:
         return page(request, "not_found.html", {"message": f"There is no list {slug!r}.",
                                                 "back": ("/admin/lists", "Back to the lists")},
@@ -80,10 +89,10 @@ def lists_router(app: App) -> APIRouter:
 
     @router.get("")
     def overview(request: Request, staff: ViewerStaff) -> Response:
-        return page(request, "lists.html", {
+        return answer(request, lambda: page(request, "lists.html", {
             "lists": list_admin.list_summaries(app),
             "can_edit": staff.role in ("editor", "owner"),
-            "lists_file": str(app.catalog.lists_file)})
+            "lists_file": str(app.catalog.lists_file)}))
 
     @router.get("/new")
     def new_form(request: Request, staff: EditorStaff) -> Response:
@@ -92,6 +101,9 @@ def lists_router(app: App) -> APIRouter:
 
     @router.post("/new")
     def create(request: Request, form: PostedFields, staff: EditorStaff) -> Response:
+        return answer(request, lambda: create_list(request, form, staff))
+
+    def create_list(request: Request, form: dict[str, str], staff: Staff) -> Response:
         draft = _draft(form)
         try:
             saved = list_admin.save_list(app, draft, creating=True, by=staff.email)
@@ -108,12 +120,18 @@ def lists_router(app: App) -> APIRouter:
 
     @router.get("/{slug}")
     def show(request: Request, slug: str, staff: ViewerStaff) -> Response:
-        if not SLUG_RE.match(slug) or slug not in app.catalog.lists():
-            return missing(request, slug)
-        return form_page(request, staff, slug=slug, draft=None)
+        def work() -> Response:
+            if not SLUG_RE.match(slug) or slug not in app.catalog.lists():
+                return missing(request, slug)
+            return form_page(request, staff, slug=slug, draft=None)
+
+        return answer(request, work)
 
     @router.post("/{slug}")
     def edit(request: Request, slug: str, form: PostedFields, staff: EditorStaff) -> Response:
+        return answer(request, lambda: edit_list(request, slug, form, staff))
+
+    def edit_list(request: Request, slug: str, form: dict[str, str], staff: Staff) -> Response:
         if not SLUG_RE.match(slug) or slug not in app.catalog.lists():
             return missing(request, slug)
         draft = _draft(form, slug)
@@ -157,13 +175,20 @@ def lists_router(app: App) -> APIRouter:
     @router.get("/{slug}/form")
     def form_builder(request: Request, slug: str, staff: ViewerStaff, name: str = "",
                      time_zone: str = "", script: str = "", shown: str = "") -> Response:
-        if not SLUG_RE.match(slug) or slug not in app.catalog.lists():
-            return missing(request, slug)
-        return builder(request, staff, slug, _fields(name, time_zone, script, shown))
+        def work() -> Response:
+            if not SLUG_RE.match(slug) or slug not in app.catalog.lists():
+                return missing(request, slug)
+            return builder(request, staff, slug, _fields(name, time_zone, script, shown))
+
+        return answer(request, work)
 
     @router.get("/{slug}/form/preview")
     def preview(request: Request, slug: str, staff: ViewerStaff, name: str = "",
                 time_zone: str = "", shown: str = "") -> Response:
+        return answer(request, lambda: preview_page(request, slug, name, time_zone, shown))
+
+    def preview_page(request: Request, slug: str, name: str, time_zone: str,
+                     shown: str) -> Response:
         if not SLUG_RE.match(slug) or slug not in app.catalog.lists():
             return missing(request, slug)
         fields, _script = _fields(name, time_zone, "0", shown)
@@ -178,6 +203,10 @@ def lists_router(app: App) -> APIRouter:
     @router.post("/{slug}/form/origins")
     def change_origin(request: Request, slug: str, form: PostedFields,
                       staff: OwnerStaff) -> Response:
+        return answer(request, lambda: origin_change(request, slug, form, staff))
+
+    def origin_change(request: Request, slug: str, form: dict[str, str],
+                      staff: Staff) -> Response:
         if not SLUG_RE.match(slug) or slug not in app.catalog.lists():
             return missing(request, slug)
         choice = _fields("1", "1", "1", "")
