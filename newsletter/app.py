@@ -15,6 +15,7 @@ from email.utils import parseaddr
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from newsletter.audience.origins import AllowedOrigins
 from newsletter.audience.tokens import Links, Tokens
 from newsletter.catalog import Catalog
 from newsletter.clock import Clock, SystemClock
@@ -48,6 +49,7 @@ class App:
     transport: TransportFactory  # a new transport (and its connection pool) per call
     dkim: SignerSource  # the DKIM signer, read once (again when ``dkim init`` changes the key)
     verp: Verp  # bounce addresses: signs the envelope sender, reads it back from bounces
+    origins: AllowedOrigins  # allowed_origins plus the console's embedding origins (cached)
 
     def close(self) -> None:
         """Release database connections."""
@@ -104,4 +106,5 @@ def create_app(
         transport=lambda: transport_from_settings(settings, clock),
         dkim=SignerSource(settings),
         verp=make_verp(settings),
+        origins=AllowedOrigins(settings, db),
     )

@@ -28,8 +28,15 @@ from newsletter import wording
 from newsletter.clock import Clock
 from newsletter.config import Settings
 from newsletter.content.issuefile import SeriesDoc, list_series, read_series
-from newsletter.content.lists import LISTS_FILE, ListConfig, read_lists
-from newsletter.db.models import Issue, MailingList, Series, Subscription, SubscriptionStatus
+from newsletter.content.lists import LISTS_FILE, ListConfig, consent_text_hash, read_lists
+from newsletter.db.models import (
+    ConsentVersion,
+    Issue,
+    MailingList,
+    Series,
+    Subscription,
+    SubscriptionStatus,
+)
 from newsletter.db.transactions import Transactions
 from newsletter.errors import NewsletterError, NotFoundError
 
@@ -52,18 +59,68 @@ class CatalogView:
     became_drip: list[str] = field(default_factory=list)  # slugs of broadcast series now drips
 
 
-def sync_lists(session: Session, configs: list[ListConfig], now: datetime) -> None:
-    """Create or update a row per declared list (lists are never deleted here)."""
+@dataclass(frozen=True)
+class Author:
+    """Who changed a list's consent text in the console, and from when (credits the version)."""
+
+    email: str
+    since: datetime
+    list_slug: str
+
+
+def sync_lists(session: Session, configs: list[ListConfig], now: datetime,
+               author: Author | None = None) -> None:
+    """Create or update a row per declared list (lists are never deleted here).
+
+    A consent text that differs from the list's newest version becomes a new
+    version (see :func:`sync_consent_versions`).
+    """
     existing = {row.slug: row for row in session.scalars(select(MailingList))}
     for config in configs:
         row = existing.get(config.slug)
         if row is None:
             row = MailingList(slug=config.slug, created_at=now)
             session.add(row)
+            existing[config.slug] = row
         row.name = config.name
         row.description = config.description
         row.double_opt_in = config.double_opt_in
         row.thank_you_url = config.thank_you_url
+    session.flush()
+    by = {existing[author.list_slug].id: author} if author and author.list_slug in existing else {}
+    sync_consent_versions(session, [(existing[c.slug].id, c.consent_text) for c in configs],
+                          now, by)
+
+
+def sync_consent_versions(session: Session, texts: list[tuple[int, str]], now: datetime,
+                          authors: dict[int, Author] | None = None) -> None:
+    """Add a version for each list whose consent text is not its newest version's.
+
+    Versions are only ever added: a text changed back to an earlier wording is
+    a new version too (the history shows what was on the form when).
+    ``authors`` (by list id) credits a list's new version to the staff member
+    who changed its text, even when another process mirrored the file first.
+    """
+    if not texts:
+        return
+    newest: dict[int, ConsentVersion] = {}
+    for version in session.scalars(
+            select(ConsentVersion).where(ConsentVersion.list_id.in_([i for i, _ in texts]))
+            .order_by(ConsentVersion.list_id, ConsentVersion.version)):
+        newest[version.list_id] = version
+    for list_id, text in texts:
+        digest = consent_text_hash(text)
+        latest = newest.get(list_id)
+        author = (authors or {}).get(list_id)
+        if latest is not None and latest.text_hash == digest:
+            if (author is not None and latest.created_by is None
+                    and latest.created_at >= author.since):
+                latest.created_by = author.email
+            continue
+        session.add(ConsentVersion(
+            list_id=list_id, version=(latest.version + 1) if latest is not None else 1,
+            text=text, text_hash=digest, created_at=now,
+            created_by=author.email if author is not None else None))
     session.flush()
 
 
@@ -185,21 +242,32 @@ class Catalog:
         """Where the lists are declared."""
         return self._lists_file
 
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            found = self.lists_file.stat()
+        except FileNotFoundError:
+            return None
+        return (found.st_mtime_ns, found.st_size)
+
     def lists(self) -> dict[str, KnownList]:
         """Declared lists by slug, mirrored to the database when ``lists.toml`` changed."""
-        try:  # one stat per call: the signup form asks on every request
-            found = self.lists_file.stat()
-            stamp: tuple[int, int] | None = (found.st_mtime_ns, found.st_size)
-        except FileNotFoundError:
-            stamp = None
+        stamp = self._stamp()  # one stat per call: the signup form asks on every request
         cached = self._lists
         if cached is not None and cached[0] == stamp:
             return cached[1]
+        return self.reload_lists()
+
+    def reload_lists(self, author: Author | None = None) -> dict[str, KnownList]:
+        """Read ``lists.toml`` and mirror it now (the console calls this after saving it).
+
+        ``author`` credits new consent text versions to the staff member who saved.
+        """
         with self._lock:
+            stamp = self._stamp()
             configs = read_lists(self._settings.subscribers_path)
 
             def sync(session: Session) -> dict[str, KnownList]:
-                sync_lists(session, configs, self._clock.now())
+                sync_lists(session, configs, self._clock.now(), author)
                 rows = session.execute(select(MailingList.slug, MailingList.id))
                 ids = {row.slug: row.id for row in rows}
                 return {c.slug: KnownList(c, ids[c.slug]) for c in configs}

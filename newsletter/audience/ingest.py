@@ -47,7 +47,7 @@ from sqlalchemy import Row, Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.audience import people
-from newsletter.audience.consent import RequestInfo, append_consents, consent_row
+from newsletter.audience.consent import RequestInfo, VersionIndex, append_consents, consent_row
 from newsletter.audience.form import consent_text_hash
 from newsletter.audience.intake import SignupOutcome
 from newsletter.audience.mail import SignupMails
@@ -191,6 +191,7 @@ class _Batch:
         self.cooldown = timedelta(seconds=app.settings.confirm_cooldown_seconds)
         self.ttl = timedelta(hours=app.settings.pending_ttl_hours)
         self.fresh: set[tuple[int, int]] = set()
+        self.versions = VersionIndex(session, [])  # filled by _write for the batch's lists
 
     def run(self, rows: list[Row[Any]]) -> dict[str, SignupOutcome]:
         addresses = {row.email for row in rows if row.list_id in self.lists}
@@ -341,6 +342,8 @@ class _Batch:
         self.session.flush()  # people and subscriptions (their changes) first
         deliveries = iter(enqueue_transactional_many(self.session, items, now))
         consents: list[dict[str, Any]] = []
+        self.versions = VersionIndex(self.session, list({d.known.id for d in decisions
+                                                          if d.known is not None}))
         kept: list[dict[str, Any]] = []
         finished: list[int] = []
         for d in decisions:
@@ -372,15 +375,19 @@ class _Batch:
         assert d.subscription is not None
         config = known.config
         current = consent_text_hash(config.consent_text)
+        # The wording the visitor saw: the version with the form's hash (an older form's too).
+        version = self.versions.find(known.id, row.consent_text_hash, row.received_at)
+        text = version.text if version is not None else (
+            config.consent_text if row.consent_text_hash == current else None)
         common: dict[str, Any] = {"subscription_id": d.subscription.id, "email": row.email,
-                                  "list_slug": config.slug}
+                                  "list_slug": config.slug,
+                                  "consent_version_id": version.id if version else None}
         source = RequestInfo(ip=row.ip, user_agent=row.user_agent, page_url=row.page_url,
                              origin=row.origin, form=row.form)
         # The submission is proven as of when it arrived, not when it was processed.
         made = [consent_row(
             event="signup", source=source, now=row.received_at, method="form",
-            consent_text=config.consent_text if row.consent_text_hash == current else None,
-            consent_hash=row.consent_text_hash, **common)]
+            consent_text=text, consent_hash=row.consent_text_hash, **common)]
         if d.outcome is SignupOutcome.ACTIVATED:
             made.append(consent_row(event="activated", method="single_opt_in", now=self.now,
                                     **common))

@@ -23,7 +23,7 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from newsletter.audience import people
-from newsletter.audience.consent import RequestInfo, record_consent
+from newsletter.audience.consent import RequestInfo, VersionIndex, record_consent
 from newsletter.audience.ingest import process_signups
 from newsletter.audience.intake import SignupOutcome, SignupRequest, append_signups, signup_row
 from newsletter.audience.mail import welcome_mail
@@ -192,9 +192,13 @@ def confirm(app: App, token: str, source: RequestInfo | None = None) -> ConfirmR
         if target.record is not None and not target.record.contested:
             # Only the confirmed signup's own fields, only where the person has none.
             people.fill_details(person, target.record.name, target.record.time_zone)
+        record = target.record  # the signup confirmed: its consent text version is agreed to
+        version = VersionIndex(session, [known.id]).find(
+            known.id, record.consent_text_hash, record.received_at) if record else None
         record_consent(
             session, subscription_id=subscription.id, event="confirmed", email=person.email,
             list_slug=known.config.slug, now=now, source=source, method="confirm_link",
+            consent_version_id=version.id if version is not None else None,
         )
         enqueue_transactional(
             session, subscriber_id=person.id, list_id=known.id, kind="welcome", mail=mail,

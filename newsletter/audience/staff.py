@@ -29,6 +29,7 @@ from newsletter.catalog import KnownList
 from newsletter.db.models import (
     BLOCKED_STATES,
     ConsentRecord,
+    ConsentVersion,
     Delivery,
     FeedbackEvent,
     Issue,
@@ -208,6 +209,10 @@ def _export(session: Session, address: str) -> dict[str, Any]:
         .where(ConsentRecord.subscription_id.in_([sub.id for sub, _slug in subscriptions]))
         .order_by(ConsentRecord.id)
     ).all()
+    version_ids = {c.consent_version_id for c in consent if c.consent_version_id is not None}
+    versions = {row[0]: row[1] for row in session.execute(
+        select(ConsentVersion.id, ConsentVersion.version)
+        .where(ConsentVersion.id.in_(version_ids)))} if version_ids else {}
     deliveries = session.execute(
         select(Delivery, Series.slug, Issue.position)
         .outerjoin(Issue, Issue.id == Delivery.issue_id)
@@ -230,7 +235,8 @@ def _export(session: Session, address: str) -> dict[str, Any]:
             {"event": c.event, "at": _iso(c.occurred_at), "list": c.list_slug, "email": c.email,
              "ip": c.ip, "user_agent": c.user_agent, "page": c.page_url, "origin": c.origin,
              "form": c.form, "method": c.method, "consent_text": c.consent_text,
-             "consent_text_sha256": c.consent_text_hash, "delivery_id": c.delivery_id}
+             "consent_text_sha256": c.consent_text_hash, "delivery_id": c.delivery_id,
+             "consent_version": versions.get(c.consent_version_id or 0)}
             for c in consent
         ],
         "messages": [

@@ -9,12 +9,14 @@ import click
 
 from newsletter.accounts.staff import has_staff
 from newsletter.app import create_app
-from newsletter.audience.form import form_snippet
+from newsletter.audience.form import FormFields, form_snippet
 from newsletter.audience.ingest import StopSignal, run_signup_ingest
+from newsletter.audience.origins import configured_origins
 from newsletter.cli.base import State, main, pass_state
 from newsletter.cli.serving import listen, refuse_public_catcher, web_server, with_local_base_url
 from newsletter.config import Settings
 from newsletter.content.lists import read_lists
+from newsletter.errors import NewsletterError
 from newsletter.web.app import create_web_app
 
 
@@ -76,15 +78,20 @@ def serve_command(state: State, host: str, port: int, ingest: bool, access_log: 
 @main.command("form-snippet")
 @click.option("--list", "list_slug", required=True, help="Slug of the list in lists.toml.")
 @click.option("--no-script", is_flag=True, help="Only the plain HTML form, no inline script.")
+@click.option("--no-name", is_flag=True, help="Leave out the optional first-name field.")
+@click.option("--no-time-zone", is_flag=True,
+              help="Do not send the visitor's time zone (detected by the script).")
 @pass_state
-def form_snippet_command(state: State, list_slug: str, no_script: bool) -> None:
+def form_snippet_command(state: State, list_slug: str, no_script: bool, no_name: bool,
+                         no_time_zone: bool) -> None:
     """Print the HTML signup form to paste into a web page.
 
     The form posts to BASE_URL/subscribe and works without JavaScript; the small
     script submits in place and sends the visitor's time zone. Add the page's
-    origin to allowed_origins so the script can read the answer.
+    origin to allowed_origins (or in the console's form builder) so the script
+    can read the answer. The console's form builder makes the same snippet.
 
-    Example: newsletter form-snippet --list clinic-news > form.html
+    Example: newsletter form-snippet --list clinic-news --no-name > form.html
     """
     settings = state.settings
     configs = {c.slug: c for c in read_lists(settings.subscribers_path)}
@@ -98,9 +105,15 @@ def form_snippet_command(state: State, list_slug: str, no_script: bool) -> None:
         click.echo(f"warning: base_url {settings.base_url} is a loopback address: a form pasted "
                    "on a website would post to the visitor's own computer. Set base_url to the "
                    "public address of `newsletter serve` first.", err=True)
-    if not settings.allowed_origins and not config.thank_you_url:
+    try:  # the setting plus the origins staff allowed in the console
+        allowed = state.app().origins.allowed()
+    except NewsletterError:  # no database here: the setting alone
+        allowed = configured_origins(settings)
+    if not allowed and not config.thank_you_url:
         click.echo("note: with no allowed_origins, the script cannot answer in place: visitors "
                    "leave your page for the thank-you page (it links back to this newsletter's "
-                   "page). Add your site to allowed_origins, or set thank_you_url for the list "
-                   "in lists.toml.", err=True)
-    click.echo(form_snippet(settings.base_url, config, script=not no_script), nl=False)
+                   "page). Add your site to allowed_origins or in the console's form builder, "
+                   "or set thank_you_url for the list in lists.toml.", err=True)
+    fields = FormFields(name=not no_name, time_zone=not no_time_zone)
+    click.echo(form_snippet(settings.base_url, config, script=not no_script, fields=fields),
+               nl=False)

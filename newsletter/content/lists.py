@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -30,6 +31,11 @@ DEFAULT_CONSENT = (
     "I agree to receive this newsletter by email. I can unsubscribe at any time "
     "with the link at the foot of every message."
 )
+
+
+def consent_text_hash(text: str) -> str:
+    """The sha256 hex of a consent text: the version the form showed (kept in consent records)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -50,8 +56,13 @@ def read_lists(folder: Path) -> list[ListConfig]:
     path = folder / LISTS_FILE
     if not path.exists():
         return []
+    return parse_lists(path.read_text(encoding="utf-8"), path)
+
+
+def parse_lists(text: str, path: Path) -> list[ListConfig]:
+    """The lists declared in ``text`` (the contents of ``path``, named in errors)."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ContentError(f"{path}: not valid TOML: {err}") from err
     configs: list[ListConfig] = []

@@ -198,6 +198,10 @@ class ConsentRecord(Base):
     method: Mapped[str | None] = mapped_column(String(32))
     # The outbox row of the confirmation email (no foreign key: proof outlives the outbox).
     delivery_id: Mapped[int | None] = mapped_column(Integer)
+    # The consent text version agreed to (consent_versions.id; NULL on rows from before
+    # versions were kept, and on events that show no text). No foreign key: adding one
+    # would rebuild this large table on SQLite, and versions are never deleted.
+    consent_version_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class Suppression(Base):
@@ -647,3 +651,38 @@ class ApiToken(Base):
 Index("ix_subscribers_created_at_id", Subscriber.created_at, Subscriber.id)
 Index("ix_suppressions_reason_created_at", Suppression.reason, Suppression.created_at,
       Suppression.id)
+# --- 10c-lists ---
+
+
+class ConsentVersion(Base):
+    """One wording of a list's consent text; a changed text is a new version, never an edit.
+
+    Written when ``lists.toml`` is mirrored (by hand or from the console);
+    consent records point at the version they agreed to.
+    """
+
+    __tablename__ = "consent_versions"
+    __table_args__ = (
+        UniqueConstraint("list_id", "version"),
+        Index("ix_consent_versions_list_hash", "list_id", "text_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The staff member who saved it in the console; NULL when lists.toml was edited by hand.
+    created_by: Mapped[str | None] = mapped_column(String(320))
+
+
+class EmbedOrigin(Base):
+    """A website origin staff added in the console; allowed like ``allowed_origins``."""
+
+    __tablename__ = "embed_origins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    origin: Mapped[str] = mapped_column(String(300), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(320))

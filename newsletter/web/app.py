@@ -1,7 +1,7 @@
 """``create_web_app(app) -> FastAPI``: the public HTTP app, composed from routers.
 
 Middleware, outermost first: proxy headers (only from ``trusted_proxies``) →
-security headers → CORS (only the configured origins, never credentials) →
+security headers → CORS (only the allowed origins, never credentials) →
 body deadline → body-size cap → crash guard (the generic 500, so it too gets
 the headers). No cookies outside the staff console (``/admin``, see web/admin/); the docs
 pages are off. The REST API (``/api``, web/api/) is an app of its own inside this one, with its
@@ -14,7 +14,6 @@ from __future__ import annotations
 from importlib import resources
 
 from fastapi import APIRouter, FastAPI
-from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -25,6 +24,7 @@ from newsletter.web.api import install_api
 from newsletter.web.archive import archive_router
 from newsletter.web.caught import caught_router
 from newsletter.web.confirm import confirm_router
+from newsletter.web.cors import EmbedCORS
 from newsletter.web.errors import install_error_handlers
 from newsletter.web.home import home_router
 from newsletter.web.security import BodyDeadline, BodyLimit, SecurityHeaders
@@ -71,11 +71,10 @@ def create_web_app(app: App, *, host: str = "127.0.0.1") -> FastAPI:
                        prefixes={WEBHOOKS: app.settings.webhook_max_request_bytes})
     web.add_middleware(BodyDeadline, seconds=app.settings.request_body_timeout_seconds)
     web.add_middleware(
-        CORSMiddleware,
-        allow_origins=list(app.settings.allowed_origins),
+        EmbedCORS,  # allowed_origins plus the console's embedding origins, read at run time
+        origins=app.origins,
         allow_methods=["POST"],
         allow_headers=["Content-Type", "Accept"],
-        allow_credentials=False,
         max_age=600,
     )
     web.add_middleware(SecurityHeaders)

@@ -32,7 +32,7 @@ _POSITION = re.compile(r"[0-9]{1,6}")
 
 def archive_csp(app: App) -> str:
     """The archive's policy: email HTML needs inline styles and remote images; no scripts."""
-    ancestors = " ".join(["'self'", *app.settings.allowed_origins])
+    ancestors = " ".join(["'self'", *sorted(app.origins.allowed())])
     return (
         "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; font-src https:; "
         f"frame-ancestors {ancestors}; base-uri 'none'; object-src 'none'; form-action 'self'"
@@ -77,6 +77,9 @@ def archive_router(app: App) -> APIRouter:
             # Not for search engines: it changes into the part itself once that goes out.
             return page_response(app, "web/coming.html", context,
                                  headers={"X-Robots-Tag": "noindex"})
-        return HTMLResponse(found, headers={"Content-Security-Policy": archive_csp(app)})
+        # The allowed origins are cached; reading them again is a query: not on the event loop.
+        csp = (await run_in_threadpool(archive_csp, app) if app.origins.is_stale()
+               else archive_csp(app))
+        return HTMLResponse(found, headers={"Content-Security-Policy": csp})
 
     return router

@@ -72,7 +72,7 @@ def _way_back(app: App, request: Request) -> tuple[str, str]:
     """Where the error page's link leads: the page that holds the form, else our home page.
 
     The page a form was posted from is only trusted when it is ours or one of
-    ``allowed_origins`` (a link, never a redirect, but still never a stranger's).
+    allowed origins (a link, never a redirect, but still never a stranger's).
     """
     home = app.settings.base_url + "/"
     if request.url.path != "/subscribe":
@@ -81,8 +81,8 @@ def _way_back(app: App, request: Request) -> tuple[str, str]:
     parts = urlsplit(referer)
     origin = f"{parts.scheme}://{parts.netloc}"
     base = urlsplit(app.settings.base_url)
-    trusted = {f"{base.scheme}://{base.netloc}", *app.settings.allowed_origins}
-    if parts.scheme in ("http", "https") and origin in trusted:
+    trusted = {f"{base.scheme}://{base.netloc}".lower(), *app.origins.allowed()}
+    if parts.scheme in ("http", "https") and origin.lower() in trusted:
         return referer, "Back to the form"
     return home, "Back to the signup form"
 

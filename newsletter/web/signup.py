@@ -15,6 +15,7 @@ import logging
 from datetime import timedelta
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from newsletter.app import App
@@ -61,7 +62,7 @@ def signup_router(app: App) -> APIRouter:
         if known.config.thank_you_url:
             # Only the list's configured URL, never one from the request (RELIABILITY #33).
             return RedirectResponse(known.config.thank_you_url, status_code=303)
-        back = way_back(settings, request)
+        back = way_back(settings, request, app.origins.allowed())
         if back not in thanks:  # the page is the same for everyone who came from there
             thanks[back] = page_response(app, "web/thanks.html", {"back": back})
         page = thanks[back]
@@ -80,6 +81,8 @@ def signup_router(app: App) -> APIRouter:
                 headers={"Retry-After": str(wait)},
             )
         fields = await read_fields(request)
+        if app.origins.is_stale() and not wants_json(request):  # the thank-you page's way back
+            await run_in_threadpool(app.origins.refresh)  # a query: not on the event loop
         email, slug = fields.get("email", ""), fields.get("list", "")
         if not email.strip() or not slug.strip():
             raise FormError(400, "please give an email address and a list")

@@ -1,6 +1,6 @@
 """Where the thank-you page sends a visitor back to, after a form post took them off a site.
 
-Only an origin staff listed in ``allowed_origins`` earns a link (from the
+Only an origin staff allowed (``allowed_origins`` or the console) earns a link (from the
 request's ``Origin``, else its ``Referer``): a page nobody allowed must not
 get a link on our domain. Otherwise the link leads to the newsletter's own page.
 """
@@ -32,9 +32,11 @@ def _origin(value: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def way_back(settings: Settings, request: Request) -> WayBack:
-    """A link back to the allowed site the visitor came from, else to our home page."""
-    allowed = {origin.rstrip("/").lower() for origin in settings.allowed_origins}
+def way_back(settings: Settings, request: Request, allowed: frozenset[str]) -> WayBack:
+    """A link back to the allowed site the visitor came from, else to our home page.
+
+    ``allowed``: every allowed origin (``app.origins.allowed()``), lowercase.
+    """
     for header in ("origin", "referer"):
         origin = _origin(request.headers.get(header))
         if origin is not None and origin in allowed:

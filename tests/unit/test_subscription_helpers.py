@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 from newsletter.audience.csv_files import guard, unguard
-from newsletter.audience.form import form_snippet
+from newsletter.audience.form import FormFields, form_snippet
 from newsletter.content.lists import ListConfig
 from newsletter.web.limits import SignupLimiter
 
@@ -68,3 +68,20 @@ def test_the_snippet_escapes_list_values_and_posts_to_the_base_url() -> None:
     assert parsed.inputs["website"]["tabindex"] == "-1"
     assert "Yes &amp; &lt;ok&gt;" in html
     assert "<b>" not in html
+
+
+def test_the_snippet_has_only_the_fields_staff_chose() -> None:
+    config = ListConfig(slug="news", name="Clinic News", consent_text="Yes")
+    parsed = _Fields()
+    parsed.feed(form_snippet("https://news.example.org", config,
+                             fields=FormFields(name=False, time_zone=False)))
+    assert set(parsed.inputs) == {"list", "consent", "form", "page", "email", "website"}
+    everything = _Fields()
+    html = form_snippet("https://news.example.org", config)
+    everything.feed(html)
+    assert {"name", "time_zone"} <= set(everything.inputs)
+    assert "resolvedOptions().timeZone" in html
+    without_zone = form_snippet("https://news.example.org", config,
+                                fields=FormFields(name=True, time_zone=False))
+    assert "resolvedOptions" not in without_zone
+    assert "<script>" in without_zone

@@ -28,6 +28,7 @@ from newsletter.web.admin.deps import (
     login_url,
 )
 from newsletter.web.admin.hooks_pages import hooks_router
+from newsletter.web.admin.lists import lists_router
 from newsletter.web.admin.render import page
 from newsletter.web.admin.schedule import schedule_router
 from newsletter.web.admin.sends import sends_router
@@ -53,6 +54,7 @@ def admin_router(app: App) -> APIRouter:
     router.include_router(hooks_router(app))
     router.include_router(tokens_router(app))
     router.include_router(subscribers_router(app))
+    router.include_router(lists_router(app))
     return router
 
 

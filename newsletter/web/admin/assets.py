@@ -22,6 +22,8 @@ FILES = {
     "hooks.css": "text/css; charset=utf-8",  # the webhook pages
     "viewer-zone.js": "text/javascript; charset=utf-8",  # the viewer's zone, for those pages
     "subscribers.css": "text/css; charset=utf-8",  # the subscriber pages
+    "lists.css": "text/css; charset=utf-8",  # the list pages and the form builder
+    "lists.js": "text/javascript; charset=utf-8",  # the form builder's Copy buttons
 }
 
 
