@@ -70,6 +70,11 @@ class MessageTemplate:
             self._fast[has_name] = prepared
 
     @property
+    def boundary(self) -> str:
+        """The MIME boundary of this issue's messages."""
+        return self._boundary
+
+    @property
     def fast(self) -> bool:
         """True when the splice path was verified and is used."""
         return bool(self._fast)

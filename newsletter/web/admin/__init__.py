@@ -28,6 +28,7 @@ from newsletter.web.admin.deps import (
     login_url,
 )
 from newsletter.web.admin.render import page
+from newsletter.web.admin.results import results_router
 from newsletter.web.admin.schedule import schedule_router
 from newsletter.web.admin.sends import sends_router
 from newsletter.web.admin.series import series_router
@@ -47,6 +48,7 @@ def admin_router(app: App) -> APIRouter:
     router.include_router(sends_router(app))
     router.include_router(series_router(app))
     router.include_router(deliverability_router(app))
+    router.include_router(results_router(app))
     return router
 
 
