@@ -193,12 +193,13 @@ def attribute_departures(session: Session, list_id: int) -> list[Departure]:
                        Subscription.subscriber_id)),
                        Delivery.subscriber_id.in_(left_series.with_only_columns(
                            SeriesOptOut.subscriber_id))))):
-        sent[who].append((sent_at, issue_id, series_id))
+        if sent_at is not None and issue_id is not None:
+            sent[who].append((sent_at, issue_id, series_id))
     for rows in sent.values():
         rows.sort()
     found: list[Departure] = []
-    for who, at, method, series_id in events:
-        rows = [row for row in sent.get(who, []) if series_id is None or row[2] == series_id]
+    for who, at, method, only in events:
+        rows = [row for row in sent.get(who, []) if only is None or row[2] == only]
         index = bisect.bisect_right([row[0] for row in rows], at)
         if index:
             found.append(Departure(rows[index - 1][1], method, at))
@@ -247,11 +248,11 @@ def issue_results(app: App, series_slug: str, position: int) -> IssueResults:
         delivered = [at for (at,) in session.execute(
             select(Delivery.sent_at).where(Delivery.issue_id == issue_id,
                                            Delivery.status == DeliveryStatus.SENT,
-                                           Delivery.sent_at.is_not(None)))]
-        feedback = list(session.execute(
+                                           Delivery.sent_at.is_not(None))) if at is not None]
+        feedback = [(at, str(kind)) for at, kind in session.execute(
             select(FeedbackEvent.received_at, FeedbackEvent.kind)
             .where(FeedbackEvent.issue_id == issue_id,
-                   FeedbackEvent.kind.in_([*BOUNCES, "complaint"]))))
+                   FeedbackEvent.kind.in_([*BOUNCES, "complaint"])))]
     result.timeline, result.step = _timeline(delivered, feedback, departures)
     return result
 
@@ -305,28 +306,31 @@ def series_results(app: App, series_slug: str) -> SeriesResults:
         ids = [row.id for row in issues]
         if not ids:
             return result
-        delivered = dict(session.execute(
+        delivered: dict[int | None, int] = {issue_id: int(count) for issue_id, count in
+                                            session.execute(
             select(Delivery.issue_id, func.count()).where(
                 Delivery.issue_id.in_(ids), Delivery.status == DeliveryStatus.SENT)
-            .group_by(Delivery.issue_id)).tuples())
+            .group_by(Delivery.issue_id))}
         feedback: dict[int, Counter[str]] = defaultdict(Counter)
         for issue_id, kind, count in session.execute(
                 select(FeedbackEvent.issue_id, FeedbackEvent.kind, func.count())
                 .where(FeedbackEvent.issue_id.in_(ids))
                 .group_by(FeedbackEvent.issue_id, FeedbackEvent.kind)):
-            feedback[issue_id][str(kind)] = int(count)
-        clicks = dict(session.execute(
+            if issue_id is not None:
+                feedback[issue_id][str(kind)] = int(count)
+        clicks: dict[int, int] = {issue_id: int(total or 0) for issue_id, total in
+                                  session.execute(
             select(Edition.issue_id, func.sum(ClickLink.clicks))
             .join(ClickLink, ClickLink.edition_id == Edition.id)
-            .where(Edition.issue_id.in_(ids)).group_by(Edition.issue_id)).tuples())
+            .where(Edition.issue_id.in_(ids)).group_by(Edition.issue_id))}
         left = Counter(d.issue_id for d in (
             attribute_departures(session, list_id) if list_id else []))
     for row in issues:
         counts = feedback.get(row.id, Counter())
         result.issues.append(SeriesIssue(
-            row.position, row.title, int(delivered.get(row.id, 0)), left.get(row.id, 0),
+            row.position, row.title, delivered.get(row.id, 0), left.get(row.id, 0),
             counts.get("complaint", 0), sum(counts.get(kind, 0) for kind in BOUNCES),
-            int(clicks.get(row.id) or 0)))
+            clicks.get(row.id, 0)))
     return result
 
 

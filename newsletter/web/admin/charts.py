@@ -1,4 +1,4 @@
-"""Charts as inline SVG, drawn on the server: no JavaScript, no image files, readable by screen readers.
+"""Charts as inline SVG drawn on the server: no JavaScript, no image files, read by screen readers.
 
 Each chart is an ``<svg role="img">`` with a ``<title>`` and a ``<desc>`` (what
 it shows, in words), a legend in text, and lines told apart by dash pattern
