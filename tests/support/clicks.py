@@ -54,7 +54,8 @@ def caught(app: App) -> list[Caught]:
         message = mail.message()
         text = message.get_body(preferencelist=("plain",))
         html = message.get_body(preferencelist=("html",))
-        assert text is not None and html is not None
+        assert text is not None
+        assert html is not None
         found.append(Caught(str(message["X-Envelope-To"]).strip("<>"), mail.path.read_bytes(),
                             str(message["Return-Path"]).strip("<>"),
                             str(text.get_content()), str(html.get_content())))
