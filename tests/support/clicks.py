@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.app import App
+from tests.support import project as builder
+from tests.support.console import console_project
 from newsletter.delivery.catcher import CATCHER_DIR, MailStore
 from newsletter.delivery.outbox import send_issue_now
 from newsletter.delivery.sender import drain
 
 NOTICE = "https://clinic.example.com/privacy"
+READING = "https://clinic.example.com/reading/sleep-and-pain"
+EXERCISE = "https://clinic.example.com/exercise"
 CLICK_RE = re.compile(r"https?://[^\s\"'<>]+/c/[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)?")
 
 
@@ -72,3 +76,23 @@ def send_to_catcher(app: App, series: str, position: int) -> int:
 def click_links(text: str) -> list[str]:
     """The click-redirect links in a message part, in order."""
     return CLICK_RE.findall(text)
+
+
+def linked_issue(position: int) -> builder.IssueSpec:
+    """A short issue with two links out (the same in every issue of the series)."""
+    return builder.IssueSpec(
+        title=f"Part {position}", subject=f"Pain care, part {position}",
+        preheader=f"Part {position} in brief",
+        body=(f"Part {position} of the series. Read [how sleep and pain meet]({READING}) "
+              f"and try [the gentle exercises]({EXERCISE}).\n\n"
+              "Questions? Write to [the desk](mailto:desk@clinic.example.com).\n"))
+
+
+def results_project(root: Path, mode: str | None, issues: int = 4) -> Path:
+    """A console project whose list has ``click_tracking = mode`` and a series ``care``."""
+    console_project(root)
+    write_tracked_list(root, mode, name="Riverside Clinic News")
+    builder.write_series(root, "care", "Pain care",
+                         [linked_issue(n) for n in range(1, issues + 1)], mode="broadcast",
+                         time_zone="Europe/Berlin")
+    return root
