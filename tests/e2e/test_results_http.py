@@ -123,9 +123,9 @@ def test_a_list_asking_to_name_clickers_without_a_privacy_notice_stops_the_serve
     (root / "subscribers" / "lists.toml").write_text(
         '[[list]]\nslug = "clinic-news"\nname = "Riverside Clinic News"\n'
         'click_tracking = "people"\n', encoding="utf-8")
-    with pytest.raises(AssertionError, match="privacy_notice_url") as refused:
-        with ConsoleServer(root):
-            pass
+    with pytest.raises(AssertionError, match="privacy_notice_url") as refused, \
+            ConsoleServer(root):
+        pass
     assert "Traceback" not in str(refused.value)
 
 

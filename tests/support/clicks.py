@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsletter.app import App
-from tests.support import project as builder
-from tests.support.console import console_project
 from newsletter.delivery.catcher import CATCHER_DIR, MailStore
 from newsletter.delivery.outbox import send_issue_now
 from newsletter.delivery.sender import drain
+from tests.support import project as builder
+from tests.support.console import console_project
 
 NOTICE = "https://clinic.example.com/privacy"
 READING = "https://clinic.example.com/reading/sleep-and-pain"
