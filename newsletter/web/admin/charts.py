@@ -48,6 +48,13 @@ def _nice_top(value: int) -> int:
         scale *= 10
 
 
+def _steps(top: int) -> int:
+    """How many whole-number steps the axis has up to ``top`` (1, 2 or 5 × 10ⁿ)."""
+    if top <= 5:
+        return top
+    return 4 if str(top).startswith("2") else 5
+
+
 def _frame(chart_id: str, title: str, desc: str, top: int, legend: list[Line],
            labels: Sequence[str], x_of: list[float]) -> list[str]:
     plot_h = HEIGHT - TOP - BOTTOM
@@ -58,24 +65,25 @@ def _frame(chart_id: str, title: str, desc: str, top: int, legend: list[Line],
            f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
            f'<desc id="{escape(chart_id)}-desc">{escape(desc)}</desc>',
            f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>']
-    for tick in range(5):
-        value = top * tick / 4
-        y = TOP + plot_h - plot_h * tick / 4
-        label = f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+    steps = _steps(top)
+    for tick in range(steps + 1):
+        value = top * tick // steps
+        y = TOP + plot_h - plot_h * tick / steps
+        label = str(value)
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
                    f'stroke="#d0d4d9" stroke-width="1"/>')
         out.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" '
-                   f'font-size="12" fill="#333">{label}</text>')
+                   f'font-size="13" fill="#333">{label}</text>')
     every = max(1, -(-len(labels) // MAX_LABELS))
     for index, label in enumerate(labels):
         if index % every == 0:
             out.append(f'<text x="{x_of[index]:.1f}" y="{HEIGHT - BOTTOM + 18}" '
-                       f'text-anchor="middle" font-size="12" fill="#333">{escape(label)}</text>')
+                       f'text-anchor="middle" font-size="13" fill="#333">{escape(label)}</text>')
     x = LEFT
     for line in legend:
         out.append(f'<line x1="{x}" x2="{x + 24}" y1="18" y2="18" stroke="{line.colour}" '
                    f'stroke-width="3" stroke-dasharray="{line.dash}"/>')
-        out.append(f'<text x="{x + 30}" y="22" font-size="13" fill="#222">'
+        out.append(f'<text x="{x + 30}" y="22" font-size="14" fill="#222">'
                    f'{escape(line.name)}</text>')
         x += 40 + 8 * len(line.name)
     return out
@@ -136,6 +144,6 @@ def bar_chart(chart_id: str, title: str, desc: str, labels: Sequence[str],
             if value:
                 out.append(f'<text x="{x + (width - 2) / 2:.1f}" '
                            f'y="{TOP + plot_h - height - 4:.1f}" text-anchor="middle" '
-                           f'font-size="11" fill="#222">{value}</text>')
+                           f'font-size="12" fill="#222">{value}</text>')
     out.append("</svg>")
     return Markup("\n".join(out))  # noqa: S704 - every text above is escaped
