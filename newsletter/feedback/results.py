@@ -23,10 +23,10 @@ from __future__ import annotations
 import bisect
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from newsletter.db.models import (
@@ -55,6 +55,7 @@ SERIES_ONLY = "series"
 BOUNCES = ("hard_bounce", "soft_bounce")
 HOURLY_SPAN = timedelta(hours=48)  # longer timelines are drawn per day
 MAX_BUCKETS = 120
+CHUNK = 500  # people per query when reading what those who left were sent
 
 
 @dataclass(frozen=True)
@@ -183,18 +184,19 @@ def attribute_departures(session: Session, list_id: int) -> list[Departure]:
     if not events:
         return []
     sent: dict[int, list[tuple[datetime, int, int]]] = defaultdict(list)
-    for who, issue_id, sent_at, series_id in session.execute(
-            select(Delivery.subscriber_id, Delivery.issue_id, Delivery.sent_at, Issue.series_id)
-            .join(Issue, Issue.id == Delivery.issue_id)
-            .join(Series, Series.id == Issue.series_id)
-            .where(Series.list_id == list_id, Delivery.status == DeliveryStatus.SENT,
-                   Delivery.sent_at.is_not(None),
-                   or_(Delivery.subscriber_id.in_(left_list.with_only_columns(
-                       Subscription.subscriber_id)),
-                       Delivery.subscriber_id.in_(left_series.with_only_columns(
-                           SeriesOptOut.subscriber_id))))):
-        if sent_at is not None and issue_id is not None:
-            sent[who].append((sent_at, issue_id, series_id))
+    people = sorted({event[0] for event in events})
+    for chunk in range(0, len(people), CHUNK):
+        # By person (an index), in chunks: those who left are few next to the deliveries.
+        for who, issue_id, sent_at, series_id in session.execute(
+                select(Delivery.subscriber_id, Delivery.issue_id, Delivery.sent_at,
+                       Issue.series_id)
+                .join(Issue, Issue.id == Delivery.issue_id)
+                .join(Series, Series.id == Issue.series_id)
+                .where(Delivery.subscriber_id.in_(people[chunk:chunk + CHUNK]),
+                       Series.list_id == list_id, Delivery.status == DeliveryStatus.SENT,
+                       Delivery.sent_at.is_not(None))):
+            if sent_at is not None and issue_id is not None:
+                sent[who].append((sent_at, issue_id, series_id))
     for rows in sent.values():
         rows.sort()
     found: list[Departure] = []
@@ -245,27 +247,47 @@ def issue_results(app: App, series_slug: str, position: int) -> IssueResults:
                 .join(ClickLink, ClickLink.id == ClickPerson.link_id)
                 .join(Edition, Edition.id == ClickLink.edition_id)
                 .where(Edition.issue_id == issue_id)) or 0)
-        delivered = [at for (at,) in session.execute(
-            select(Delivery.sent_at).where(Delivery.issue_id == issue_id,
-                                           Delivery.status == DeliveryStatus.SENT,
-                                           Delivery.sent_at.is_not(None))) if at is not None]
         feedback = [(at, str(kind)) for at, kind in session.execute(
             select(FeedbackEvent.received_at, FeedbackEvent.kind)
             .where(FeedbackEvent.issue_id == issue_id,
                    FeedbackEvent.kind.in_([*BOUNCES, "complaint"])))]
-    result.timeline, result.step = _timeline(delivered, feedback, departures)
+        sent = (Delivery.issue_id == issue_id, Delivery.status == DeliveryStatus.SENT,
+                Delivery.sent_at.is_not(None))
+        first, last = session.execute(
+            select(func.min(Delivery.sent_at), func.max(Delivery.sent_at)).where(*sent)).one()
+        if first is None or last is None:
+            return result
+        moments = [last, *(at for at, _ in feedback), *(d.at for d in departures)]
+        step = "hour" if max(moments) - first < HOURLY_SPAN else "day"
+        # Deliveries are many: counted per hour (or day) by the database, not one by one.
+        bucket = _truncated(session, Delivery.sent_at, step)
+        delivered = [(_parse_bucket(str(key), step), int(count)) for key, count in
+                     session.execute(select(bucket, func.count()).where(*sent)
+                                     .group_by(bucket))]
+    result.timeline, result.step = _timeline(first, max(moments), step, delivered, feedback,
+                                             departures)
     return result
 
 
-def _timeline(delivered: list[datetime], feedback: list[tuple[datetime, str]],
+def _truncated(session: Session, column: Any, step: str) -> ColumnElement[str]:
+    """``column`` cut to its hour or day, as text (``2026-11-02 08`` / ``2026-11-02``)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        text_format = "YYYY-MM-DD HH24" if step == "hour" else "YYYY-MM-DD"
+        return func.to_char(func.date_trunc(step, column), text_format)
+    return func.strftime("%Y-%m-%d %H" if step == "hour" else "%Y-%m-%d", column)
+
+
+def _parse_bucket(key: str, step: str) -> datetime:
+    return datetime.strptime(key, "%Y-%m-%d %H" if step == "hour" else "%Y-%m-%d").replace(
+        tzinfo=UTC)
+
+
+def _timeline(first: datetime, end: datetime, step: str, delivered: list[tuple[datetime, int]],
+              feedback: list[tuple[datetime, str]],
               departures: list[Departure]) -> tuple[list[Bucket], str]:
-    moments = [*delivered, *(at for at, _ in feedback), *(d.at for d in departures)]
-    if not delivered or not moments:
-        return [], "hour"
-    start = min(delivered).replace(minute=0, second=0, microsecond=0)
-    end = max(moments)
-    step, size = ("hour", timedelta(hours=1)) if end - start < HOURLY_SPAN else (
-        "day", timedelta(days=1))
+    size = timedelta(hours=1) if step == "hour" else timedelta(days=1)
+    start = first.replace(minute=0, second=0, microsecond=0)
     if step == "day":
         start = start.replace(hour=0)
     count = min(MAX_BUCKETS, int((end - start) / size) + 1)
@@ -274,8 +296,8 @@ def _timeline(delivered: list[datetime], feedback: list[tuple[datetime, str]],
     def at(moment: datetime) -> Bucket:
         return buckets[max(0, min(count - 1, int((moment - start) / size)))]
 
-    for moment in delivered:
-        at(moment).delivered += 1
+    for moment, number in delivered:
+        at(moment).delivered += number
     for moment, kind in feedback:
         if kind == "complaint":
             at(moment).complained += 1
