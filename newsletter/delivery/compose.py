@@ -24,7 +24,7 @@ from newsletter.config import Settings
 from newsletter.content.issuefile import find_series
 from newsletter.delivery import mime
 from newsletter.delivery.claims import Claimed
-from newsletter.delivery.click_rewrite import reader_suffix
+from newsletter.delivery.click_rewrite import READER_SENTINEL
 from newsletter.delivery.clicks import ClickTracker
 from newsletter.delivery.outbox import TransactionalMail
 from newsletter.delivery.signing import DkimSigner
@@ -53,8 +53,8 @@ class Composer:
         self._secret = ("message-id:" + newest).encode("utf-8")
         self.domain = mime.sender_domain(settings.sender)
         self._templates: dict[int, MessageTemplate] = {}
-        # Editions whose links name the reader ("people" mode): built per message.
-        self._people: dict[int, CompiledEmail] = {}
+        # Editions whose links name the reader ("people" mode): a reader token per message.
+        self._people: set[int] = set()
         self.clicks = clicks  # None: links are never rewritten (test sends, tools)
         self._lock = threading.Lock()
         self._date: tuple[int, str] = (0, "")
@@ -90,32 +90,24 @@ class Composer:
             found = self._templates.get(key)
             if found is None:
                 compiled = self._compiled(row)
+                people = False
                 if self.clicks is not None:
                     tracked = self.clicks.prepare(row.edition_id, row.list_slug, compiled)
-                    compiled = tracked.compiled
-                    if tracked.people:
-                        self._people[key] = compiled
+                    compiled, people = tracked.compiled, tracked.people
                 found = MessageTemplate(compiled, _fields, sender=self.settings.sender,
-                                        extra_headers=self._issue_headers(row))
+                                        extra_headers=self._issue_headers(row),
+                                        reader_sentinel=READER_SENTINEL if people else None)
+                if people:
+                    self._people.add(key)
                 self._templates[key] = found
         return found
 
-    def _with_reader(self, row: Claimed, template: MessageTemplate, *, msg_id: str,
-                     date: str) -> bytes | None:
-        """The message of a "people" edition: each link also names this reader; else None."""
+    def _reader(self, row: Claimed) -> str:
+        """The reader token of this message's click links ("people" mode), else ""."""
         key = row.edition_id if row.edition_id is not None else -(row.issue_id or 0)
-        compiled = self._people.get(key)
-        if compiled is None or self.clicks is None or row.edition_id is None:
-            return None
-        name = " ".join((row.name or "").split()) or None
-        url = self.unsubscribe_url(row)
-        rendered = compiled.personalize(_fields(row.email, name, url))
-        fill = reader_suffix(self.clicks.reader_token(row.edition_id, row.public_id))
-        return build_whole(
-            sender=self.settings.sender, extra_headers=self._issue_headers(row),
-            boundary=template.boundary, to=mime.address_header("To", name, row.email),
-            subject=rendered.subject, text=fill(rendered.text), html=fill(rendered.html),
-            msg_id=msg_id, date=date, unsubscribe_url=url)
+        if key not in self._people or self.clicks is None or row.edition_id is None:
+            return ""
+        return self.clicks.reader_token(row.edition_id, row.public_id)
 
     def _compiled(self, row: Claimed) -> CompiledEmail:
         if row.edition_id is not None and self.editions is not None:
@@ -142,9 +134,9 @@ class Composer:
         msg_id = self.message_id(row)
         if row.kind == "issue":
             template = self.template(row)
-            data = self._with_reader(row, template, msg_id=msg_id, date=date) or template.build(
+            data = template.build(
                 email=row.email, name=row.name, unsubscribe_url=self.unsubscribe_url(row),
-                msg_id=msg_id, date=date)
+                msg_id=msg_id, date=date, reader=self._reader(row))
         else:
             if row.payload is None:
                 raise DeliveryError(f"delivery {row.id} ({row.kind}): no payload stored")

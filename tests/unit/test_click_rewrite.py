@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from newsletter.delivery.click_rewrite import (
     rewrite_links,
     trackable,
 )
+from newsletter.delivery.template import MessageTemplate
 from newsletter.errors import ContentError
 from newsletter.render.compiled import CompiledEmail, PersonalFields, Segments
 
@@ -143,3 +146,29 @@ def test_people_mode_without_a_privacy_notice_is_refused_with_a_reason(tmp_path:
 def test_a_wrong_click_setting_is_named(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(ContentError, match=message.replace("(", r"\(").replace(")", r"\)")):
         read_lists(_lists(tmp_path, body))
+
+
+def test_a_reader_token_is_spliced_on_the_fast_path_into_every_link_of_both_parts() -> None:
+    email = compiled(
+        ("<p>Hi ", "name", ' <a href="https://clinic.example.com/a">A</a> <a href="',
+         "unsubscribe_url", '">Leave</a></p>'),
+        ("Hi ", "name", "\nRead https://clinic.example.com/a\nLeave: ", "unsubscribe_url",
+         "\n"))
+    done = rewrite_links(email, BASE, fake_token, people=True)
+    template = MessageTemplate(done.compiled, PersonalFields, sender="News <news@example.org>",
+                               reader_sentinel=READER_SENTINEL)
+    assert template.fast
+    data = template.build(email="ana@example.org", name="Ana <b>",
+                          unsubscribe_url=f"{BASE}/unsubscribe/abc", msg_id="<1@example.org>",
+                          date="Thu, 03 Dec 2026 12:00:00 +0000", reader="r-Token_1.x")
+    message = message_from_bytes(data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    parts = {part.get_content_type(): str(part.get_content()) for part in message.iter_parts()}
+    expected = done.compiled.personalize(
+        PersonalFields("ana@example.org", "Ana <b>", f"{BASE}/unsubscribe/abc"))
+    assert parts["text/plain"].replace("\r\n", "\n") == reader_suffix("r-Token_1.x")(
+        expected.text)
+    assert parts["text/html"].replace("\r\n", "\n") == reader_suffix("r-Token_1.x")(
+        expected.html)
+    assert f"{BASE}/c/t1/r-Token_1.x" in parts["text/html"]
+    assert READER_SENTINEL not in parts["text/plain"] + parts["text/html"]
