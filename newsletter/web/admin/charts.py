@@ -56,7 +56,7 @@ def _steps(top: int) -> int:
 
 
 def _frame(chart_id: str, title: str, desc: str, top: int, legend: list[Line],
-           labels: Sequence[str], x_of: list[float]) -> list[str]:
+           labels: Sequence[str], x_of: list[float], *, bars: bool = False) -> list[str]:
     plot_h = HEIGHT - TOP - BOTTOM
     out = [f'<svg class="chart" id="{escape(chart_id)}" role="img" '
            f'viewBox="0 0 {WIDTH} {HEIGHT}" preserveAspectRatio="xMinYMin meet" '
@@ -81,8 +81,11 @@ def _frame(chart_id: str, title: str, desc: str, top: int, legend: list[Line],
                        f'text-anchor="middle" font-size="13" fill="#333">{escape(label)}</text>')
     x = LEFT
     for line in legend:
-        out.append(f'<line x1="{x}" x2="{x + 24}" y1="18" y2="18" stroke="{line.colour}" '
-                   f'stroke-width="3" stroke-dasharray="{line.dash}"/>')
+        if bars:  # a swatch like the bars themselves
+            out.append(f'<rect x="{x + 6}" y="10" width="14" height="14" fill="{line.colour}"/>')
+        else:
+            out.append(f'<line x1="{x}" x2="{x + 24}" y1="18" y2="18" stroke="{line.colour}" '
+                       f'stroke-width="3" stroke-dasharray="{line.dash}"/>')
         out.append(f'<text x="{x + 30}" y="22" font-size="14" fill="#222">'
                    f'{escape(line.name)}</text>')
         x += 40 + 8 * len(line.name)
@@ -130,7 +133,7 @@ def bar_chart(chart_id: str, title: str, desc: str, labels: Sequence[str],
     group = plot_w / count
     x_of = [LEFT + group * (index + 0.5) for index in range(count)]
     top = _nice_top(max((max(line.values, default=0) for line in data), default=0))
-    out = _frame(chart_id, title, desc, top, list(data), labels, x_of)
+    out = _frame(chart_id, title, desc, top, list(data), labels, x_of, bars=True)
     width = min(40.0, group * 0.8 / max(len(data), 1))
     for number, line in enumerate(data):
         for index, value in enumerate(line.values):
