@@ -70,6 +70,7 @@ class Tokens:
         self._keys = list(secret_keys)
         self._plains: dict[Purpose, URLSafeSerializer] = {}
         self._timeds: dict[Purpose, URLSafeTimedSerializer] = {}
+        self._sealers: dict[str, URLSafeSerializer] = {}
 
     def _plain(self, purpose: Purpose) -> URLSafeSerializer:
         found = self._plains.get(purpose)
@@ -152,18 +153,26 @@ class Tokens:
             raise TokenError("the confirmation link is damaged or not one of ours") from err
 
 
+    def _sealer(self, purpose: str) -> URLSafeSerializer:
+        # Built once per purpose: click links seal one token per message.
+        found = self._sealers.get(purpose)
+        if found is None:
+            found = self._sealers[purpose] = URLSafeSerializer(
+                self._keys, salt=f"newsletter.sealed.{purpose}")
+        return found
+
     def seal(self, purpose: str, payload: Any) -> str:
         """Sign a JSON-able ``payload`` for ``purpose`` (form state the console hands back).
 
         Not secret (it is only signed), so it must hold nothing the person
         holding the page may not see; compressed when that is shorter.
         """
-        return URLSafeSerializer(self._keys, salt=f"newsletter.sealed.{purpose}").dumps(payload)
+        return self._sealer(purpose).dumps(payload)
 
     def unseal(self, purpose: str, token: str) -> Any:
         """The payload of a token :meth:`seal` made for ``purpose``, or TokenError."""
         try:
-            return URLSafeSerializer(self._keys, salt=f"newsletter.sealed.{purpose}").loads(token)
+            return self._sealer(purpose).loads(token)
         except BadData as err:
             raise TokenError("the form's state is damaged or not one of ours") from err
 

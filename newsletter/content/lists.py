@@ -10,6 +10,8 @@
     thank_you_url = "https://clinic.example.com/thanks"   # optional
     consent_text = "Yes, email me ..."                     # shown beside the form
     time_zone = "Europe/Berlin"                            # optional: new series' zone
+    click_tracking = "counts"      # optional: "off" (default), "counts" or "people"
+    privacy_notice_url = "https://clinic.example.com/privacy"  # required for "people"
 
 :mod:`newsletter.catalog` mirrors the declared lists into the database.
 """
@@ -27,6 +29,7 @@ from newsletter.errors import ContentError
 
 LISTS_FILE = "lists.toml"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+CLICK_MODES = ("off", "counts", "people")
 DEFAULT_CONSENT = (
     "I agree to receive this newsletter by email. I can unsubscribe at any time "
     "with the link at the foot of every message."
@@ -49,6 +52,10 @@ class ListConfig:
     thank_you_url: str | None = None
     consent_text: str = DEFAULT_CONSENT
     time_zone: str | None = None  # the zone new series of this list start in
+    # Links in issues rewritten to our counting redirect: "off", "counts" (per link,
+    # nobody named) or "people" (also who clicked; needs ``privacy_notice_url``).
+    click_tracking: str = "off"
+    privacy_notice_url: str | None = None
 
 
 def read_lists(folder: Path) -> list[ListConfig]:
@@ -82,6 +89,7 @@ def parse_lists(text: str, path: Path) -> list[ListConfig]:
             raise ContentError(
                 f"{where} ({slug}): time_zone {zone_name!r} is not a known IANA time zone "
                 "(e.g. Europe/Berlin)")
+        tracking, notice = _click_settings(entry, f"{where} ({slug})")
         configs.append(
             ListConfig(
                 slug=slug,
@@ -91,6 +99,8 @@ def parse_lists(text: str, path: Path) -> list[ListConfig]:
                 thank_you_url=url,
                 consent_text=str(entry.get("consent_text", DEFAULT_CONSENT)),
                 time_zone=zone_name,
+                click_tracking=tracking,
+                privacy_notice_url=notice,
             )
         )
     slugs = [c.slug for c in configs]
@@ -99,3 +109,26 @@ def parse_lists(text: str, path: Path) -> list[ListConfig]:
         raise ContentError(f"{path}: list {sorted(duplicates)[0]!r} is declared twice")
     return configs
 
+
+
+def _click_settings(entry: dict[str, object], where: str) -> tuple[str, str | None]:
+    """``click_tracking`` and ``privacy_notice_url``; "people" without a notice is refused."""
+    tracking = entry.get("click_tracking", "off")
+    if tracking not in CLICK_MODES:
+        raise ContentError(f"{where}: click_tracking {tracking!r} must be one of "
+                           + ", ".join(repr(mode) for mode in CLICK_MODES))
+    notice = entry.get("privacy_notice_url")
+    if notice is not None and (not isinstance(notice, str)
+                               or not notice.startswith(("https://", "http://"))):
+        raise ContentError(f"{where}: privacy_notice_url {notice!r} is not an http(s) URL")
+    if tracking == "people" and notice is None:
+        raise ContentError(
+            f"{where}: click_tracking = \"people\" records who clicked, so the list needs "
+            "privacy_notice_url: the page of your privacy notice that says so "
+            "(or use click_tracking = \"counts\", which names nobody)")
+    return str(tracking), notice
+
+
+def click_modes(folder: Path) -> dict[str, str]:
+    """Each declared list's click tracking mode, by slug (lists not declared: "off")."""
+    return {config.slug: config.click_tracking for config in read_lists(folder)}

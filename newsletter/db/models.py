@@ -686,3 +686,41 @@ class EmbedOrigin(Base):
     origin: Mapped[str] = mapped_column(String(300), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(320))
+# --- 10d-results ---
+
+
+class ClickLink(Base):
+    """One link of one edition rewritten to our counting redirect, and how often it was followed.
+
+    The redirect finds its target here (by edition and position), never in the
+    URL it was called with: a tampered link has nowhere to go. ``clicks`` is
+    incremented in place (one UPDATE), so no per-click row exists in "counts" mode.
+    """
+
+    __tablename__ = "click_links"
+    __table_args__ = (UniqueConstraint("edition_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    edition_id: Mapped[int] = mapped_column(ForeignKey("editions.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, … in the order the email shows them
+    url: Mapped[str] = mapped_column(Text)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ClickPerson(Base):
+    """Who followed a link: only for lists with ``click_tracking = "people"``.
+
+    Tied to the delivery (so to the person): erasing a person deletes their deliveries
+    and, with them, these rows.
+    """
+
+    __tablename__ = "click_people"
+    __table_args__ = (Index("ix_click_people_link_id", "link_id"),
+                      Index("ix_click_people_delivery_id", "delivery_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("click_links.id", ondelete="CASCADE"))
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    clicked_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -24,6 +24,8 @@ from newsletter.config import Settings
 from newsletter.content.issuefile import find_series
 from newsletter.delivery import mime
 from newsletter.delivery.claims import Claimed
+from newsletter.delivery.click_rewrite import READER_SENTINEL
+from newsletter.delivery.clicks import ClickTracker
 from newsletter.delivery.outbox import TransactionalMail
 from newsletter.delivery.signing import DkimSigner
 from newsletter.delivery.template import MessageTemplate, build_whole
@@ -41,7 +43,8 @@ class Composer:
     """Builds the bytes for claimed deliveries; safe to share between sending threads."""
 
     def __init__(self, settings: Settings, renderer: Any, links: Links, *,
-                 signer: DkimSigner | None, editions: EditionLoader | None = None) -> None:
+                 signer: DkimSigner | None, editions: EditionLoader | None = None,
+                 clicks: ClickTracker | None = None) -> None:
         self.settings = settings
         self.renderer = renderer
         self.editions = editions  # edition id → compiled email (reads the database)
@@ -50,6 +53,9 @@ class Composer:
         self._secret = ("message-id:" + newest).encode("utf-8")
         self.domain = mime.sender_domain(settings.sender)
         self._templates: dict[int, MessageTemplate] = {}
+        # Editions whose links name the reader ("people" mode): a reader token per message.
+        self._people: set[int] = set()
+        self.clicks = clicks  # None: links are never rewritten (test sends, tools)
         self._lock = threading.Lock()
         self._date: tuple[int, str] = (0, "")
         self.signer = signer  # the App's (SignerSource.current()); None: unsigned
@@ -83,10 +89,25 @@ class Composer:
         with self._lock:
             found = self._templates.get(key)
             if found is None:
-                found = MessageTemplate(self._compiled(row), _fields, sender=self.settings.sender,
-                                        extra_headers=self._issue_headers(row))
+                compiled = self._compiled(row)
+                people = False
+                if self.clicks is not None:
+                    tracked = self.clicks.prepare(row.edition_id, row.list_slug, compiled)
+                    compiled, people = tracked.compiled, tracked.people
+                found = MessageTemplate(compiled, _fields, sender=self.settings.sender,
+                                        extra_headers=self._issue_headers(row),
+                                        reader_sentinel=READER_SENTINEL if people else None)
+                if people:
+                    self._people.add(key)
                 self._templates[key] = found
         return found
+
+    def _reader(self, row: Claimed) -> str:
+        """The reader token of this message's click links ("people" mode), else ""."""
+        key = row.edition_id if row.edition_id is not None else -(row.issue_id or 0)
+        if key not in self._people or self.clicks is None or row.edition_id is None:
+            return ""
+        return self.clicks.reader_token(row.edition_id, row.public_id)
 
     def _compiled(self, row: Claimed) -> CompiledEmail:
         if row.edition_id is not None and self.editions is not None:
@@ -112,9 +133,10 @@ class Composer:
         date = self._date_header(now)
         msg_id = self.message_id(row)
         if row.kind == "issue":
-            data = self.template(row).build(
+            template = self.template(row)
+            data = template.build(
                 email=row.email, name=row.name, unsubscribe_url=self.unsubscribe_url(row),
-                msg_id=msg_id, date=date)
+                msg_id=msg_id, date=date, reader=self._reader(row))
         else:
             if row.payload is None:
                 raise DeliveryError(f"delivery {row.id} ({row.kind}): no payload stored")

@@ -50,6 +50,7 @@ from newsletter.delivery.claims import (
     record,
     renew,
 )
+from newsletter.delivery.clicks import ClickTracker
 from newsletter.delivery.compose import Composer
 from newsletter.delivery.editions import load_compiled
 from newsletter.delivery.heartbeat import Registration
@@ -114,7 +115,7 @@ class SendRun:
         self.progress = progress
         self.limiter = limiter
         self.composer = Composer(settings, app.renderer, app.links, signer=app.dkim.current(),
-                                 editions=self.load_edition)
+                                 editions=self.load_edition, clicks=ClickTracker(app))
         self.policy = BackoffPolicy(
             base=settings.delivery_backoff_base_seconds, cap=settings.delivery_backoff_cap_seconds,
             give_up=settings.delivery_give_up_seconds,

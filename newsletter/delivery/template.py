@@ -54,8 +54,11 @@ class MessageTemplate:
     """Builds the bytes of one issue for one subscriber (one per issue, made by the Composer)."""
 
     def __init__(self, compiled: CompiledLike, make_fields: FieldsFactory, *, sender: str,
-                 extra_headers: Sequence[str] = ()) -> None:
+                 extra_headers: Sequence[str] = (), reader_sentinel: str | None = None) -> None:
         self._compiled = compiled
+        # Literal text standing in the compiled email for a per-message value (the reader
+        # token of click links): spliced like a field, filled by ``build(reader=...)``.
+        self._reader = reader_sentinel
         self._make_fields = make_fields
         self._boundary = "=_nl_" + secrets.token_hex(12)
         self._sender = sender
@@ -70,6 +73,11 @@ class MessageTemplate:
             self._fast[has_name] = prepared
 
     @property
+    def boundary(self) -> str:
+        """The MIME boundary of this issue's messages."""
+        return self._boundary
+
+    @property
     def fast(self) -> bool:
         """True when the splice path was verified and is used."""
         return bool(self._fast)
@@ -79,6 +87,8 @@ class MessageTemplate:
             k: v for k, v in SENTINELS.items() if k != "name"}
         rendered = self._compiled.personalize(self._make_fields(
             sentinels["email"], sentinels.get("name"), sentinels["unsubscribe_url"]))
+        if self._reader is not None:
+            sentinels["reader"] = self._reader
         split = _Split(mime.split_parts(rendered.subject, sentinels),
                        mime.split_parts(rendered.text, sentinels),
                        mime.split_parts(rendered.html, sentinels))
@@ -98,14 +108,16 @@ class MessageTemplate:
         email, name, url = sample
         expected = self._compiled.personalize(self._make_fields(email, name, url))
         raw = {"email": email, "name": name or "", "unsubscribe_url": url}
+        if self._reader is not None:
+            raw["reader"] = self._reader  # personalize leaves it as it is
         escaped = {k: escape(v) for k, v in raw.items()}
         return bool(_join(split.subject, raw) == expected.subject
                     and _join(split.text, raw) == expected.text
                     and _join(split.html, escaped) == expected.html)
 
     def build(self, *, email: str, name: str | None, unsubscribe_url: str | None,
-              msg_id: str, date: str) -> bytes:
-        """The message bytes for one subscriber."""
+              msg_id: str, date: str, reader: str = "") -> bytes:
+        """The message bytes for one subscriber (``reader``: the value of the reader slot)."""
         # The renderer collapses whitespace in names; do the same so both paths agree.
         name = " ".join((name or "").split()) or None
         to = mime.address_header("To", name, email)
@@ -113,6 +125,8 @@ class MessageTemplate:
         if self._fast and self._escape is not None:
             split, envelope = self._fast[bool(name)]
             raw = {"email": email, "name": name or "", "unsubscribe_url": url}
+            if self._reader is not None:
+                raw["reader"] = reader
             text_values = {k: mime.qp_segment(v) for k, v in raw.items()}
             html_values = {k: mime.qp_segment(self._escape(v)) for k, v in raw.items()}
             subject = _join(split.subject, raw)
@@ -120,9 +134,12 @@ class MessageTemplate:
                                          unsubscribe_url=unsubscribe_url)
             return envelope.assemble(head, text_values, html_values)
         rendered = self._compiled.personalize(self._make_fields(email, name, url))
+        text, html = rendered.text, rendered.html
+        if self._reader is not None:
+            text, html = text.replace(self._reader, reader), html.replace(self._reader, reader)
         return build_whole(sender=self._sender, extra_headers=self._extra,
                            boundary=self._boundary, to=to, subject=rendered.subject,
-                           text=rendered.text, html=rendered.html, msg_id=msg_id, date=date,
+                           text=text, html=html, msg_id=msg_id, date=date,
                            unsubscribe_url=unsubscribe_url)
 
 

@@ -18,7 +18,7 @@ import html
 import json
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from markupsafe import Markup
@@ -89,6 +89,13 @@ class Segments:
         """UTF-8 size of the literal text (the output without its fields)."""
         return sum(len(piece.encode("utf-8")) for piece in self.pieces[0::2])
 
+    def map_literals(self, change: Callable[[str, bool], str]) -> Segments:
+        """The same segments with each literal replaced by ``change(literal, field_follows)``."""
+        pieces = list(self.pieces)
+        for index in range(0, len(pieces), 2):
+            pieces[index] = change(pieces[index], index + 1 < len(pieces))
+        return Segments(tuple(pieces))
+
     def fill(self, values: Mapping[str, str]) -> str:
         """Join the literals with ``values`` (already escaped as the output needs)."""
         pieces = list(self.pieces)
@@ -157,6 +164,18 @@ class CompiledEmail:
     def literal_text(self) -> str:
         """The compiled text with every field left empty."""
         return self._text.fill(dict.fromkeys(FIELDS, ""))
+
+    def map_literals(self, html_change: Callable[[str, bool], str],
+                     text_change: Callable[[str, bool], str]) -> CompiledEmail:
+        """A copy whose literal HTML and text are changed (fields stay as they are).
+
+        Each callable gets one literal and whether a subscriber field follows it
+        (so a link running into a field can be left alone).
+        """
+        return CompiledEmail(subject=self.subject, preheader=self.preheader,
+                             html_segments=self._html.map_literals(html_change),
+                             text_segments=self._text.map_literals(text_change),
+                             greeting=self._greeting)
 
     def to_json(self) -> str:
         """Everything needed to personalise later, as JSON (a frozen edition stores it)."""

@@ -23,6 +23,7 @@ from newsletter.web.admin import install_admin
 from newsletter.web.api import install_api
 from newsletter.web.archive import archive_router
 from newsletter.web.caught import caught_router
+from newsletter.web.clicks import clicks_router
 from newsletter.web.confirm import confirm_router
 from newsletter.web.cors import EmbedCORS
 from newsletter.web.errors import install_error_handlers
@@ -61,6 +62,7 @@ def create_web_app(app: App, *, host: str = "127.0.0.1") -> FastAPI:
     web.include_router(archive_router(app))
     web.include_router(unsubscribe_router(app))
     web.include_router(webhooks_router(app))
+    web.include_router(clicks_router(app))
     if caught_pages_allowed(app.settings, host):  # caught mail is local-only, never public
         web.include_router(caught_router(app))
     web.include_router(_assets_router())

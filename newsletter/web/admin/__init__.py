@@ -30,6 +30,7 @@ from newsletter.web.admin.deps import (
 from newsletter.web.admin.hooks_pages import hooks_router
 from newsletter.web.admin.lists import lists_router
 from newsletter.web.admin.render import page
+from newsletter.web.admin.results import results_router
 from newsletter.web.admin.schedule import schedule_router
 from newsletter.web.admin.sends import sends_router
 from newsletter.web.admin.series import series_router
@@ -55,6 +56,7 @@ def admin_router(app: App) -> APIRouter:
     router.include_router(tokens_router(app))
     router.include_router(subscribers_router(app))
     router.include_router(lists_router(app))
+    router.include_router(results_router(app))
     return router
 
 
