@@ -8,6 +8,7 @@ people come back only by signing up themselves, with double opt-in.
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from newsletter.db.models import (
     ConsentVersion,
     Delivery,
     FeedbackEvent,
+    HookEvent,
     Issue,
     MailingList,
     Series,
@@ -268,6 +270,10 @@ def erase_subscriber(app: App, email: str) -> bool:
                         .values(address=None, diagnostic=None))
         # Signups (pending records, or not processed yet) hold the address, name and IP.
         session.execute(delete(Signup).where(Signup.email == address))
+        # Outbound webhook events name the address in their stored body: gone too, with
+        # their deliveries (those not yet posted are never posted).
+        session.execute(delete(HookEvent).where(
+            HookEvent.body.contains(json.dumps(address), autoescape=True)))
         people.suppress(session, address, people.ERASED, app.clock.now())
         return found is not None
 

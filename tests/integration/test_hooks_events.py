@@ -17,9 +17,10 @@ from sqlalchemy import select
 
 from newsletter.accounts.audit import Actor
 from newsletter.app import App, create_app
+from newsletter.audience.staff import erase_subscriber
 from newsletter.clock import ManualClock
 from newsletter.config import load_settings
-from newsletter.db.models import AuditEntry, HookEndpoint
+from newsletter.db.models import AuditEntry, HookDelivery, HookEndpoint, HookEvent
 from newsletter.errors import ConfigError
 from newsletter.feedback.intake import process_message
 from newsletter.hooks import endpoints
@@ -109,3 +110,30 @@ def test_a_lease_no_longer_than_the_timeout_is_refused_naming_both_settings(
                                           "hooks_timeout_seconds=10"):
         load_settings(project, environ={}, overrides={
             "hooks_lease_seconds": 10, "hooks_timeout_seconds": 10})
+
+
+def test_erasing_a_person_removes_the_webhook_events_that_name_them_and_keeps_the_others(
+        mail_app: App, project: Path, relay: SMTPRecorder) -> None:
+    endpoints.create_endpoint(mail_app, "http://127.0.0.1:9/hook", [
+        "issue.sent", "subscriber.bounced", "subscriber.complained"], actor=OWNER)
+    seeded = seed(mail_app, project, AUDIENCE)
+    arrived = {m.rcpt_tos[0]: m for m in send_issue(mail_app, seeded, 1, relay)}
+    for who in (BOUNCER, COMPLAINER):
+        process_message(mail_app, dsn(to=arrived[who].mail_from, recipient=who,
+                                      original=arrived[who].data), source="process")
+
+    def bodies() -> list[str]:
+        with mail_app.sessions() as session:
+            return list(session.scalars(select(HookEvent.body)))
+
+    before = bodies()
+    assert any(BOUNCER in body for body in before)
+    assert any(COMPLAINER in body for body in before)
+    assert erase_subscriber(mail_app, BOUNCER)
+    after = bodies()
+    assert not any(BOUNCER in body for body in after)
+    assert any(COMPLAINER in body for body in after)  # someone else's event stays
+    assert len(after) == len(before) - sum(BOUNCER in body for body in before)
+    with mail_app.sessions() as session:  # no delivery is left pointing at a deleted event
+        events = set(session.scalars(select(HookEvent.id)))
+        assert set(session.scalars(select(HookDelivery.event_id))) <= events
