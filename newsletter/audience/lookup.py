@@ -136,7 +136,7 @@ def unsubscribe_person(app: App, public_id: str, list_slug: str | None, *, actor
             changed = apply_unsubscribe(session, TokenData(public_id, list_slug), Scope.LIST,
                                         method=method, now=now).changed
         if changed:
-            record(session, actor, "subscriber.unsubscribe", person.email,
+            record(session, actor, "subscriber.unsubscribe", public_id,
                    f"from {list_slug or 'every list'}", now)
         session.flush()
         return _view(session, person)
@@ -149,5 +149,6 @@ def erase_person(app: App, public_id: str, *, actor: Actor) -> str:
     with app.db.read("reading the subscriber") as session:
         address = _person(session, public_id=public_id).email
     erase_subscriber(app, address)
-    record_action(app, actor, "subscriber.erase", address)
+    # By public id: the audit log is append-only and must not keep the erased address.
+    record_action(app, actor, "subscriber.erase", public_id)
     return address

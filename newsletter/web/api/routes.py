@@ -131,11 +131,11 @@ def api_routes() -> APIRouter:
         except AddressError as err:
             raise ApiProblem(422, str(err), errors=[FieldProblem(pointer="#/email",
                                                                  detail=str(err))]) from None
-        _audit_add(app, caller, body, result)
         try:
             person: SubscriberOut | None = _subscriber_out(find_person(app, email=body.email))
         except NotFoundError:
             person = None
+        _audit_add(app, caller, body, result, person)
         return AddedOut(email=person.email if person else body.email.strip(), list=body.list,
                         consent=body.consent, result=result, subscriber=person)
 
@@ -258,6 +258,10 @@ def _issue(doc: SeriesDoc, position: int) -> IssueDoc:
     raise NotFoundError(f"the series {doc.config.slug!r} has no issue {position}")
 
 
-def _audit_add(app: App, caller: Caller, body: AddSubscriber, result: str) -> None:
-    record_action(app, caller.actor, "subscriber.add", body.email.strip().lower(),
+def _audit_add(app: App, caller: Caller, body: AddSubscriber, result: str,
+               person: SubscriberOut | None) -> None:
+    # The append-only log names people by public id, never by address (an erasure must
+    # leave no address behind), as the console does.
+    record_action(app, caller.actor, "subscriber.add",
+                  person.id if person else "(nobody added)",
                   f"list {body.list}, {body.consent}: {result}")
