@@ -109,6 +109,8 @@ class Settings(BaseModel):
     console_login_failures_per_ip: int = Field(default=20, ge=1, le=100_000)
     console_login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     console_max_request_bytes: int = Field(default=2_000_000, ge=1024)
+    # CSV files of subscribers uploaded at /admin/subscribers/import (kept in var/imports).
+    console_import_max_bytes: int = Field(default=20_000_000, ge=1024)
 
     # Bounces and complaints (RELIABILITY #46-49): VERP address and the policy.
     verp_local_part: str = Field(default="bounces", pattern=r"^[A-Za-z0-9._-]{1,24}$")

@@ -63,10 +63,12 @@ def activate_by_staff(
     now: datetime,
     method: str,
     form: str,
+    consent_text: str | None = None,
 ) -> StaffOutcome:
     """Make ``address`` active on the list on staff's word, unless the person left or is blocked.
 
     Runs in the caller's transaction; ``address`` must be normalised already.
+    ``consent_text`` is staff's statement of the consent, kept in the record.
     """
     if people.is_suppressed(session, address):
         return StaffOutcome.SUPPRESSED
@@ -88,6 +90,7 @@ def activate_by_staff(
     record_consent(
         session, subscription_id=subscription.id, event=method, email=address,
         list_slug=known.config.slug, now=now, source=RequestInfo(form=form), method=method,
+        consent_text=consent_text,
     )
     return StaffOutcome.ADDED
 

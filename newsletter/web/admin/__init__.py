@@ -32,6 +32,7 @@ from newsletter.web.admin.schedule import schedule_router
 from newsletter.web.admin.sends import sends_router
 from newsletter.web.admin.series import series_router
 from newsletter.web.admin.staff_pages import staff_router
+from newsletter.web.admin.subscriber_import import subscriber_import_router
 
 
 def admin_router(app: App) -> APIRouter:
@@ -47,6 +48,7 @@ def admin_router(app: App) -> APIRouter:
     router.include_router(sends_router(app))
     router.include_router(series_router(app))
     router.include_router(deliverability_router(app))
+    router.include_router(subscriber_import_router(app))
     return router
 
 

@@ -19,6 +19,7 @@ FILES = {
     "htmx-LICENSE.txt": "text/plain; charset=utf-8",
     "favicon.svg": "image/svg+xml",
     "sending.css": "text/css; charset=utf-8",  # calendar, schedule and sends pages
+    "import.css": "text/css; charset=utf-8",  # the subscribers' CSV import
     "viewer-zone.js": "text/javascript; charset=utf-8",  # the viewer's zone, for those pages
 }
 
