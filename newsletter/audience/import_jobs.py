@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path, PurePath
@@ -220,10 +221,14 @@ def claim(app: App, token: str) -> bool:
     return app.db.run(work, doing="starting the import")
 
 
-def run_import(app: App, token: str) -> JobView:
+def run_import(
+    app: App, token: str, *, after_batch: Callable[[JobView], None] | None = None
+) -> JobView:
     """Import a claimed job's file; the job ends ``done`` (file deleted) or ``failed`` (kept).
 
     Never raises for a problem with the file or the database: the job says it.
+    ``after_batch`` sees the job as recorded after each batch (for a caller that
+    reports progress elsewhere).
     """
     job = get_job(app, token)
     path = _file_of(app, token)
@@ -233,6 +238,8 @@ def run_import(app: App, token: str) -> JobView:
             update(ImportJob).where(ImportJob.token == token, ImportJob.state == "running")
             .values(done=done, total=total, updated_at=app.clock.now())
         ), doing="recording the import's progress")
+        if after_batch is not None:
+            after_batch(get_job(app, token))
 
     try:
         report = import_csv(app, path, job.list_slug, progress=progress,
