@@ -129,5 +129,5 @@ def subscriber_import_router(app: App) -> APIRouter:
 
 
 def _sentence(message: str) -> str:
-    text = message[:1].upper() + message[1:]
-    return text if text.endswith(".") else text + "."
+    # Not capitalised: most messages start with the file's name, which stays as written.
+    return message if message.endswith(".") else message + "."
