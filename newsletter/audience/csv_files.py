@@ -259,11 +259,11 @@ def import_csv(
 def would_do(session: Session, addresses: list[str], known: KnownList) -> list[StaffOutcome]:
     """What :func:`activate_by_staff` would do to each address, read in two queries, no writes."""
     suppressed = people.suppressed_addresses(session, addresses)
-    statuses = {email: status for email, status in session.execute(
+    statuses = dict(session.execute(
         select(Subscriber.email, Subscription.status)
         .join(Subscription, Subscription.subscriber_id == Subscriber.id)
         .where(Subscriber.email.in_(addresses), Subscription.list_id == known.id)
-    )}
+    ))
     outcomes = []
     for address in addresses:
         status = statuses.get(address)

@@ -88,7 +88,8 @@ def test_the_dry_run_reads_commas_semicolons_tabs_and_a_byte_order_mark(
     job = check(app, data, name)
     assert (job.state, job.checked.added, job.checked.refused, job.total) == ("checked", 2, 0, 2)
     done = imported(app, job)
-    assert done.result is not None and done.result.added == 2
+    assert done.result is not None
+    assert done.result.added == 2
     assert state(app, "ana@example.com")["subscriber"].name == "Ana"
     assert state(app, "bo@example.com")["statuses"] == ["active"]
 
@@ -99,7 +100,8 @@ def test_the_dry_run_reports_refused_rows_by_line_and_writes_no_subscriber(app: 
     assert job.checked.bad[0][1].startswith("not-an-address: ")
     assert job.checked.bad[1][1] == "cy@example.com: unknown time zone 'Mars/Olympus'"
     assert (job.checked.added, job.checked.refused, job.checked.rows) == (3, 2, 5)
-    assert people_count(app) == 0 and consent_count(app) == 0
+    assert people_count(app) == 0
+    assert consent_count(app) == 0
     assert [path.name for path in stored_files(app)] == [f"{job.token}.csv"]
 
 
@@ -134,18 +136,21 @@ def test_a_person_erased_after_the_dry_run_is_not_brought_back_by_the_import(app
     assert job.checked.existing == 1
     erase_subscriber(app, "gone@example.com")
     done = imported(app, job)
-    assert done.result is not None and (done.result.added, done.result.suppressed) == (0, 1)
+    assert done.result is not None
+    assert (done.result.added, done.result.suppressed) == (0, 1)
     assert state(app, "gone@example.com") == {}
 
 
 def test_importing_the_same_file_twice_adds_nobody_twice(app: App) -> None:
     first = imported(app, check(app, TWO_BAD))
-    assert first.result is not None and first.result.added == 3
+    assert first.result is not None
+    assert first.result.added == 3
     consents = consent_count(app)
     second = imported(app, check(app, TWO_BAD))
     assert second.result is not None
     assert (second.result.added, second.result.existing) == (0, 3)
-    assert people_count(app) == 3 and consent_count(app) == consents
+    assert people_count(app) == 3
+    assert consent_count(app) == consents
     assert outbox(app) == []  # imported people get no mail
 
 
@@ -227,7 +232,8 @@ def test_a_job_is_claimed_once_and_an_interrupted_one_may_be_claimed_again(
     assert import_jobs.get_job(app, job.token).interrupted
     assert import_jobs.claim(app, job.token)
     done = import_jobs.run_import(app, job.token)
-    assert done.state == "done" and not done.interrupted
+    assert done.state == "done"
+    assert not done.interrupted
     assert not import_jobs.claim(app, job.token)  # finished jobs stay finished
 
 
@@ -237,7 +243,8 @@ def test_an_import_whose_database_write_fails_ends_failed_and_may_run_again(app:
     # The list vanishes between the check and the import: the job says so and keeps the file.
     (app.settings.subscribers_path / "lists.toml").write_text("", encoding="utf-8")
     failed = import_jobs.run_import(app, job.token)
-    assert failed.state == "failed" and "clinic-news" in failed.error
+    assert failed.state == "failed"
+    assert "clinic-news" in failed.error
     assert len(stored_files(app)) == 1
     write_lists(app.settings.subscribers_path.parent)
     assert import_jobs.claim(app, job.token)
