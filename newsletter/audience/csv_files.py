@@ -263,7 +263,7 @@ def would_do(session: Session, addresses: list[str], known: KnownList) -> list[S
         select(Subscriber.email, Subscription.status)
         .join(Subscription, Subscription.subscriber_id == Subscriber.id)
         .where(Subscriber.email.in_(addresses), Subscription.list_id == known.id)
-    ))
+    ).all())  # a list of (email, status) rows: dict() of the Result itself would look up keys
     outcomes = []
     for address in addresses:
         status = statuses.get(address)

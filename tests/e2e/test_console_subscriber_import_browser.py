@@ -62,7 +62,7 @@ def active_people(server: ConsoleServer) -> dict[str, str | None]:
             select(Subscriber.email, Subscriber.name)
             .join(Subscription, Subscription.subscriber_id == Subscriber.id)
             .where(Subscription.status == "active"))
-        return dict(rows)
+        return dict(rows.all())
 
 
 def check_file(page: Page, server: ConsoleServer, scratch: Path, text: str, name: str) -> None:
