@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from newsletter.audience import people
@@ -44,14 +43,11 @@ from newsletter.audience.addresses import (
     require_mailable,
     strip_invisible,
 )
-from newsletter.audience.staff import StaffOutcome, activate_by_staff
-from newsletter.catalog import KnownList
+from newsletter.audience.staff import StaffOutcome
+from newsletter.audience.staff_batch import NewPerson, activate_many, would_do
 from newsletter.db.models import (
-    BLOCKED_STATES,
     MailingList,
     Subscriber,
-    Subscription,
-    SubscriptionStatus,
 )
 from newsletter.errors import ContentError
 
@@ -234,15 +230,10 @@ def import_csv(
         batch = rows[start:start + BATCH]
 
         def work(session: Session, batch: list[_Row] = batch) -> list[StaffOutcome]:
-            now = app.clock.now()
-            return [
-                activate_by_staff(
-                    session, address=row.address, name=row.name, time_zone=row.time_zone,
-                    known=known, now=now, method="import", form=f"{shown}:{row.line}",
-                    consent_text=statement,
-                )
+            return activate_many(session, [
+                NewPerson(row.address, row.name, row.time_zone, f"{shown}:{row.line}")
                 for row in batch
-            ]
+            ], known=known, now=app.clock.now(), consent_text=statement)
 
         if dry_run:
             with app.db.read("checking the import") as session:
@@ -254,30 +245,6 @@ def import_csv(
         if progress is not None:
             progress(start + len(batch), len(rows))
     return report
-
-
-def would_do(session: Session, addresses: list[str], known: KnownList) -> list[StaffOutcome]:
-    """What :func:`activate_by_staff` would do to each address, read in two queries, no writes."""
-    suppressed = people.suppressed_addresses(session, addresses)
-    statuses = dict(session.execute(
-        select(Subscriber.email, Subscription.status)
-        .join(Subscription, Subscription.subscriber_id == Subscriber.id)
-        .where(Subscriber.email.in_(addresses), Subscription.list_id == known.id)
-    ).all())  # a list of (email, status) rows: dict() of the Result itself would look up keys
-    outcomes = []
-    for address in addresses:
-        status = statuses.get(address)
-        if address in suppressed:
-            outcomes.append(StaffOutcome.SUPPRESSED)
-        elif status == SubscriptionStatus.UNSUBSCRIBED:
-            outcomes.append(StaffOutcome.UNSUBSCRIBED)
-        elif status in BLOCKED_STATES:
-            outcomes.append(StaffOutcome.BLOCKED)
-        elif status == SubscriptionStatus.ACTIVE:
-            outcomes.append(StaffOutcome.EXISTING)
-        else:
-            outcomes.append(StaffOutcome.ADDED)
-    return outcomes
 
 
 def guard(value: str | None) -> str:

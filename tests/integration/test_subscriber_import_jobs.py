@@ -296,3 +296,23 @@ def test_a_running_job_is_not_claimed_when_its_file_is_gone(app: App) -> None:
         session.execute(update(ImportJob).values(state="failed"))
     (import_jobs.upload_dir(app) / f"{job.token}.csv").unlink()
     assert not import_jobs.claim(app, job.token)
+
+
+def test_a_pending_person_and_a_person_of_another_list_are_made_active_by_the_import(
+    app: App, project: Path
+) -> None:
+    write_lists(project, extra='[[list]]\nslug = "other"\nname = "Other"\n')
+    add_subscriber(app, "pending@example.com", LIST_SLUG)  # waits for their confirmation
+    add_subscriber(app, "elsewhere@example.com", "other", confirmed=True)
+    job = check(app, "email,name\npending@example.com,Pat\nelsewhere@example.com,Els\n"
+                     "new@example.com,Nu\n")
+    assert job.checked.added == 3
+    done = imported(app, job)
+    assert done.result is not None
+    assert (done.result.added, done.result.existing) == (3, 0)
+    assert state(app, "pending@example.com")["statuses"] == ["active"]
+    assert sorted(state(app, "elsewhere@example.com")["statuses"]) == ["active", "active"]
+    with app.sessions() as session:
+        forms = sorted(session.scalars(select(ConsentRecord.form).where(
+            ConsentRecord.event == "import")))
+    assert forms == ["people.csv:2", "people.csv:3", "people.csv:4"]
