@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UPLOADS = "imports"
-STALE_AFTER = timedelta(minutes=2)  # a batch takes well under a second: this is a stopped job
+STALE_AFTER = timedelta(minutes=5)  # batches take seconds; reading a 20 MB file, a minute or two
 KEEP_UPLOAD = timedelta(hours=24)
 CLAIMABLE = ("checked", "failed")
 TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
