@@ -89,9 +89,9 @@ def _insert_strangers(session: Session, rows: list[NewPerson], known: KnownList,
          "pending_expires_at": None}
         for row in rows
     ])
+    # By person id alone (see would_do): these people are new, so all theirs are on this list.
     subscription_ids = dict(session.execute(
         select(Subscription.subscriber_id, Subscription.id).where(
-            Subscription.list_id == known.id,
             Subscription.subscriber_id.in_(list(ids.values())))).all())
     append_consents(session, [
         consent_row(subscription_id=subscription_ids[ids[row.address]], event="import",
