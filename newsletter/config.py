@@ -114,6 +114,8 @@ class Settings(BaseModel):
     # limiter's state is in the database).
     api_rate_per_minute: int = Field(default=120, ge=1, le=1_000_000)
     api_rate_burst: int = Field(default=30, ge=1, le=100_000)
+    # CSV files of subscribers uploaded at /admin/subscribers/import (kept in var/imports).
+    console_import_max_bytes: int = Field(default=20_000_000, ge=1024)
 
     # Bounces and complaints (RELIABILITY #46-49): VERP address and the policy.
     verp_local_part: str = Field(default="bounces", pattern=r"^[A-Za-z0-9._-]{1,24}$")

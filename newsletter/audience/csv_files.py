@@ -16,6 +16,11 @@ Import rules (documented in docs/subscribers.md):
   naming the file and line: staff vouch for the consent they collected
   elsewhere. No welcome email is sent.
 * Nobody who unsubscribed, bounced, complained or was erased is resubscribed.
+* A dry run (``dry_run=True``) reads the same rows and tells what the import
+  would do, writing nothing: the console shows it before the import.
+* Staff may state the basis of the consent (where and how these people agreed);
+  it is kept in each imported person's consent record. Neither the command nor
+  the console requires it: the record always names the file and line.
 """
 
 from __future__ import annotations
@@ -38,14 +43,19 @@ from newsletter.audience.addresses import (
     require_mailable,
     strip_invisible,
 )
-from newsletter.audience.staff import StaffOutcome, activate_by_staff
-from newsletter.db.models import MailingList, Subscriber
+from newsletter.audience.staff import StaffOutcome
+from newsletter.audience.staff_batch import NewPerson, activate_many, would_do
+from newsletter.db.models import (
+    MailingList,
+    Subscriber,
+)
 from newsletter.errors import ContentError
 
 if TYPE_CHECKING:
     from newsletter.app import App
 
 BATCH = 500
+KEPT = 1000  # refused and kept-out rows remembered by line (the counts stay exact)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 SEPARATORS = (",", ";", "\t")
 EMAIL_HEADERS = ("email", "e-mail", "email address", "e-mail address")
@@ -64,12 +74,38 @@ class ImportReport:
     blocked: int = 0
     duplicates: int = 0
     bad: list[tuple[int, str]] = field(default_factory=list)
+    bad_count: int | None = None  # set when ``bad`` was cut to its first KEPT lines
+    # The people left out (unsubscribed, bounced/complained, erased), by line: the first KEPT.
+    kept_out: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
         """Data rows read."""
         return (self.added + self.existing + self.unsubscribed + self.suppressed + self.blocked
-                + self.duplicates + len(self.bad))
+                + self.duplicates + self.refused)
+
+    @property
+    def refused(self) -> int:
+        """Rows refused as bad (a wrong address, an unknown time zone)."""
+        return self.bad_count if self.bad_count is not None else len(self.bad)
+
+    @property
+    def left_out(self) -> int:
+        """People not (re)subscribed because they left, bounced, complained or were erased."""
+        return self.unsubscribed + self.suppressed + self.blocked
+
+    def count(self, outcome: StaffOutcome, line: int, address: str) -> None:
+        """Count one row's outcome (and remember who was left out, by line)."""
+        setattr(self, outcome.value, getattr(self, outcome.value) + 1)
+        if outcome in LEFT_OUT and len(self.kept_out) < KEPT:
+            self.kept_out.append((line, address, LEFT_OUT[outcome]))
+
+
+LEFT_OUT = {
+    StaffOutcome.UNSUBSCRIBED: "unsubscribed from this list",
+    StaffOutcome.BLOCKED: "bounced or complained",
+    StaffOutcome.SUPPRESSED: "erased or suppressed",
+}
 
 
 @dataclass(frozen=True)
@@ -100,7 +136,7 @@ def _encoding(path: Path) -> str:
     return "utf-16" if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) else "utf-8-sig"
 
 
-def _header_columns(path: Path, header: str) -> tuple[str, dict[str, str]]:
+def _header_columns(label: str, header: str) -> tuple[str, dict[str, str]]:
     """The separator and the header's columns (lower-cased name → as written)."""
     found: list[str] = []
     for separator in SEPARATORS:
@@ -113,21 +149,23 @@ def _header_columns(path: Path, header: str) -> tuple[str, dict[str, str]]:
             found = [name.strip() for name in names]
     shown = ", ".join(repr(name) for name in found[:6]) or "nothing"
     raise ContentError(
-        f"{path}:1: the header row has no 'email' column (it has {shown}; columns may be "
+        f"{label}:1: the header row has no 'email' column (it has {shown}; columns may be "
         "separated by commas, semicolons or tabs)"
     )
 
 
-def _read_rows(path: Path, report: ImportReport, *, smtp_utf8: bool = False) -> list[_Row]:
+def _read_rows(path: Path, report: ImportReport, *, smtp_utf8: bool = False,
+               label: str | None = None) -> list[_Row]:
+    label = label or str(path)
     try:
         handle = path.open(encoding=_encoding(path), newline="")
     except OSError as err:
-        raise ContentError(f"{path}: cannot open: {err.strerror}") from err
+        raise ContentError(f"{label}: cannot open: {err.strerror}") from err
     rows: list[_Row] = []
     seen: set[str] = set()
     with handle:
         try:
-            separator, columns = _header_columns(path, handle.readline())
+            separator, columns = _header_columns(label, handle.readline())
             handle.seek(0)
             reader = csv.DictReader(handle, delimiter=separator)
             zone_key = columns.get("time_zone") or columns.get("timezone")
@@ -152,9 +190,15 @@ def _read_rows(path: Path, report: ImportReport, *, smtp_utf8: bool = False) -> 
                 seen.add(address)
                 rows.append(_Row(line, address, name, zone))
         except UnicodeDecodeError as err:
-            raise ContentError(f"{path}: not UTF-8 text ({err.reason})") from err
+            raise ContentError(
+                f"{label}: not UTF-8 text ({err.reason} at byte {err.start}); save it as "
+                "CSV UTF-8 and try again") from err
         except csv.Error as err:
-            raise ContentError(f"{path}:{reader.line_num}: {err}") from err
+            raise ContentError(f"{label}:{reader.line_num}: not a readable CSV file ({err})"
+                               ) from err
+    if len(report.bad) > KEPT:
+        report.bad_count = len(report.bad)
+        del report.bad[KEPT:]
     return rows
 
 
@@ -164,30 +208,40 @@ def import_csv(
     list_slug: str,
     *,
     progress: Callable[[int, int], None] | None = None,
+    dry_run: bool = False,
+    basis: str | None = None,
+    name: str | None = None,
 ) -> ImportReport:
     """Import people from ``path`` into ``list_slug``; returns the counts and the bad rows.
 
-    ``progress(done, total)`` is called after each batch of valid rows.
+    ``progress(done, total)`` is called after each batch of valid rows. With
+    ``dry_run`` nothing is written: the report tells what the import would do.
+    ``basis`` (staff's statement of where the consent was given) goes into each
+    consent record; ``name`` is the file's name in messages and consent records
+    (the console stores uploads under a random name).
     """
     known = app.catalog.find_list(list_slug)
     report = ImportReport()
-    rows = _read_rows(path, report, smtp_utf8=app.settings.smtp_utf8)
+    shown = name or path.name
+    rows = _read_rows(path, report, smtp_utf8=app.settings.smtp_utf8,
+                      label=shown if name else None)
+    statement = (basis or "").strip() or None
     for start in range(0, len(rows), BATCH):
         batch = rows[start:start + BATCH]
 
         def work(session: Session, batch: list[_Row] = batch) -> list[StaffOutcome]:
-            now = app.clock.now()
-            return [
-                activate_by_staff(
-                    session, address=row.address, name=row.name, time_zone=row.time_zone,
-                    known=known, now=now, method="import", form=f"{path.name}:{row.line}",
-                )
+            return activate_many(session, [
+                NewPerson(row.address, row.name, row.time_zone, f"{shown}:{row.line}")
                 for row in batch
-            ]
+            ], known=known, now=app.clock.now(), consent_text=statement)
 
-        for outcome in app.db.run(work, doing="importing subscribers"):
-            counter = outcome.value
-            setattr(report, counter, getattr(report, counter) + 1)
+        if dry_run:
+            with app.db.read("checking the import") as session:
+                outcomes = would_do(session, [row.address for row in batch], known)
+        else:
+            outcomes = app.db.run(work, doing="importing subscribers")
+        for row, outcome in zip(batch, outcomes, strict=True):
+            report.count(outcome, row.line, row.address)
         if progress is not None:
             progress(start + len(batch), len(rows))
     return report

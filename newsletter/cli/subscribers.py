@@ -105,31 +105,41 @@ def show_command(state: State, email: str, as_json: bool) -> None:
 @subscribers_group.command("import")
 @click.argument("csv_file", type=click.Path(path_type=Path))
 @click.option("--list", "list_slug", required=True, help="Slug of the list to import into.")
+@click.option("--dry-run", is_flag=True,
+              help="Only report what the import would do; write nothing.")
+@click.option("--basis", default=None,
+              help="Where and how these people agreed (kept in their consent records).")
 @pass_state
-def import_command(state: State, csv_file: Path, list_slug: str) -> None:
+def import_command(state: State, csv_file: Path, list_slug: str, dry_run: bool,
+                   basis: str | None) -> None:
     """Import people from a CSV file (columns: email, optional name and time_zone).
 
     Imported people become active with an "import" consent record naming the
-    file and line. Bad rows are reported with their line numbers and skipped;
-    nobody who unsubscribed or was erased is resubscribed.
+    file and line (and the --basis, when given). Bad rows are reported with
+    their line numbers and skipped; nobody who unsubscribed or was erased is
+    resubscribed. Importing the same file again adds nobody twice.
 
-    Example: newsletter subscribers import subscribers/clinic.csv --list clinic-news
+    Example: newsletter subscribers import subscribers/clinic.csv --list clinic-news --dry-run
     """
     app = state.app()
     with Progress(transient=True) as progress:
-        task = progress.add_task("importing", total=None)
+        task = progress.add_task("checking" if dry_run else "importing", total=None)
         report = import_csv(
-            app, csv_file, list_slug,
+            app, csv_file, list_slug, dry_run=dry_run, basis=basis,
             progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     for line, message in report.bad:
         click.echo(f"{csv_file}:{line}: {message}", err=True)
+    if report.refused > len(report.bad):
+        click.echo(f"(and {report.refused - len(report.bad)} more bad rows)", err=True)
+    would = "would be added" if dry_run else "added"
     click.echo(
-        f"{wording.count(report.rows, 'row')}: {report.added} added, {report.existing} already "
+        f"{'dry run: ' if dry_run else ''}{wording.count(report.rows, 'row')}: {report.added} "
+        f"{would}, {report.existing} already "
         f"subscribed, {wording.count(report.duplicates, 'duplicate')}, "
         f"{report.unsubscribed} unsubscribed (kept out), "
         f"{report.suppressed} suppressed (kept out), {report.blocked} bounced/complained "
-        f"(kept out), {len(report.bad)} bad"
+        f"(kept out), {report.refused} bad"
     )
 
 

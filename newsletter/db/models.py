@@ -724,3 +724,32 @@ class ClickPerson(Base):
     link_id: Mapped[int] = mapped_column(ForeignKey("click_links.id", ondelete="CASCADE"))
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
     clicked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+# --- 10b-import ---
+class ImportJob(Base):
+    """One CSV upload of subscribers from the console: its dry-run report, then its import.
+
+    ``token`` is the random id in the console's URLs and the stored file's name
+    (``var/imports/<token>.csv``). ``state``: ``checked`` (dry run done, nothing
+    written), ``running`` (``updated_at`` is its heartbeat, moved every batch),
+    ``done``, ``failed`` (may be run again), ``expired`` (the file was deleted unused).
+    """
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (Index("ix_import_jobs_state_updated", "state", "updated_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(43), unique=True)
+    list_slug: Mapped[str] = mapped_column(String(64))
+    file_name: Mapped[str] = mapped_column(String(255))
+    basis: Mapped[str] = mapped_column(Text, default="")
+    staff_email: Mapped[str] = mapped_column(String(320))
+    staff_ip: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    checked: Mapped[str] = mapped_column(Text, default="")  # the dry run's report (JSON)
+    result: Mapped[str] = mapped_column(Text, default="")  # the import's report (JSON)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

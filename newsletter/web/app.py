@@ -20,6 +20,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from newsletter.app import App
 from newsletter.config import Settings, is_loopback_host
 from newsletter.web.admin import install_admin
+from newsletter.web.admin.subscriber_import import FORM_SLACK, IMPORT_UPLOAD
 from newsletter.web.api import install_api
 from newsletter.web.archive import archive_router
 from newsletter.web.caught import caught_router
@@ -70,7 +71,8 @@ def create_web_app(app: App, *, host: str = "127.0.0.1") -> FastAPI:
     install_api(web, app)  # the REST API under /api (its own OpenAPI document)
     web.add_middleware(BodyLimit, max_bytes=app.settings.max_request_bytes,
                        admin_max_bytes=app.settings.console_max_request_bytes,
-                       prefixes={WEBHOOKS: app.settings.webhook_max_request_bytes})
+                       prefixes={WEBHOOKS: app.settings.webhook_max_request_bytes,
+                                 IMPORT_UPLOAD: app.settings.console_import_max_bytes + FORM_SLACK})
     web.add_middleware(BodyDeadline, seconds=app.settings.request_body_timeout_seconds)
     web.add_middleware(
         EmbedCORS,  # allowed_origins plus the console's embedding origins, read at run time

@@ -124,7 +124,8 @@ def install_error_handlers(web: FastAPI, app: App) -> None:
         return error_response(app, request, exc.status, exc.message)
 
     async def on_too_large(request: Request, exc: Exception) -> Response:
-        return error_response(app, request, 413, "the request is too large")
+        message = exc.message if isinstance(exc, BodyTooLarge) else "the request is too large"
+        return error_response(app, request, 413, message)
 
     async def on_too_slow(request: Request, exc: Exception) -> Response:
         # Close the connection: the rest of the body may still be trickling in.

@@ -11,9 +11,12 @@ that needs another policy (the archive, which shows email HTML) sets its own
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from newsletter import wording
 
 PAGE_CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -70,7 +73,18 @@ class SecurityHeaders:
 
 
 class BodyTooLarge(Exception):
-    """The request body is over the configured cap."""
+    """The request body is over the configured cap (``limit`` bytes)."""
+
+    def __init__(self, limit: int = 0) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+    @property
+    def message(self) -> str:
+        """What the error page says: the request is too large, and the cap."""
+        if not self.limit:
+            return "the request is too large"
+        return f"the request is too large: this address accepts at most {wording.size(self.limit)}"
 
 
 class BodyTooSlow(Exception):
@@ -141,7 +155,7 @@ class BodyLimit:
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await _refuse(send, headers, path)
+            await _refuse(send, headers, limit, path)
             return
         seen = 0
 
@@ -151,7 +165,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(limit)
             return message
 
         await self.app(scope, limited_receive, send)
@@ -160,14 +174,19 @@ class BodyLimit:
 API_PREFIX = "/api/"  # the REST API answers every error as an RFC 9457 problem
 
 
-async def _refuse(send: Send, headers: dict[bytes, bytes], path: str = "") -> None:
+async def _refuse(send: Send, headers: dict[bytes, bytes], limit: int, path: str) -> None:
     as_json = b"json" in headers.get(b"content-type", b"") or b"json" in headers.get(
         b"accept", b""
     )
+    message = BodyTooLarge(limit).message
+    # A console form (a CSV upload) gets a way back to the page that holds it.
+    back = (f'<p><a href="{html.escape(path)}">Back to the form</a></p>'
+            if is_admin_path(path) else "")
     body = (
-        b'{"error": "the request is too large"}'
+        json.dumps({"error": message}).encode()
         if as_json
-        else b"<!doctype html><title>Too large</title><p>The request is too large.</p>"
+        else (f"<!doctype html><title>Too large</title><h1>Too large</h1>"
+              f"<p>{html.escape(message[:1].upper() + message[1:])}.</p>{back}").encode()
     )
     kind = b"application/json" if as_json else b"text/html; charset=utf-8"
     if path.startswith(API_PREFIX):

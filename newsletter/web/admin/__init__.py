@@ -35,6 +35,7 @@ from newsletter.web.admin.schedule import schedule_router
 from newsletter.web.admin.sends import sends_router
 from newsletter.web.admin.series import series_router
 from newsletter.web.admin.staff_pages import staff_router
+from newsletter.web.admin.subscriber_import import subscriber_import_router
 from newsletter.web.admin.subscribers import subscribers_router
 from newsletter.web.admin.tokens_page import tokens_router
 
@@ -54,6 +55,8 @@ def admin_router(app: App) -> APIRouter:
     router.include_router(deliverability_router(app))
     router.include_router(hooks_router(app))
     router.include_router(tokens_router(app))
+    # the import's paths first: /admin/subscribers/<id> must never take /import
+    router.include_router(subscriber_import_router(app))
     router.include_router(subscribers_router(app))
     router.include_router(lists_router(app))
     router.include_router(results_router(app))

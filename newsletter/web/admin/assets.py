@@ -21,6 +21,7 @@ FILES = {
     "sending.css": "text/css; charset=utf-8",  # calendar, schedule and sends pages
     "hooks.css": "text/css; charset=utf-8",  # the webhook pages
     "results.css": "text/css; charset=utf-8",  # the results pages and their charts
+    "import.css": "text/css; charset=utf-8",  # the subscribers' CSV import
     "viewer-zone.js": "text/javascript; charset=utf-8",  # the viewer's zone, for those pages
     "subscribers.css": "text/css; charset=utf-8",  # the subscriber pages
     "lists.css": "text/css; charset=utf-8",  # the list pages and the form builder
