@@ -7,6 +7,7 @@ transaction, and the dispatcher delivers them to a loopback receiver.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from newsletter.accounts.audit import Actor
 from newsletter.app import App, create_app
+from newsletter.audience.csv_files import import_csv
 from newsletter.audience.staff import erase_subscriber
 from newsletter.clock import ManualClock
 from newsletter.config import load_settings
@@ -30,6 +32,7 @@ from tests.support.audience import address, seed
 from tests.support.bounces import arf, dsn, send_issue
 from tests.support.hooks import Receiver
 from tests.support.net import free_port
+from tests.support.project import CLINIC_LIST
 from tests.support.smtpd import SMTPRecorder
 
 OWNER = Actor("owner@clinic.example")
@@ -137,3 +140,19 @@ def test_erasing_a_person_removes_the_webhook_events_that_name_them_and_keeps_th
     with mail_app.sessions() as session:  # no delivery is left pointing at a deleted event
         events = set(session.scalars(select(HookEvent.id)))
         assert set(session.scalars(select(HookDelivery.event_id))) <= events
+
+
+def test_people_imported_from_a_csv_file_each_send_one_subscribed_event(
+        mail_app: App, project: Path, tmp_path: Path) -> None:
+    endpoints.create_endpoint(mail_app, "http://127.0.0.1:9/hook", ["subscriber.subscribed"],
+                              actor=OWNER)
+    seed(mail_app, project, 0)  # the list exists
+    people = [address(n) for n in range(10, 15)]
+    csv_file = tmp_path / "people.csv"
+    csv_file.write_text("email\n" + "\n".join(people) + "\n", encoding="utf-8")
+    report = import_csv(mail_app, csv_file, CLINIC_LIST, basis="paper form at the front desk")
+    assert report.added == len(people)
+    with mail_app.sessions() as session:
+        bodies = list(session.scalars(select(HookEvent.body)))
+    assert sorted(json.loads(body)["data"]["email"] for body in bodies) == sorted(people)
+    assert {json.loads(body)["data"]["method"] for body in bodies} == {"import"}
