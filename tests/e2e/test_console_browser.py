@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page
+from playwright.sync_api import Browser, Page
 
 from newsletter.accounts.staff import get_staff
-from tests.support.browser import screenshot_path
+from tests.support.browser import screenshot_path, watched_page
 from tests.support.console import ConsoleServer, console_project, login_page
 
 OWNER, EDITOR, VIEWER = "owner@clinic.example", "editor@clinic.example", "viewer@clinic.example"
@@ -34,20 +34,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
             running.add_staff(email, role)
         yield running
 
-
-def watched_page(browser: Browser, viewport: dict[str, int]) -> tuple[Page, list[str]]:
-    """A page in its own context, and the console errors (CSP violations among them) it logs."""
-    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
-    page = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return page, errors
 
 
 def shoot(page: Page, name: str, scratch: Path) -> None:

@@ -25,7 +25,7 @@ from newsletter.db.models import FeedbackEvent
 from newsletter.feedback.intake import process_message
 from tests.support.audience import address, seed
 from tests.support.bounces import arf, dsn, send_issue
-from tests.support.browser import screenshot_path
+from tests.support.browser import screenshot_path, watched_page
 from tests.support.console import (
     ConsoleServer,
     console_project,
@@ -206,11 +206,7 @@ def test_an_editor_runs_the_checks_and_sees_each_finding_with_its_fix(
 def test_in_a_browser_an_editor_runs_the_checks_and_reads_each_fix_without_sideways_scrolling(
         server: ConsoleServer, browser: Browser, tmp_path: Path, label: str,
         viewport: dict[str, int]) -> None:
-    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page, errors = watched_page(browser, viewport)
     try:
         login_page(page, server.url, EDITOR)
         page.goto(server.url + "/admin/deliverability")
@@ -225,4 +221,4 @@ def test_in_a_browser_an_editor_runs_the_checks_and_reads_each_fix_without_sidew
                         full_page=True)
         assert errors == []
     finally:
-        context.close()
+        page.context.close()

@@ -23,7 +23,7 @@ from standardwebhooks.webhooks import Webhook
 from newsletter.accounts.audit import recent_actions
 from newsletter.hooks.dispatch import dispatch_due, make_client
 from tests.e2e.test_console_browser import CONTRAST_JS
-from tests.support.browser import screenshot_path
+from tests.support.browser import screenshot_path, watched_page
 from tests.support.console import ConsoleServer, console_project, login, login_page, with_csrf
 from tests.support.hooks import Receiver
 from tests.support.project import CLINIC_LIST
@@ -150,10 +150,7 @@ def test_a_bad_url_is_answered_with_the_reason_and_the_form_keeps_what_was_typed
 @pytest.mark.browser
 def test_an_owner_registers_an_endpoint_in_the_browser_and_sees_the_test_event_delivered(
         server: ConsoleServer, browser: Browser, receiver: Receiver, tmp_path: Path) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page, errors = watched_page(browser, {"width": 1280, "height": 900})
     login_page(page, server.url, OWNER)
     page.get_by_role("navigation", name="Console").get_by_role("link", name="Webhooks").click()
     page.get_by_label("Address (URL)").fill(receiver.url + "?browser")
@@ -184,4 +181,4 @@ def test_an_owner_registers_an_endpoint_in_the_browser_and_sees_the_test_event_d
     assert len(checked) > 20
     assert low == [], f"text below 4.5:1 contrast: {low}"
     assert errors == [], f"the browser reported: {errors}"
-    context.close()
+    page.context.close()

@@ -17,14 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page
+from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 
 from newsletter.app import App
 from newsletter.audience.ingest import process_signups
 from newsletter.db.models import ConsentRecord, ConsentVersion, Signup
 from newsletter.web.signup import ACCEPTED_MESSAGE
-from tests.support.browser import screenshot_path
+from tests.support.browser import screenshot_path, watched_page
 from tests.support.console import ConsoleServer, console_project, login_page
 from tests.support.embedding import OtherSite
 from tests.support.project import CLINIC_LIST
@@ -46,20 +46,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
         running.add_staff(EDITOR, "editor")
         yield running
 
-
-def watched_page(browser: Browser, viewport: dict[str, int]) -> tuple[Page, list[str]]:
-    """A page in its own context, and the errors (CSP violations among them) it logs."""
-    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
-    page = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return page, errors
 
 
 def shoot(page: Page, name: str, scratch: Path, viewport: dict[str, int]) -> None:

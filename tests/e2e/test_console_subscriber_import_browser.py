@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from newsletter.audience import import_jobs
 from newsletter.db.models import Subscriber, Subscription
-from tests.support.browser import screenshot_path
+from tests.support.browser import screenshot_path, watched_page
 from tests.support.console import ConsoleServer, console_project, login_page
 
 EDITOR = "editor@clinic.example"
@@ -41,19 +41,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
         running.add_staff(EDITOR, "editor")
         yield running
 
-
-def watched_page(browser: Browser, viewport: dict[str, int]) -> tuple[Page, list[str]]:
-    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
-    page = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return page, errors
 
 
 def active_people(server: ConsoleServer) -> dict[str, str | None]:

@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from newsletter.audience.consent import RequestInfo
 from newsletter.audience.signup import SignupRequest, confirm, subscribe
 from tests.e2e.test_console_browser import CONTRAST_JS
-from tests.support.browser import screenshot_path
+from tests.support.browser import screenshot_path, watched_page
 from tests.support.console import ConsoleServer, console_project, login_page
 from tests.support.signup import confirm_path, mail_of, outbox
 
@@ -58,17 +58,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
 
 
 def new_page(browser: Browser, size: str = "desktop") -> tuple[Page, list[str]]:
-    context = browser.new_context(viewport=SIZES[size], accept_downloads=True)  # type: ignore[arg-type]
-    page = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return page, errors
+    return watched_page(browser, SIZES[size], accept_downloads=True)
 
 
 def find(page: Page, base: str, text: str) -> None:

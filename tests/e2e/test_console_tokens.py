@@ -19,7 +19,7 @@ from newsletter.accounts.api_tokens import list_tokens
 from newsletter.accounts.audit import recent_actions
 from tests.e2e.test_console_browser import CONTRAST_JS
 from tests.support.api import api_client, api_project
-from tests.support.browser import screenshot_path
+from tests.support.browser import screenshot_path, watched_page
 from tests.support.console import ConsoleServer, login, login_page, with_csrf
 
 OWNER, EDITOR, VIEWER = "owner@clinic.example", "editor@clinic.example", "viewer@clinic.example"
@@ -38,12 +38,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleServer]:
 
 
 def new_page(browser: Browser) -> tuple[Page, list[str]]:
-    context = browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text)
-            if message.type == "error" else None)
-    return page, errors
+    return watched_page(browser, DESKTOP)
 
 
 def make_in_browser(page: Page, name: str, role: str) -> str:

@@ -6,8 +6,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -38,3 +39,22 @@ def screenshot_path(name: str, scratch: Path) -> Path:
     folder = DOCS_SCREENSHOTS if os.environ.get("NEWSLETTER_UPDATE_SCREENSHOTS") else scratch
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name
+
+
+def watched_page(browser: Browser, viewport: dict[str, int],
+                 **options: Any) -> tuple[Page, list[str]]:
+    """A page in its own context, and the errors it logs (CSP violations, script errors).
+
+    ``options`` go to ``new_context`` (``accept_downloads=True``, say).
+    """
+    context = browser.new_context(viewport=viewport, **options)  # type: ignore[arg-type]
+    page = context.new_page()
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page, errors
