@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,20 +25,20 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.harness import (  # noqa: E402
+    CSRF_TOKEN,
+    OWNER_EMAIL,
+    OWNER_PASSWORD,
+    add_owner,
     cli_env,
     database,
     free_port,
     machine,
     make_project,
-    newsletter_bin,
     percentile,
     postgres_url,
     prepare,
-    wait_port,
+    serving,
 )
-
-EMAIL, PASSWORD = "owner@clinic.example", "correct horse battery staple"
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def timed(values: list[float]) -> str:
@@ -62,18 +60,9 @@ def main() -> None:
         with database(project, postgres_url(args.postgres)) as db:
             env = cli_env(db)
             prepare(project, env)
-            subprocess.run([newsletter_bin(), "staff", "add", EMAIL, "--role", "owner",
-                            "--password-stdin"], cwd=project, env=env, input=PASSWORD + "\n",
-                           text=True, check=True, capture_output=True)
-            server = subprocess.Popen([newsletter_bin(), "serve", "--port", str(port)],
-                                      cwd=project, env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
-            try:
-                wait_port("127.0.0.1", port, timeout=60)
+            add_owner(project, env)
+            with serving(project, env, port):
                 run(base, args.n, args.m, db.kind)
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
 
 
 def run(base: str, logins: int, loads: int, kind: str) -> None:
@@ -86,11 +75,11 @@ def run(base: str, logins: int, loads: int, kind: str) -> None:
         for _ in range(logins):
             client.cookies.clear()
             form = client.get("/admin/login")
-            token = TOKEN.search(form.text)
+            token = CSRF_TOKEN.search(form.text)
             assert token
             started = time.perf_counter()
-            answer = client.post("/admin/login", data={"email": EMAIL, "password": PASSWORD,
-                                                       "csrf_token": token.group(1)})
+            answer = client.post("/admin/login", data={
+                "email": OWNER_EMAIL, "password": OWNER_PASSWORD, "csrf_token": token.group(1)})
             login_times.append(time.perf_counter() - started)
             assert answer.status_code == 303, answer.status_code
         page_times = []

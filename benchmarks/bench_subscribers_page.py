@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,22 +38,23 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from benchmarks.harness import (  # noqa: E402
+    CSRF_TOKEN,
     LIST_SLUG,
+    OWNER_EMAIL,
+    OWNER_PASSWORD,
     Database,
+    add_owner,
     cli_env,
     database,
     free_port,
     machine,
     make_project,
-    newsletter_bin,
     percentile,
     postgres_url,
     prepare,
-    wait_port,
+    serving,
 )
 
-EMAIL, PASSWORD = "owner@clinic.example", "correct horse battery staple"
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 ROW = re.compile(r'href="/admin/subscribers/[A-Za-z0-9_-]{16,43}"')
 BASE = datetime(2025, 1, 1, tzinfo=UTC)
 # A person's id → their status: the same mix on both backends (id % 50 buckets).
@@ -127,21 +127,12 @@ def main() -> None:
             env = cli_env(db)
             prepare(project, env)
             seconds = seed(db, args.n)
-            subprocess.run([newsletter_bin(), "staff", "add", EMAIL, "--role", "owner",
-                            "--password-stdin"], cwd=project, env=env, input=PASSWORD + "\n",
-                           text=True, check=True, capture_output=True)
+            add_owner(project, env)
             key = middle_key(db, args.n // 2)
-            server = subprocess.Popen([newsletter_bin(), "serve", "--port", str(port)],
-                                      cwd=project, env=env, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL)
-            try:
-                wait_port("127.0.0.1", port, timeout=60)
+            with serving(project, env, port):
                 print(machine())
                 print(f"database: {db.kind}; {args.n} subscribers seeded in {seconds:.1f} s")
                 run(base, args.r, key)
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
 
 
 def run(base: str, repeats: int, key: str) -> None:
@@ -155,10 +146,10 @@ def run(base: str, repeats: int, key: str) -> None:
     }
     with httpx.Client(base_url=base, timeout=60) as client:
         form = client.get("/admin/login")
-        token = TOKEN.search(form.text)
+        token = CSRF_TOKEN.search(form.text)
         assert token
-        done = client.post("/admin/login", data={"email": EMAIL, "password": PASSWORD,
-                                                 "csrf_token": token.group(1)})
+        done = client.post("/admin/login", data={
+            "email": OWNER_EMAIL, "password": OWNER_PASSWORD, "csrf_token": token.group(1)})
         assert done.status_code == 303, done.status_code
         print(f"{'page':40} {'rows':>5} {'median':>9} {'p95':>9} {'max':>9}")
         for label, params in pages.items():

@@ -40,6 +40,9 @@ LIST_SLUG = "clinic-news"  # the list of the sample series issues/pain-care
 ISSUE = "pain-care/1"
 POSTGRES_ENV = "NEWSLETTER_BENCH_POSTGRES_URL"
 TEST_POSTGRES_ENV = "NEWSLETTER_TEST_POSTGRES_URL"
+# The console benchmarks' owner, made by `newsletter staff add` and logged in through the form.
+OWNER_EMAIL, OWNER_PASSWORD = "owner@clinic.example", "correct horse battery staple"
+CSRF_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -425,6 +428,27 @@ def wait_port(host: str, port: int, timeout: float = 10.0) -> None:
         except OSError:
             time.sleep(0.05)
     raise SystemExit(f"nothing listens on {host}:{port} after {timeout} s")
+
+
+def add_owner(project: Path, env: Mapping[str, str]) -> None:
+    """Make the console owner ``OWNER_EMAIL`` with ``OWNER_PASSWORD`` (`newsletter staff add`)."""
+    subprocess.run([newsletter_bin(), "staff", "add", OWNER_EMAIL, "--role", "owner",
+                    "--password-stdin"], cwd=project, env=dict(env),
+                   input=OWNER_PASSWORD + "\n", text=True, check=True, capture_output=True)
+
+
+@contextmanager
+def serving(project: Path, env: Mapping[str, str], port: int) -> Iterator[None]:
+    """`newsletter serve` on ``port`` for a ``with`` block: waits until it listens, stops it."""
+    server = subprocess.Popen([newsletter_bin(), "serve", "--port", str(port)], cwd=project,
+                              env=dict(env), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        wait_port("127.0.0.1", port, timeout=60)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
