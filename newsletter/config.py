@@ -62,7 +62,7 @@ class Settings(BaseModel):
     smtp_rate_per_hour: int = Field(default=0, ge=0)
     # Delivery policy (RELIABILITY #14-16): leases, batches, backoff, give-up, pauses.
     delivery_lease_seconds: float = Field(default=900.0, gt=0)
-    delivery_batch_size: int = Field(default=50, ge=1, le=5000)
+    delivery_batch_size: int = Field(default=500, ge=1, le=5000)
     delivery_backoff_base_seconds: float = Field(default=300.0, gt=0)
     delivery_backoff_cap_seconds: float = Field(default=4 * 3600.0, gt=0)
     delivery_give_up_seconds: float = Field(default=3 * 86400.0, gt=0)

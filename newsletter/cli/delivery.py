@@ -20,6 +20,7 @@ from newsletter.cli.deliverability import warn_if_unsigned
 from newsletter.config import Settings
 from newsletter.db.models import DeliveryStatus
 from newsletter.delivery.editions import editions_of, send_corrected
+from newsletter.delivery.heartbeat import reap_now
 from newsletter.delivery.outbox import due_count
 from newsletter.delivery.processes import (
     default_processes,
@@ -35,6 +36,9 @@ from newsletter.delivery.worker import run_worker
 from newsletter.feedback.summary import FeedbackStatus, feedback_status
 from newsletter.hooks.dispatch import start_hook_dispatcher
 from newsletter.schedule.send_now import audience_count, send_now
+
+# Below this many due messages `send` uses one process: starting more is not worth it.
+SMALL_SEND = 200
 
 
 def _parse_issue(
@@ -67,7 +71,7 @@ def _print_summary(console: Console, summary: SendSummary) -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; send nothing.")
 @click.option("--limit", type=click.IntRange(min=1), help="Send at most this many messages.")
 @click.option("--processes", type=click.IntRange(min=1), default=None,
-              help="Sending processes (default: the number of cores).")
+              help="Sending processes (default: two per core).")
 @pass_state
 def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int | None,
          processes: int | None) -> None:
@@ -88,6 +92,8 @@ def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int 
             sent = send_now(app, slug, position)
             added = wording.count(sent.added, "new recipient")
             console.print(f"Queued {slug}/{position}: {added}.")
+    if not dry_run:
+        reap_now(app)  # the claims of a killed `send` on this host count as due at once
     total = due_count(app)
     if dry_run:
         due = "is" if total == 1 else "are"
@@ -96,7 +102,7 @@ def send(state: State, issue: tuple[str, int] | None, dry_run: bool, limit: int 
         return
     shown = min(total, limit) if limit else total
     count = processes or default_processes()
-    if total < 2 * app.settings.delivery_batch_size:
+    if total < SMALL_SEND:
         count = 1  # not worth starting processes for
     stop = threading.Event()
 
@@ -144,12 +150,12 @@ def test_send(state: State, series: str, position: int, to: tuple[str, ...]) -> 
 @click.option("--idle", type=float, default=2.0, show_default=True,
               help="Seconds to wait when nothing is due.")
 @click.option("--processes", type=click.IntRange(min=1), default=None,
-              help="Sending processes (default: the number of cores).")
+              help="Sending processes (default: two per core).")
 @pass_state
 def worker(state: State, idle: float, processes: int | None) -> None:
     """Send due mail and process form signups continuously until stopped (Ctrl-C or SIGTERM).
 
-    Sending runs in one process per core (--processes); SIGTERM stops them after
+    Sending runs in two processes per core (--processes); SIGTERM stops them after
     their current batch. Signups are looked for every tenth of a second in a
     thread of their own, so a confirmation email is queued within a moment even
     during a long send. Outbound webhooks are posted by another thread.

@@ -153,6 +153,14 @@ def reap(session: Session, now: datetime, *, dead_after: timedelta, here: str,
     return Reaped(sorted(dead), released)
 
 
+def reap_now(app: App) -> Reaped:
+    """Look for dead workers once and put their claims back (``send`` does it before counting)."""
+    now = app.clock.now()
+    dead_after = timedelta(seconds=app.settings.worker_dead_after_seconds)
+    with app.db.write("sending") as session:
+        return reap(session, now, dead_after=dead_after, here=host_key())
+
+
 def release_claims(session: Session, worker_ids: list[int], now: datetime) -> int:
     """Give the ``sending`` rows of these workers a lease in the past: the next claim takes them."""
     if not worker_ids:

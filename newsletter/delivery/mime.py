@@ -13,6 +13,7 @@ checks that before using the fast path.
 from __future__ import annotations
 
 import binascii
+import functools
 import hashlib
 import hmac
 from collections.abc import Sequence
@@ -107,8 +108,13 @@ def address_header(field: str, name: str | None, address: str) -> str:
     return headers.address_field(field, name, wire_address(address))
 
 
+@functools.lru_cache(maxsize=1024)
 def unstructured_header(field: str, value: str) -> str:
-    """A folded Subject-like line, RFC 2047-encoded when it is not plain ASCII."""
+    """A folded Subject-like line, RFC 2047-encoded when it is not plain ASCII.
+
+    Cached: an issue's subject is the same for most of its readers, and encoding a
+    non-ASCII one into encoded-words cost more than the rest of building the message.
+    """
     return headers.unstructured(field, value)
 
 

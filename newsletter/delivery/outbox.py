@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Table, exists, func, insert, literal, select
+from sqlalchemy import ColumnElement, Table, and_, exists, func, insert, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -210,11 +210,17 @@ def enqueue_drip_issue(
 
 
 def due_count(app: App) -> int:
-    """How many rows a drain would try now (for the progress bar's total)."""
+    """How many rows a drain would try now (for the progress bar's total).
+
+    Rows left ``sending`` by a worker found dead (or whose lease ran out) count too:
+    the drain claims them first.
+    """
+    now = app.clock.now()
     with app.db.read("counting what is due") as session:
         return int(session.scalar(
-            select(func.count()).select_from(Delivery).where(
-                Delivery.status.in_(DUE_STATES), Delivery.next_attempt_at <= app.clock.now())
+            select(func.count()).select_from(Delivery).where(or_(
+                and_(Delivery.status.in_(DUE_STATES), Delivery.next_attempt_at <= now),
+                and_(Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)))
         ) or 0)
 
 

@@ -7,8 +7,8 @@ Rules (documented in docs/delivery.md and tested):
   batch. A crash between the two leaves rows ``sending`` until the worker is
   found dead (heartbeats: within seconds, :mod:`newsletter.delivery.heartbeat`)
   or their lease expires; they are then sent again with the same Message-ID.
-  Duplicates are therefore bounded by the messages in flight:
-  ``smtp_pool_size × delivery_batch_size`` per crash.
+  Results are recorded every ``RECORD_EVERY`` (50) messages, so duplicates are
+  bounded by the messages in flight: ``smtp_pool_size × 50`` per crashed process.
   A batch slower than half its lease records what it sent and renews the rest.
 * **Deferred** (4xx, relay unreachable): exponential backoff
   (:class:`~newsletter.delivery.backoff.BackoffPolicy`); past the give-up age
@@ -67,6 +67,10 @@ if TYPE_CHECKING:
     from newsletter.app import App
 
 SENDING = "sending"  # what the database was doing, for its error message
+# Results are recorded after this many messages, whatever the size of the claim: claims
+# are large because each costs a handful of statements, and what a crash can send twice
+# (sent, not yet recorded) stays small.
+RECORD_EVERY = 50
 log = logging.getLogger("newsletter.delivery")
 Progress = Callable[[int], None]
 
@@ -137,22 +141,29 @@ class SendRun:
         with self.app.db.read(SENDING) as session:
             return load_compiled(session, edition_id)
 
-    def take(self) -> int:
-        """How many rows the next claim may take (the batch size, within ``limit``)."""
+    def take(self, wanted: int) -> int:
+        """How many rows the next claim may take (``wanted``, within ``limit``)."""
         with self.lock:
             if self.remaining is None:
-                return self.batch
-            size = min(self.batch, self.remaining)
+                return wanted
+            size = min(wanted, self.remaining)
             self.remaining -= size
             return size
 
     def loop(self) -> None:
-        """One sending thread: claim, commit, send, record, until nothing is due or told to stop."""
+        """One sending thread: claim, commit, send, record, until nothing is due or told to stop.
+
+        Claims start at ``RECORD_EVERY`` rows and double while they come back full, up
+        to ``delivery_batch_size``: a large send soon claims in large batches (fewer
+        statements per message), while a small one is still spread over every
+        process and host instead of going to the first thread that asks.
+        """
+        wanted = min(RECORD_EVERY, self.batch)
         try:
             while not self.stop.is_set():
                 if self.halt is not None and self.halt.is_set():
                     return
-                size = self.take()
+                size = self.take(wanted)
                 if size <= 0:
                     return
                 with self.app.db.write(SENDING) as session:
@@ -163,6 +174,8 @@ class SendRun:
                 if not rows:
                     return
                 self.send_batch(rows)
+                if len(rows) == size:
+                    wanted = min(2 * wanted, self.batch)
         except BaseException as err:  # surfaced by drain() after the threads end
             self.errors.append(err)
             self.stop.set()
@@ -202,6 +215,10 @@ class SendRun:
                 self.stop_with(f"relay unreachable: {outcome.detail}")
                 results += [self.result(r, outcome, now) for r in rows[index + 1:]]
                 break
+            if len(results) >= RECORD_EVERY:
+                # Record as we go: a crash repeats at most these, not the whole claim.
+                self.flush(results, effects)
+                results, effects = [], []
         self.flush(results, effects)
 
     def mail_from(self, row: Claimed) -> str:
@@ -212,6 +229,8 @@ class SendRun:
 
     def flush(self, results: list[Result], effects: list[tuple[Claimed, Outcome]]) -> None:
         """Record results and their side effects in one transaction; count them."""
+        if not results:
+            return
         now = self.app.clock.now()
         with self.app.db.write(SENDING) as session:
             record(session, results, now)

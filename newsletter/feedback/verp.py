@@ -21,6 +21,7 @@ from newsletter.errors import FeedbackError
 
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 SIGNATURE_LENGTH = 16
+_SIGNATURE_BYTES = SIGNATURE_LENGTH * 5 // 8  # 10 bytes: 16 base-32 characters
 _TOKEN = re.compile(r"^([0-9a-z]{1,13})-([a-z2-7]{16})$")
 
 
@@ -39,7 +40,9 @@ class Verp:
 
     def _signature(self, key: bytes, delivery_id: int) -> str:
         digest = hmac.digest(key, f"verp:{delivery_id}".encode(), hashlib.sha256)
-        return base64.b32encode(digest).decode("ascii").lower()[:SIGNATURE_LENGTH]
+        # Base 32 turns each 5 bytes into 8 characters on their own, so the first 10 bytes
+        # give exactly the first 16 characters (the pure-Python encoder is slow per byte).
+        return base64.b32encode(digest[:_SIGNATURE_BYTES]).decode("ascii").lower()
 
     def token(self, delivery_id: int) -> str:
         """The signed token for ``delivery_id`` (a positive integer)."""
