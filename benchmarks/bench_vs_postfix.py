@@ -20,6 +20,11 @@ loopback port:
   this script (wall clock, same machine).
 * Peak RSS of the send process and of every process it starts (sampled from
   /proc every 100 ms; VmHWM per process and the peak of their sum).
+* CPU per message, user + system: the send and every process it started
+  (``getrusage`` of waited-for children), and the sink's own share meanwhile
+  (``/proc``); the same for ``smtp-source`` and the sink while it runs. Both
+  senders share two cores with the sink, so the CPU figures say where the
+  rate goes.
 * ``smtp-source -s 4 -d -m N -F FILE`` (C, four sessions, each reusing its
   connection, as our pool does) pushing N copies of a message of the same
   size: FILE is one message captured from a pilot `newsletter send` to one
@@ -38,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -82,11 +88,13 @@ class SendRun:
     returncode: int = 0
     stderr: str = ""
     memory: TreeMemory | None = None
+    cpu: float = 0.0  # seconds of CPU, user + system, of the send and every process it started
 
 
 def timed_send(project: Path, env: dict[str, str], *args: str) -> SendRun:
     """Run `newsletter send ARGS` and time its first output line and its exit."""
     run = SendRun()
+    before = _children_cpu()
     started = time.perf_counter()
     process = subprocess.Popen([newsletter_bin(), "send", *args], cwd=project, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -103,10 +111,22 @@ def timed_send(project: Path, env: dict[str, str], *args: str) -> SendRun:
         run.lines.append(line.rstrip("\n"))
     run.returncode = process.wait()
     run.wall = time.perf_counter() - started
+    run.cpu = _children_cpu() - before  # its children were waited for, so they count
     run.memory.stop()
     reader.join()
     run.stderr = "".join(errors)
     return run
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a running process (the sink), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def queued_at(db: Database) -> datetime:
@@ -119,16 +139,18 @@ def queued_at(db: Database) -> datetime:
     return value.replace(tzinfo=UTC)
 
 
-def smtp_source(port: int, count: int, sessions: int, message: Path, sender: str) -> float:
-    """Seconds smtp-source takes to push ``count`` copies of ``message`` into the sink."""
+def smtp_source(port: int, count: int, sessions: int, message: Path, sender: str,
+                sink: int) -> tuple[float, float, float]:
+    """Seconds smtp-source takes to push ``count`` copies into the sink; its CPU, the sink's."""
     command = [SOURCE, "-s", str(sessions), "-d", "-m", str(count), "-F", str(message),
                "-f", sender, "-t", "reader@example.org", f"127.0.0.1:{port}"]
+    cpu, sink_cpu = _children_cpu(), process_cpu(sink)
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"smtp-source failed ({done.returncode}): {done.stderr.strip()}")
-    return seconds
+    return seconds, _children_cpu() - cpu, process_cpu(sink) - sink_cpu
 
 
 def write_message_file(folder: Path) -> tuple[Path, int]:
@@ -140,7 +162,7 @@ def write_message_file(folder: Path) -> tuple[Path, int]:
 
 
 def one_round(count: int, port: int, args: argparse.Namespace, message: Path,
-              pg: str | None) -> dict[str, float | str]:
+              pg: str | None, sink: int) -> dict[str, float | str]:
     """Seed N, run smtp-source and `newsletter send` side by side; return the figures.
 
     A send that fails is reported too (what it sent until then, its memory and
@@ -148,6 +170,9 @@ def one_round(count: int, port: int, args: argparse.Namespace, message: Path,
     """
     to_send = min(count, args.send_limit) if args.send_limit else count
     limit = ["--limit", str(args.send_limit)] if args.send_limit else []
+    if args.processes:
+        limit += ["--processes", str(args.processes)]
+    source_cpu: list[tuple[float, float]] = []  # (smtp-source, sink) CPU seconds per round
     with tempfile.TemporaryDirectory(prefix="bench-vs-postfix-") as folder:
         project = make_project(Path(folder), smtp_port=port, extra=dict(args.set or []))
         with database(project, pg) as db:
@@ -159,9 +184,14 @@ def one_round(count: int, port: int, args: argparse.Namespace, message: Path,
             source_times: list[float] = []
             sender = "news@clinic.example.com"
             if args.source_rounds >= 1:
-                source_times.append(smtp_source(port, to_send, args.sessions, message, sender))
+                seconds, cpu, sink_cpu = smtp_source(port, to_send, args.sessions, message,
+                                                     sender, sink)
+                source_times.append(seconds)
+                source_cpu.append((cpu, sink_cpu))
                 print(f"  smtp-source: {to_send / source_times[-1]:,.0f} msg/s", flush=True)
+            sink_before = process_cpu(sink)
             run = timed_send(project, env, "--issue", ISSUE, *limit)
+            sink_ours = process_cpu(sink) - sink_before
             counts = status_counts(db)
             began = queued_at(db) if counts else None
             failed = run.returncode != 0 or counts.get("sent", 0) != to_send
@@ -170,7 +200,10 @@ def one_round(count: int, port: int, args: argparse.Namespace, message: Path,
                       f"{counts}:\n    " + "\n    ".join(run.lines[-3:])
                       + run.stderr.strip()[-500:], flush=True)
             for _ in range(args.source_rounds - 1 if not failed else 0):
-                source_times.append(smtp_source(port, to_send, args.sessions, message, sender))
+                seconds, cpu, sink_cpu = smtp_source(port, to_send, args.sessions, message,
+                                                     sender, sink)
+                source_times.append(seconds)
+                source_cpu.append((cpu, sink_cpu))
                 print(f"  smtp-source: {to_send / source_times[-1]:,.0f} msg/s", flush=True)
     assert run.memory is not None
     sent = counts.get("sent", 0)
@@ -191,6 +224,14 @@ def one_round(count: int, port: int, args: argparse.Namespace, message: Path,
         "processes": len(run.memory.peak_per_process), "memory": run.memory.describe(),
         "output": " | ".join(line.strip() for line in run.lines if line.strip())[-300:],
         "failed": "FAILED: " + (run.lines[-1].strip() if run.lines else "") if failed else "",
+        # CPU per message, microseconds: ours (every process of the send) and the sink's
+        # share while we sent; smtp-source's and the sink's while it sent (mean of rounds).
+        "cpu_ours": run.cpu / max(sent, 1) * 1e6,
+        "cpu_sink_ours": sink_ours / max(sent, 1) * 1e6,
+        "cpu_source": (sum(c for c, _ in source_cpu) / len(source_cpu) / to_send * 1e6
+                       if source_cpu else float("nan")),
+        "cpu_sink_source": (sum(s for _, s in source_cpu) / len(source_cpu) / to_send * 1e6
+                            if source_cpu else float("nan")),
     }
     return result
 
@@ -215,6 +256,8 @@ def main() -> int:
                              "figures in docs/benchmarks.md use defaults)")
     parser.add_argument("--source-rounds", type=int, default=2, choices=[0, 1, 2],
                         help="smtp-source runs per N: before our send, and after it")
+    parser.add_argument("--processes", type=int, default=None, metavar="N",
+                        help="`send --processes N` for tuning runs (default: send's own)")
     parser.add_argument("--send-limit", type=int, default=None, metavar="K",
                         help="fan out to all N but send only K (`send --limit K`): fan-out "
                              "and memory at large N without sending them all")
@@ -241,7 +284,7 @@ def main() -> int:
             print(f"smtp-sink on 127.0.0.1:{port}; database: "
                   f"{'PostgreSQL ' + pg.split('@')[-1] if pg else 'SQLite (default)'}", flush=True)
             for count in counts:
-                result = one_round(count, port, args, message, pg)
+                result = one_round(count, port, args, message, pg, sink.pid)
                 results.append(result)
                 print(f"  newsletter send: {int(result['sent']):,} sent; "
                       f"{result['ours']:,.0f} msg/s end to end "
@@ -250,19 +293,25 @@ def main() -> int:
                 print(f"  fan-out {result['fan_out']:.2f} s (its first line came "
                       f"{result['first_line']:.2f} s after the start); memory: "
                       f"{result['memory']}")
+                print(f"  CPU per message: newsletter send {result['cpu_ours']:.0f} us (the sink "
+                      f"{result['cpu_sink_ours']:.0f} us meanwhile); smtp-source "
+                      f"{result['cpu_source']:.0f} us (the sink {result['cpu_sink_source']:.0f} "
+                      "us meanwhile)")
                 print(f"  its output: {result['output']}", flush=True)
         finally:
             sink.terminate()
             sink.wait()
     print("\n| N | sent | database | newsletter send, end to end | after fan-out "
-          "| smtp-source -s 4 | ratio (end to end) | peak RSS (largest process / sum) | fan-out |")
-    print("|---|---|---|---|---|---|---|---|---|")
+          "| smtp-source -s 4 | ratio (end to end) | peak RSS (largest process / sum) | fan-out "
+          "| CPU per message: send + sink / smtp-source + sink |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         print(f"| {int(r['n']):,} | {int(r['sent']):,} {r['failed']} | {r['db']} "
               f"| {r['ours']:,.0f} msg/s ({r['wall']:.1f} s) "
               f"| {r['sending']:,.0f} msg/s | {r['source']} msg/s | **{r['ratio']:.2f}** "
               f"| {r['rss']:.0f} / {r['rss_sum']:.0f} MB ({r['processes']} process) "
-              f"| {r['fan_out']:.2f} s |")
+              f"| {r['fan_out']:.2f} s | {r['cpu_ours']:.0f} + {r['cpu_sink_ours']:.0f} us / "
+              f"{r['cpu_source']:.0f} + {r['cpu_sink_source']:.0f} us |")
     return 1 if any(r["failed"] for r in results) else 0
 
 
