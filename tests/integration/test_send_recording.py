@@ -29,12 +29,6 @@ AUDIENCE = 3 * RECORD_EVERY + 7
 
 
 @pytest.fixture
-def server() -> Iterator[SMTPRecorder]:
-    with SMTPRecorder() as recorder:
-        yield recorder
-
-
-@pytest.fixture
 def one_connection_app(project: Path, database_url: str, clock: ManualClock,
                        server: SMTPRecorder) -> Iterator[App]:
     settings = load_settings(project, environ={}, overrides={

@@ -33,12 +33,6 @@ AUDIENCE = 12
 
 
 @pytest.fixture
-def server() -> Iterator[SMTPRecorder]:
-    with SMTPRecorder() as recorder:
-        yield recorder
-
-
-@pytest.fixture
 def mail_app(project: Path, database_url: str, clock: ManualClock,
              server: SMTPRecorder) -> Iterator[App]:
     settings = load_settings(project, environ={}, overrides={
