@@ -1,11 +1,12 @@
-"""Claiming due deliveries and recording results: every transition a conditional UPDATE.
+"""Claiming due deliveries and recording results: every result a conditional UPDATE.
 
 States (RELIABILITY #13): ``queued`` → ``sending`` (leased until
 ``lease_until``) → ``sent`` | ``deferred`` (``next_attempt_at``) | ``failed``
-(``last_error``) | ``suppressed`` | ``unknown``. A claim is committed before
-any SMTP I/O; a result is recorded only if the row is still ``sending`` with
-the same ``attempts`` value the claim set (a fencing token: a worker whose
-lease expired and was reclaimed cannot overwrite the newer attempt).
+(``last_error``) | ``suppressed`` | ``unknown``. A claim updates the rows its
+own transaction selected and holds, and is committed before any SMTP I/O; a
+result is recorded only if the row is still ``sending`` with the same
+``attempts`` value the claim set (a fencing token: a worker whose lease expired
+and was reclaimed cannot overwrite the newer attempt).
 
 Claims are batches: on SQLite one writer holds ``BEGIN IMMEDIATE``; on
 PostgreSQL ``FOR UPDATE SKIP LOCKED`` keeps concurrent workers' batches
