@@ -1,8 +1,10 @@
 """Benchmark: where one message's time goes on the send path, stage by stage, in one thread.
 
     .venv/bin/python benchmarks/bench_send_parts.py -n 5000
+    .venv/bin/python benchmarks/bench_send_parts.py -n 5000 --postgres env
 
-In one process, on the SQLite default of a fresh project with N active readers
+In one process, on the SQLite default (or a private PostgreSQL schema) of a
+fresh project with N active readers
 and an ``smtp-sink`` on loopback: the issue is fanned out, then each stage
 runs over all N rows on its own, in the order a sending thread runs them, and
 is timed (wall clock, and the process's CPU for the SMTP stage, whose wall time
@@ -41,6 +43,7 @@ from harness import (
     free_port,
     machine,
     make_project,
+    postgres_url,
     prepare,
     seed_active,
     wait_port,
@@ -61,8 +64,13 @@ def main() -> int:
     """Seed, fan out, time each stage over N rows and print microseconds per message."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=5000, help="readers (default 5,000)")
+    parser.add_argument("--postgres", metavar="URL", default=None,
+                        help="PostgreSQL server URL, or 'env' for NEWSLETTER_TEST_POSTGRES_URL")
     args = parser.parse_args()
     count: int = args.n
+    pg = postgres_url(args.postgres)
+    if args.postgres and pg is None:
+        raise SystemExit("--postgres env: NEWSLETTER_TEST_POSTGRES_URL is not set")
     if not Path(SINK).exists():
         raise SystemExit(f"{SINK} is missing (Debian: apt-get install postfix)")
     print(f"machine: {machine()}", flush=True)
@@ -74,10 +82,13 @@ def main() -> int:
         wait_port("127.0.0.1", port)
         with tempfile.TemporaryDirectory(prefix="bench-send-parts-") as folder:
             project = make_project(Path(folder), smtp_port=port)
-            with database(project, None) as db:
-                prepare(project, cli_env(db))
+            with database(project, pg) as db:
+                env = cli_env(db)
+                prepare(project, env)
                 seed_active(db, count)
                 os.chdir(project)
+                os.environ.update(env)  # the database URL, as the CLI would read it
+                print(f"database: {db.kind}", flush=True)
                 return measure(count)
     finally:
         sink.terminate()
