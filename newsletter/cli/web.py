@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 
 import click
@@ -16,12 +17,14 @@ from newsletter.cli.base import State, main, pass_state
 from newsletter.cli.serving import listen, refuse_public_catcher, web_server, with_local_base_url
 from newsletter.config import Settings
 from newsletter.content.lists import read_lists
+from newsletter.delivery.processes import die_with_parent
 from newsletter.errors import NewsletterError
 from newsletter.web.app import create_web_app
 
 
-def _signup_process(settings: Settings, stop: StopSignal) -> None:
+def _signup_process(settings: Settings, stop: StopSignal, parent: int) -> None:
     """The child process of ``serve`` that turns stored signups into people and email."""
+    die_with_parent(parent)  # a killed `serve` leaves no processor behind
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group: the parent decides
     app = create_app(settings, migrate=False)
     try:
@@ -63,7 +66,7 @@ def serve_command(state: State, host: str, port: int, ingest: bool, access_log: 
     stop = context.Event()
     child = None
     if ingest:
-        child = context.Process(target=_signup_process, args=(settings, stop),
+        child = context.Process(target=_signup_process, args=(settings, stop, os.getpid()),
                                 name="newsletter-signups", daemon=True)
         child.start()
     try:

@@ -88,7 +88,8 @@ def split(limit: int | None, parts: int) -> list[int | None]:
     return [base + (1 if index < extra else 0) for index in range(parts)]
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
+    """In a child: be killed when process ``parent`` dies (Linux), or exit if it already has."""
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
@@ -110,7 +111,7 @@ def _child_signals(halt: Event) -> _StopFlag:
 
 def _send_child(make_app: AppFactory, settings: Settings, parent: int, limit: int | None,
                 halt: Event, done: Synchronized[int], results: Queue[dict[str, Any]]) -> None:
-    _die_with_parent(parent)
+    die_with_parent(parent)
     flag = _child_signals(halt)
     from newsletter.delivery.sender import drain
 
@@ -132,7 +133,7 @@ def _send_child(make_app: AppFactory, settings: Settings, parent: int, limit: in
 
 def _worker_child(make_app: AppFactory, settings: Settings, parent: int, halt: Event,
                   idle: float, number: int) -> None:
-    _die_with_parent(parent)
+    die_with_parent(parent)
     stop = _child_signals(halt)
     from newsletter.delivery.worker import run_worker
 

@@ -104,3 +104,32 @@ def test_serve_with_no_ingest_only_stores_the_signup(folder: Path) -> None:
         assert _post(base + "/subscribe", "ana@example.com") == 200
         assert _rows(db, "SELECT count(*) FROM signups WHERE processed_at IS NULL") == 1
     assert _rows(db, "SELECT count(*) FROM deliveries") == 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in
+                Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"  # a zombie has ended; only its exit status is left
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
+def test_a_killed_serve_leaves_no_signup_processor_behind(folder: Path) -> None:
+    for _base, process in _serve(folder):
+        assert _until(lambda: bool(_children(process.pid)))  # the processor has started
+        processor = _children(process.pid)[0]
+        process.kill()  # SIGKILL: no clean shutdown, no stop event
+        process.wait()
+        # Within a deadline, not a timing claim: the kernel sends it SIGKILL at once.
+        assert _until(lambda: _gone(processor), seconds=30), (
+            f"signup processor {processor} outlived its killed `serve`")
