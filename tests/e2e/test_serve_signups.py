@@ -8,6 +8,7 @@ A real process, a real SQLite file, real HTTP.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -126,10 +127,11 @@ def _gone(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux's")
 def test_a_killed_serve_leaves_no_signup_processor_behind(folder: Path) -> None:
     for _base, process in _serve(folder):
-        assert _until(lambda: bool(_children(process.pid)))  # the processor has started
-        processor = _children(process.pid)[0]
+        pid = process.pid
+        assert _until(functools.partial(_children, pid))  # the processor has started
+        processor = _children(pid)[0]
         process.kill()  # SIGKILL: no clean shutdown, no stop event
         process.wait()
         # Within a deadline, not a timing claim: the kernel sends it SIGKILL at once.
-        assert _until(lambda: _gone(processor), seconds=30), (
+        assert _until(functools.partial(_gone, processor), seconds=30), (
             f"signup processor {processor} outlived its killed `serve`")
