@@ -31,6 +31,7 @@ from newsletter.db.models import (
     SubscriptionStatus,
     Suppression,
 )
+from newsletter.db.sets import one_of
 from newsletter.hooks import outbox as hooks
 
 ERASED = "erased"
@@ -60,7 +61,7 @@ def suppressed_addresses(session: Session, addresses: Iterable[str]) -> set[str]
     if not hashes:
         return set()
     found = session.scalars(
-        select(Suppression.email_hash).where(Suppression.email_hash.in_(hashes)))
+        select(Suppression.email_hash).where(one_of(session, Suppression.email_hash, hashes)))
     return {hashes[digest] for digest in found}
 
 

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, or_, select, update
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from newsletter.audience.people import suppressed_addresses
@@ -41,6 +40,7 @@ from newsletter.db.models import (
     Subscription,
     SubscriptionStatus,
 )
+from newsletter.db.sets import one_of
 
 D: Table = Delivery.__table__  # type: ignore[assignment]
 
@@ -116,7 +116,7 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int,
     ids = _candidates(session, now, limit)
     if not ids:
         return []
-    rows = _details(session.connection(), ids)
+    rows = _details(session, ids)
     blocked = _blocked(session, rows)
     if blocked:
         _each(session, sorted(blocked), status=DeliveryStatus.SUPPRESSED, lease_until=None,
@@ -143,14 +143,14 @@ def _each(session: Session, ids: Sequence[int], **values: Any) -> None:
     """
     for start in range(0, len(ids), _IDS_PER_STATEMENT):
         chunk = list(ids[start:start + _IDS_PER_STATEMENT])
-        session.execute(update(D).where(D.c.id.in_(chunk)).values(**values))
+        session.execute(update(D).where(one_of(session, D.c.id, chunk)).values(**values))
 
 
 # Well under SQLite's limit of bound variables (32,766 since 3.32; 999 before).
 _IDS_PER_STATEMENT = 900
 
 
-def _details(connection: Connection, ids: Sequence[int]) -> list[Claimed]:
+def _details(session: Session, ids: Sequence[int]) -> list[Claimed]:
     query = (
         select(
             D.c.id, D.c.kind, D.c.issue_id, D.c.subscriber_id, D.c.list_id,
@@ -163,13 +163,13 @@ def _details(connection: Connection, ids: Sequence[int]) -> list[Claimed]:
         .outerjoin(MailingList, MailingList.id == D.c.list_id)
         .outerjoin(Issue, Issue.id == D.c.issue_id)
         .outerjoin(Series, Series.id == Issue.series_id)
-        .where(D.c.id.in_(ids))
+        .where(one_of(session, D.c.id, ids))
         .order_by(D.c.id)
     )
     # ``attempts`` is the value after this claim's UPDATE (attempts + 1): the fencing token.
     # Positional: the columns above are in the order of Claimed's fields.
     return [Claimed(row[0], row[1], row[2], row[3], row[4], row[5], row[6] + 1, *row[7:])
-            for row in connection.execute(query)]
+            for row in session.execute(query)]
 
 
 def _blocked(session: Session, rows: Sequence[Claimed]) -> set[int]:
@@ -178,13 +178,13 @@ def _blocked(session: Session, rows: Sequence[Claimed]) -> set[int]:
     subscriber_ids = {row.subscriber_id for row in rows}
     active = _pairs(session.execute(
         select(Subscription.subscriber_id, Subscription.list_id).where(
-            Subscription.subscriber_id.in_(subscriber_ids),
+            one_of(session, Subscription.subscriber_id, subscriber_ids),
             Subscription.status == SubscriptionStatus.ACTIVE,
         )
     ))
     any_status = _pairs(session.execute(
         select(Subscription.subscriber_id, Subscription.list_id).where(
-            Subscription.subscriber_id.in_(subscriber_ids),
+            one_of(session, Subscription.subscriber_id, subscriber_ids),
             Subscription.status.in_(BLOCKED_STATES),
         )
     ))
@@ -192,7 +192,7 @@ def _blocked(session: Session, rows: Sequence[Claimed]) -> set[int]:
     opted_out = _pairs(session.execute(
         select(SeriesOptOut.subscriber_id, Issue.id)
         .join(Issue, Issue.series_id == SeriesOptOut.series_id)
-        .where(SeriesOptOut.subscriber_id.in_(subscriber_ids),
+        .where(one_of(session, SeriesOptOut.subscriber_id, subscriber_ids),
                Issue.id.in_({row.issue_id for row in rows if row.issue_id is not None}))
     ))
     suppressed = suppressed_addresses(session, {row.email for row in rows})
