@@ -36,6 +36,7 @@ from sqlalchemy import Engine, bindparam, create_engine, text
 from newsletter.delivery.processes import default_processes
 from tests.support.netns import Hosts, TcpForwarder, project_copy
 from tests.support.peersink import PeerSink
+from tests.support.processes import children_of
 
 REPO = Path(__file__).resolve().parents[2]
 POSTGRES_URL = os.environ.get("NEWSLETTER_TEST_POSTGRES_URL")
@@ -302,19 +303,6 @@ def kill_mid_send(world: World, workers: list[Proc]) -> tuple[str, set[str]]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     return addresses[busy[0]], in_flight
-
-
-def children_of(parent: int) -> list[int]:
-    """Pids of the processes whose parent is ``parent`` (from /proc)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == parent:
-            found.append(int(stat.parent.name))
-    return found
 
 
 def wait_until(condition: object, what: str, timeout: float = GUARD) -> None:

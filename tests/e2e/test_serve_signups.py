@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.net import free_port
-from tests.support.processes import stop_process
+from tests.support.processes import children_of, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 NEWSLETTER = str(Path(sys.executable).with_name("newsletter"))
@@ -107,12 +107,15 @@ def test_serve_with_no_ingest_only_stores_the_signup(folder: Path) -> None:
     assert _rows(db, "SELECT count(*) FROM deliveries") == 0
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(child) for child in
-                Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+def _signup_processor(serve: int) -> int | None:
+    """The child of ``serve`` that multiprocessing spawned (not its resource tracker)."""
+    for child in children_of(serve):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return child
+        except OSError:
+            continue
+    return None
 
 
 def _gone(pid: int) -> bool:
@@ -128,8 +131,9 @@ def _gone(pid: int) -> bool:
 def test_a_killed_serve_leaves_no_signup_processor_behind(folder: Path) -> None:
     for _base, process in _serve(folder):
         pid = process.pid
-        assert _until(functools.partial(_children, pid))  # the processor has started
-        processor = _children(pid)[0]
+        assert _until(functools.partial(_signup_processor, pid))  # it has started
+        processor = _signup_processor(pid)
+        assert processor is not None
         process.kill()  # SIGKILL: no clean shutdown, no stop event
         process.wait()
         # Within a deadline, not a timing claim: the kernel sends it SIGKILL at once.
