@@ -47,7 +47,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import math
-import os
 import random
 import re
 import signal
@@ -66,6 +65,7 @@ import httpx
 from harness import (
     Database,
     cli_env,
+    cpu_seconds,
     database,
     free_port,
     machine,
@@ -173,27 +173,6 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """CPU time (user + system) used so far by ``pids`` and their children (from /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    seen: set[int] = set()
-    todo = list(pids)
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except OSError:
-            continue
-        todo += [int(child) for child in children]
-    return total
 
 
 def measured(pids: list[int], run: Callable[[], dict[str, float]]) -> dict[str, float]:

@@ -63,6 +63,7 @@ from harness import (
     TreeMemory,
     capture_one_message,
     cli_env,
+    cpu_seconds,
     database,
     free_port,
     machine,
@@ -123,12 +124,6 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def process_cpu(pid: int) -> float:
-    """User + system CPU seconds of a running process (the sink), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def queued_at(db: Database) -> datetime:
     """When the fan-out began: every issue delivery's ``queued_at`` is the fan-out's "now"."""
     with db.engine.connect() as connection:
@@ -144,13 +139,13 @@ def smtp_source(port: int, count: int, sessions: int, message: Path, sender: str
     """Seconds smtp-source takes to push ``count`` copies into the sink; its CPU, the sink's."""
     command = [SOURCE, "-s", str(sessions), "-d", "-m", str(count), "-F", str(message),
                "-f", sender, "-t", "reader@example.org", f"127.0.0.1:{port}"]
-    cpu, sink_cpu = _children_cpu(), process_cpu(sink)
+    cpu, sink_cpu = _children_cpu(), cpu_seconds([sink])
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"smtp-source failed ({done.returncode}): {done.stderr.strip()}")
-    return seconds, _children_cpu() - cpu, process_cpu(sink) - sink_cpu
+    return seconds, _children_cpu() - cpu, cpu_seconds([sink]) - sink_cpu
 
 
 def write_message_file(folder: Path) -> tuple[Path, int]:
@@ -183,15 +178,19 @@ def one_round(count: int, port: int, args: argparse.Namespace, message: Path,
                   f"{to_send:,}", flush=True)
             source_times: list[float] = []
             sender = "news@clinic.example.com"
-            if args.source_rounds >= 1:
+
+            def source_round() -> None:
                 seconds, cpu, sink_cpu = smtp_source(port, to_send, args.sessions, message,
                                                      sender, sink)
                 source_times.append(seconds)
                 source_cpu.append((cpu, sink_cpu))
-                print(f"  smtp-source: {to_send / source_times[-1]:,.0f} msg/s", flush=True)
-            sink_before = process_cpu(sink)
+                print(f"  smtp-source: {to_send / seconds:,.0f} msg/s", flush=True)
+
+            if args.source_rounds >= 1:
+                source_round()
+            sink_before = cpu_seconds([sink])
             run = timed_send(project, env, "--issue", ISSUE, *limit)
-            sink_ours = process_cpu(sink) - sink_before
+            sink_ours = cpu_seconds([sink]) - sink_before
             counts = status_counts(db)
             began = queued_at(db) if counts else None
             failed = run.returncode != 0 or counts.get("sent", 0) != to_send
@@ -200,11 +199,7 @@ def one_round(count: int, port: int, args: argparse.Namespace, message: Path,
                       f"{counts}:\n    " + "\n    ".join(run.lines[-3:])
                       + run.stderr.strip()[-500:], flush=True)
             for _ in range(args.source_rounds - 1 if not failed else 0):
-                seconds, cpu, sink_cpu = smtp_source(port, to_send, args.sessions, message,
-                                                     sender, sink)
-                source_times.append(seconds)
-                source_cpu.append((cpu, sink_cpu))
-                print(f"  smtp-source: {to_send / source_times[-1]:,.0f} msg/s", flush=True)
+                source_round()
     assert run.memory is not None
     sent = counts.get("sent", 0)
     ours = sent / run.wall
