@@ -239,19 +239,17 @@ def status_counts(db: Database) -> dict[str, int]:
 
 
 def _children(pid: int) -> list[int]:
-    """Direct children of ``pid`` (from /proc/*/stat; no psutil needed)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    """Direct children of ``pid`` (the ``children`` lists of its threads in /proc).
+
+    Walking every /proc entry ten times a second cost the sampler a tenth of a core, taken
+    from the processes it measured.
+    """
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):  # any thread may start one
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
+            found += [int(child) for child in task.read_text().split()]
         except OSError:
             continue
-        # The command name is in parentheses and may contain spaces: split after the last ")".
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 1 and int(fields[1]) == pid:
-            found.append(int(entry))
     return found
 
 
