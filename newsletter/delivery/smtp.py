@@ -5,6 +5,13 @@ is written by hand so it can use PIPELINING (RSET, MAIL, RCPT and DATA in one
 write, RFC 2920) and a long timeout only for the reply to the final "."
 (RFC 5321 §4.5.3.2.6). Nothing here raises for a per-recipient problem: each
 message gets an :class:`~newsletter.delivery.outcome.Outcome`.
+
+Replies to a transaction are read straight from the socket, one ``recv`` for a
+group of pipelined replies, instead of smtplib's line-by-line reader. On a plain
+TCP session the timeouts are the kernel's (``SO_RCVTIMEO``/``SO_SNDTIMEO``) on a
+blocking socket: a Python-level timeout polls before every read and write, four
+extra system calls per message. A TLS session keeps Python's timeouts (its reads
+retry internally and must see them).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import re
 import smtplib
 import socket
 import ssl
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +39,8 @@ from newsletter.delivery.outcome import (
 # scans a 20 KB message in half the time of ``b"\n." in data``.
 _DOT_AFTER_NEWLINE = re.compile(rb"\n\.")
 _NETWORK_ERRORS = (smtplib.SMTPServerDisconnected, OSError, smtplib.SMTPResponseException)
+# The longest reply we accept, in bytes (smtplib's line limit, times a few lines).
+_MAX_REPLY = 8 * 8192
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,12 @@ class SMTPConnection:
         self._opened = 0.0
         self._used = False
         self._pipelining = False
+        self._sock: socket.socket | None = None
+        self._buffer = bytearray()  # reply bytes received and not yet consumed
+        self._kernel_timeouts = False
+        self._read_timeout = 0.0
+        self._expected = 0  # pipelined envelope replies still to read
+        self._early: list[tuple[int, bytes]] = []  # envelope replies read one by one
 
     def open(self) -> None:
         """Connect, secure, authenticate; raises :class:`ConnectFailed`."""
@@ -119,9 +135,20 @@ class SMTPConnection:
             _quietly_close(smtp)
             raise ConnectFailed(Outcome(
                 Verdict.DEFERRED, f"{cfg.where}: cannot connect: {err}", relay_down=True)) from err
-        if smtp.sock is not None:
-            # Commands and data are written whole; Nagle would only add delay per message.
-            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock = smtp.sock
+        if sock is None:  # smtplib connected without a socket: cannot happen after EHLO
+            raise ConnectFailed(Outcome(
+                Verdict.DEFERRED, f"{cfg.where}: no socket after EHLO", relay_down=True))
+        # Commands and data are written whole; Nagle would only add delay per message.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._kernel_timeouts = not isinstance(sock, ssl.SSLSocket)
+        if self._kernel_timeouts:
+            sock.settimeout(None)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(cfg.timeout))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(cfg.timeout))
+        self._sock = sock
+        self._read_timeout = cfg.timeout
+        self._buffer.clear()
         self._smtp = smtp
         self._opened = self._monotonic()
         self._used = False
@@ -129,7 +156,7 @@ class SMTPConnection:
 
     def close(self) -> None:
         """QUIT politely if possible, then drop the socket."""
-        smtp, self._smtp = self._smtp, None
+        smtp, self._smtp, self._sock = self._smtp, None, None
         if smtp is not None:
             try:
                 smtp.quit()
@@ -138,20 +165,55 @@ class SMTPConnection:
 
     def discard(self) -> None:
         """Drop the socket without a goodbye (after an error the session state is unknown)."""
-        smtp, self._smtp = self._smtp, None
+        smtp, self._smtp, self._sock = self._smtp, None, None
         _quietly_close(smtp)
 
     def send(self, mail_from: str, rcpt_to: str, data: bytes) -> Outcome:
         """One transaction; opens (or recycles) the session as needed."""
+        outcome = self.begin(mail_from, rcpt_to)
+        if outcome is None:
+            outcome = self.middle(data)
+        return self.end() if outcome is None else outcome
+
+    # A transaction in three steps, so that one thread can keep several sessions busy
+    # (SMTPTransport.send_window): while the relay reads one session's envelope or message,
+    # the sender writes to the next. Each step returns an outcome when the transaction
+    # ended there (the session is then ready for the next one, or discarded), else None.
+
+    def begin(self, mail_from: str, rcpt_to: str) -> Outcome | None:
+        """Open or recycle the session and write the envelope (RSET, MAIL, RCPT, DATA).
+
+        Raises :class:`ConnectFailed` when a new session cannot be opened.
+        """
         if self._smtp is not None and self._monotonic() - self._opened > self.config.max_age:
             self.close()
         if self._smtp is None:
             self.open()
-        smtp = self._smtp
-        assert smtp is not None
+        commands = [f"MAIL FROM:<{mail_from}>", f"RCPT TO:<{rcpt_to}>", "DATA"]
+        if self._used:
+            commands.insert(0, "RSET")
+        try:
+            if self._pipelining:
+                self._write("".join(command + "\r\n" for command in commands).encode("ascii"))
+                self._expected = len(commands)
+                return None
+            self._expected = 0  # no PIPELINING: one command and its reply at a time
+            self._early = []
+            for command in commands:
+                self._write(f"{command}\r\n".encode("ascii"))
+                reply = self._replies(1)[0]
+                self._early.append(reply)
+                if reply[0] >= 400:
+                    break
+        except _NETWORK_ERRORS as err:
+            return self._lost(Step.MAIL, err)
+        return None
+
+    def middle(self, data: bytes) -> Outcome | None:
+        """Read the envelope's replies; when all are good, write the message and its end."""
         step = Step.MAIL
         try:
-            replies = self._envelope(smtp, mail_from, rcpt_to)
+            replies = self._replies(self._expected) if self._expected else self._early
             outcome, step = self._check_envelope(replies)
             if outcome is not None:
                 if replies[-1][0] == 354:
@@ -171,15 +233,19 @@ class SMTPConnection:
                     payload = b"." + payload
             # One write for the message and its end: a second send per message cost a
             # system call and, with Nagle off, a packet of its own.
-            smtp.send(payload + (b".\r\n" if payload.endswith(b"\r\n") else b"\r\n.\r\n"))
-            step = Step.FINAL_DOT
-            assert smtp.sock is not None
-            smtp.sock.settimeout(self.config.data_timeout)
-            code, text = smtp.getreply()
-            smtp.sock.settimeout(self.config.timeout)
+            self._write(payload + (b".\r\n" if payload.endswith(b"\r\n") else b"\r\n.\r\n"))
         except _NETWORK_ERRORS as err:
-            self.discard()
-            return connection_lost(step, f"{self.config.where}: {err or type(err).__name__}")
+            return self._lost(step, err)
+        return None
+
+    def end(self) -> Outcome:
+        """Read the reply to the final "." (with the long data timeout)."""
+        try:
+            self._timeout(self.config.data_timeout)
+            ((code, text),) = self._replies(1)
+            self._timeout(self.config.timeout)
+        except _NETWORK_ERRORS as err:
+            return self._lost(Step.FINAL_DOT, err)
         self._used = True
         if code == 250:
             return SENT
@@ -187,21 +253,66 @@ class SMTPConnection:
         self._after_reply(outcome)
         return outcome
 
-    def _envelope(self, smtp: smtplib.SMTP, mail_from: str,
-                  rcpt_to: str) -> list[tuple[int, bytes]]:
-        commands = [f"MAIL FROM:<{mail_from}>", f"RCPT TO:<{rcpt_to}>", "DATA"]
-        if self._used:
-            commands.insert(0, "RSET")
-        if self._pipelining:
-            smtp.send("".join(command + "\r\n" for command in commands))
-            return [smtp.getreply() for _ in commands]
-        replies = []
-        for command in commands:
-            smtp.putcmd(command)
-            reply = smtp.getreply()
-            replies.append(reply)
-            if reply[0] >= 400:
-                break
+    def _lost(self, step: Step, err: BaseException) -> Outcome:
+        self.discard()
+        return connection_lost(step, f"{self.config.where}: {err or type(err).__name__}")
+
+    def _write(self, data: bytes) -> None:
+        sock = self._sock
+        assert sock is not None
+        try:
+            sock.sendall(data)
+        except BlockingIOError:  # SO_SNDTIMEO ran out
+            raise TimeoutError(f"could not write within {self.config.timeout:g} s") from None
+
+    def _timeout(self, seconds: float) -> None:
+        """Arm the timeout of the next reads (a system call only when it changes)."""
+        sock = self._sock
+        if sock is None or seconds == self._read_timeout:
+            return
+        if self._kernel_timeouts:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(seconds))
+        else:
+            sock.settimeout(seconds)
+        self._read_timeout = seconds
+
+    def _replies(self, count: int) -> list[tuple[int, bytes]]:
+        """Read ``count`` replies, as smtplib's ``getreply`` reads one: (code, text lines).
+
+        A reply ends at a line whose fourth character is not "-"; a code that is not a
+        number reads as -1, as in smtplib. Raises ``SMTPServerDisconnected`` when the
+        server closes, ``OSError`` on a timeout (``BlockingIOError`` with kernel
+        timeouts), ``SMTPResponseException`` for a reply longer than ``_MAX_REPLY``.
+        """
+        sock, buffer = self._sock, self._buffer
+        assert sock is not None
+        replies: list[tuple[int, bytes]] = []
+        lines: list[bytes] = []
+        start = 0
+        while len(replies) < count:
+            end = buffer.find(b"\n", start)
+            if end < 0:
+                if len(buffer) > _MAX_REPLY:
+                    raise smtplib.SMTPResponseException(500, "reply too long")
+                try:
+                    chunk = sock.recv(65536)
+                except BlockingIOError:  # SO_RCVTIMEO ran out
+                    raise TimeoutError(f"no reply within {self._read_timeout:g} s") from None
+                if not chunk:
+                    raise smtplib.SMTPServerDisconnected("connection closed by the server")
+                buffer += chunk
+                continue
+            line = bytes(buffer[start:end + 1])
+            start = end + 1
+            lines.append(line[4:].strip(b" \t\r\n"))
+            if line[3:4] != b"-":
+                try:
+                    code = int(line[:3])
+                except ValueError:
+                    code = -1
+                replies.append((code, b"\n".join(lines)))
+                lines = []
+        del buffer[:start]
         return replies
 
     def _check_envelope(self, replies: list[tuple[int, bytes]]) -> tuple[Outcome | None, Step]:
@@ -220,6 +331,12 @@ class SMTPConnection:
         # 421 means the server is closing the channel: reconnect next time.
         if outcome.detail.startswith("421"):
             self.discard()
+
+
+def _timeval(seconds: float) -> bytes:
+    """``struct timeval`` for SO_RCVTIMEO/SO_SNDTIMEO."""
+    whole = int(seconds)
+    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
 
 
 def _text(value: bytes | str) -> str:
