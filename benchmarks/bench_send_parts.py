@@ -13,10 +13,7 @@ is mostly waiting for the sink):
 * claim: one claim of N rows (candidates, details, suppression check, UPDATE);
 * compose: the message bytes (splice, tokens, Message-ID, headers), and within
   it the unsubscribe URL and the Message-ID alone; the VERP envelope sender;
-* SMTP: the pool's connections (``smtp_pool_size``, 2 by default) in step, as the
-  sender uses them (``send_window``: envelopes, then messages, then final replies);
-  then one connection at a time (``send``: pipelined envelope, body, final reply),
-  half of the messages each;
+* SMTP: one connection, pipelined envelope, body, final reply;
 * result and record: what to write, then one transaction that records N results.
 
 The composed messages are kept in memory to be sent in the next stage, which a
@@ -131,23 +128,11 @@ def measure(count: int) -> int:
           lambda: [run.composer.message_id(row) for row in rows], table)
     senders = timed("VERP envelope sender", count,
                     lambda: [run.mail_from(row) for row in rows], table)
-    half = count // 2
-    window = transport.size
     cpu = time.process_time()
-    outcomes = timed(f"SMTP in step over {window} connections, wall", half, lambda: [
-        outcome for start in range(0, half, window)
-        for outcome in transport.send_window([
-            (senders[index], rows[index].email, datas[index])
-            for index in range(start, min(start + window, half))])], table)
-    table.append((f"SMTP in step over {window} connections, CPU of this process",
-                  (time.process_time() - cpu) / half * 1e6))
-    cpu = time.process_time()
-    outcomes += timed("SMTP one connection at a time, wall", count - half, lambda: [
+    outcomes = timed("SMTP, wall (mostly waiting for the sink)", count, lambda: [
         transport.send(sender, row.email, data)
-        for sender, row, data in zip(senders[half:], rows[half:], datas[half:],
-                                     strict=True)], table)
-    table.append(("SMTP one connection at a time, CPU of this process",
-                  (time.process_time() - cpu) / (count - half) * 1e6))
+        for sender, row, data in zip(senders, rows, datas, strict=True)], table)
+    table.append(("SMTP, CPU of this process", (time.process_time() - cpu) / count * 1e6))
     results = timed("result", count, lambda: [
         run.result(row, outcome, now) for row, outcome in zip(rows, outcomes, strict=True)],
         table)

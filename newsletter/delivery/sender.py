@@ -8,8 +8,7 @@ Rules (documented in docs/delivery.md and tested):
   found dead (heartbeats: within seconds, :mod:`newsletter.delivery.heartbeat`)
   or their lease expires; they are then sent again with the same Message-ID.
   Results are recorded every ``RECORD_EVERY`` (50) messages, so duplicates are
-  bounded by the messages in flight: at most ``RECORD_EVERY - 1 + smtp_pool_size``
-  per crashed process (the pool's connections send in step, from one thread).
+  bounded by the messages in flight: ``smtp_pool_size × 50`` per crashed process.
   A batch slower than half its lease records what it sent and renews the rest.
 * **Deferred** (4xx, relay unreachable): exponential backoff
   (:class:`~newsletter.delivery.backoff.BackoffPolicy`); past the give-up age
@@ -102,11 +101,9 @@ class SendSummary:
 
 
 class SendRun:
-    """One drain: a sending thread claims batches, sends them and records the results.
+    """One drain: ``transport.size`` threads claim batches, send them and record the results.
 
-    It sends ``transport.size`` messages at a time over the pool's connections
-    (:meth:`send_batch`). Its state is guarded by a lock all the same, for callers
-    that run :meth:`loop` in several threads: the row budget (``limit``), the summary,
+    The threads share this object: the row budget (``limit``), the summary,
     the failure counts that pause an issue, and the stop flag set by a
     configuration error, an unreachable relay or a crash of one thread.
     """
@@ -184,17 +181,11 @@ class SendRun:
             self.stop.set()
 
     def send_batch(self, rows: list[Claimed]) -> None:
-        """Send one claimed batch, ``transport.size`` messages at a time; renew leases when slow.
-
-        Each window of messages goes out together over the pool's connections
-        (:meth:`~newsletter.delivery.transport.SMTPTransport.send_window`); stopping, a
-        pause and a lost relay take effect between windows.
-        """
+        """Send one claimed batch; renew its leases when the relay is slow."""
         results: list[Result] = []
         effects: list[tuple[Claimed, Outcome]] = []
         leased_at = self.app.clock.now()
-        index = 0
-        while index < len(rows):
+        for index, row in enumerate(rows):
             if self.app.clock.now() - leased_at > self.lease / 2:
                 # A slow relay: record what went out so far, and keep the rest of the
                 # batch ours so nobody reclaims it while we are still sending.
@@ -203,64 +194,32 @@ class SendRun:
                 leased_at = self.app.clock.now()
                 with self.app.db.write(SENDING) as session:
                     renew(session, rows[index:], leased_at + self.lease)
-            window, release = self.prepare_window(rows, index)
-            index += len(window)
-            down: Outcome | None = None
-            for (row, now, _prepared), outcome in zip(window, self.send_window(window),
-                                                      strict=True):
-                results.append(self.result(row, outcome, now))
-                effects.append((row, outcome))
-                self.react(row, outcome)
-                if outcome.relay_down and down is None:
-                    down = outcome
-            if down is not None:
-                # The relay is unreachable: defer the rest of the batch and stop this run.
-                self.stop_with(f"relay unreachable: {down.detail}")
-                now = self.app.clock.now()
-                results += [self.result(r, down, now) for r in rows[index:]]
-                break
-            if release:
+            if self.stop.is_set() or (row.issue_id in self.paused_issues):
                 # Give unsent rows back untouched (no penalty): paused or stopping.
                 results += [Result(r.id, r.attempts, DeliveryStatus.QUEUED,
                                    next_attempt_at=self.app.clock.now()) for r in rows[index:]]
+                break
+            now = self.app.clock.now()
+            try:
+                data = self.composer.compose(row, now)
+            except NewsletterError as err:  # per-recipient isolation (#19)
+                outcome = Outcome(Verdict.FAILED, f"could not build the message: {err}")
+            else:
+                self.limiter.acquire()
+                outcome = self.transport.send(self.mail_from(row), _rcpt(row), data)
+            results.append(self.result(row, outcome, now))
+            effects.append((row, outcome))
+            self.react(row, outcome)
+            if outcome.relay_down:
+                # The relay is unreachable: defer the rest of the batch and stop this run.
+                self.stop_with(f"relay unreachable: {outcome.detail}")
+                results += [self.result(r, outcome, now) for r in rows[index + 1:]]
                 break
             if len(results) >= RECORD_EVERY:
                 # Record as we go: a crash repeats at most these, not the whole claim.
                 self.flush(results, effects)
                 results, effects = [], []
         self.flush(results, effects)
-
-    def prepare_window(self, rows: list[Claimed],
-                       start: int) -> tuple[list[tuple[Claimed, datetime, bytes | Outcome]], bool]:
-        """Build the next ``transport.size`` messages from ``rows[start:]``.
-
-        Each entry holds the row, the time it was built and its bytes, or the outcome
-        of a message that could not be built (per-recipient isolation, #19). The flag
-        says the rest of the batch is to be given back: the run is stopping, or the
-        next row's issue is paused.
-        """
-        window: list[tuple[Claimed, datetime, bytes | Outcome]] = []
-        for row in rows[start:start + max(self.transport.size, 1)]:
-            if self.stop.is_set() or row.issue_id in self.paused_issues:
-                return window, True
-            now = self.app.clock.now()
-            try:
-                window.append((row, now, self.composer.compose(row, now)))
-            except NewsletterError as err:
-                window.append((row, now, Outcome(Verdict.FAILED,
-                                                 f"could not build the message: {err}")))
-        return window, False
-
-    def send_window(self, window: list[tuple[Claimed, datetime, bytes | Outcome]]
-                    ) -> list[Outcome]:
-        """The outcome of each entry: sent together, or the outcome it already has."""
-        sendable = [(self.mail_from(row), _rcpt(row), prepared)
-                    for row, _now, prepared in window if isinstance(prepared, bytes)]
-        for _message in sendable:
-            self.limiter.acquire()
-        sent = iter(self.transport.send_window(sendable) if sendable else [])
-        return [next(sent) if isinstance(prepared, bytes) else prepared
-                for _row, _now, prepared in window]
 
     def mail_from(self, row: Claimed) -> str:
         """The envelope sender: the delivery's own VERP address (#46), or the fixed one."""
@@ -399,8 +358,8 @@ def drain(app: App, *, limit: int | None = None, progress: Progress | None = Non
                 chosen.close()
             raise
     run = SendRun(app, chosen, limit, progress, limiter, registration, halt)
-    # One sending thread keeps every connection of the pool busy (send_window).
-    threads = [threading.Thread(target=run.loop, name="send", daemon=True)]
+    threads = [threading.Thread(target=run.loop, name=f"send-{n}", daemon=True)
+               for n in range(max(chosen.size, 1))]
     try:
         for thread in threads:
             thread.start()

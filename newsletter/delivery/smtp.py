@@ -9,9 +9,10 @@ message gets an :class:`~newsletter.delivery.outcome.Outcome`.
 Replies to a transaction are read straight from the socket, one ``recv`` for a
 group of pipelined replies, instead of smtplib's line-by-line reader. On a plain
 TCP session the timeouts are the kernel's (``SO_RCVTIMEO``/``SO_SNDTIMEO``) on a
-blocking socket: a Python-level timeout polls before every read and write, four
-extra system calls per message. A TLS session keeps Python's timeouts (its reads
-retry internally and must see them).
+blocking socket. A Python-level timeout polls before every read and write (four
+polls per message); switching to the data timeout and back costs two ``setsockopt``
+instead, so a message takes six system calls where it took eight. A TLS session
+keeps Python's timeouts (its reads retry internally and must see them).
 """
 
 from __future__ import annotations
@@ -91,8 +92,6 @@ class SMTPConnection:
         self._buffer = bytearray()  # reply bytes received and not yet consumed
         self._kernel_timeouts = False
         self._read_timeout = 0.0
-        self._expected = 0  # pipelined envelope replies still to read
-        self._early: list[tuple[int, bytes]] = []  # envelope replies read one by one
 
     def open(self) -> None:
         """Connect, secure, authenticate; raises :class:`ConnectFailed`."""
@@ -170,50 +169,13 @@ class SMTPConnection:
 
     def send(self, mail_from: str, rcpt_to: str, data: bytes) -> Outcome:
         """One transaction; opens (or recycles) the session as needed."""
-        outcome = self.begin(mail_from, rcpt_to)
-        if outcome is None:
-            outcome = self.middle(data)
-        return self.end() if outcome is None else outcome
-
-    # A transaction in three steps, so that one thread can keep several sessions busy
-    # (SMTPTransport.send_window): while the relay reads one session's envelope or message,
-    # the sender writes to the next. Each step returns an outcome when the transaction
-    # ended there (the session is then ready for the next one, or discarded), else None.
-
-    def begin(self, mail_from: str, rcpt_to: str) -> Outcome | None:
-        """Open or recycle the session and write the envelope (RSET, MAIL, RCPT, DATA).
-
-        Raises :class:`ConnectFailed` when a new session cannot be opened.
-        """
         if self._smtp is not None and self._monotonic() - self._opened > self.config.max_age:
             self.close()
         if self._smtp is None:
             self.open()
-        commands = [f"MAIL FROM:<{mail_from}>", f"RCPT TO:<{rcpt_to}>", "DATA"]
-        if self._used:
-            commands.insert(0, "RSET")
-        try:
-            if self._pipelining:
-                self._write("".join(command + "\r\n" for command in commands).encode("ascii"))
-                self._expected = len(commands)
-                return None
-            self._expected = 0  # no PIPELINING: one command and its reply at a time
-            self._early = []
-            for command in commands:
-                self._write(f"{command}\r\n".encode("ascii"))
-                reply = self._replies(1)[0]
-                self._early.append(reply)
-                if reply[0] >= 400:
-                    break
-        except _NETWORK_ERRORS as err:
-            return self._lost(Step.MAIL, err)
-        return None
-
-    def middle(self, data: bytes) -> Outcome | None:
-        """Read the envelope's replies; when all are good, write the message and its end."""
         step = Step.MAIL
         try:
-            replies = self._replies(self._expected) if self._expected else self._early
+            replies = self._envelope(mail_from, rcpt_to)
             outcome, step = self._check_envelope(replies)
             if outcome is not None:
                 if replies[-1][0] == 354:
@@ -234,18 +196,13 @@ class SMTPConnection:
             # One write for the message and its end: a second send per message cost a
             # system call and, with Nagle off, a packet of its own.
             self._write(payload + (b".\r\n" if payload.endswith(b"\r\n") else b"\r\n.\r\n"))
-        except _NETWORK_ERRORS as err:
-            return self._lost(step, err)
-        return None
-
-    def end(self) -> Outcome:
-        """Read the reply to the final "." (with the long data timeout)."""
-        try:
+            step = Step.FINAL_DOT
             self._timeout(self.config.data_timeout)
             ((code, text),) = self._replies(1)
             self._timeout(self.config.timeout)
         except _NETWORK_ERRORS as err:
-            return self._lost(Step.FINAL_DOT, err)
+            self.discard()
+            return connection_lost(step, f"{self.config.where}: {err or type(err).__name__}")
         self._used = True
         if code == 250:
             return SENT
@@ -253,9 +210,21 @@ class SMTPConnection:
         self._after_reply(outcome)
         return outcome
 
-    def _lost(self, step: Step, err: BaseException) -> Outcome:
-        self.discard()
-        return connection_lost(step, f"{self.config.where}: {err or type(err).__name__}")
+    def _envelope(self, mail_from: str, rcpt_to: str) -> list[tuple[int, bytes]]:
+        commands = [f"MAIL FROM:<{mail_from}>", f"RCPT TO:<{rcpt_to}>", "DATA"]
+        if self._used:
+            commands.insert(0, "RSET")
+        if self._pipelining:
+            self._write("".join(command + "\r\n" for command in commands).encode("ascii"))
+            return self._replies(len(commands))
+        replies = []
+        for command in commands:
+            self._write(f"{command}\r\n".encode("ascii"))
+            reply = self._replies(1)[0]
+            replies.append(reply)
+            if reply[0] >= 400:
+                break
+        return replies
 
     def _write(self, data: bytes) -> None:
         sock = self._sock

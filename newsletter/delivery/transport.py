@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Protocol
 
 from newsletter.clock import Clock
@@ -22,24 +22,17 @@ from newsletter.delivery.mime import ascii_domain, sender_domain
 from newsletter.delivery.outcome import SENT, Outcome
 from newsletter.delivery.smtp import ConnectFailed, SMTPConfig, SMTPConnection
 
-# One message to send: envelope sender, recipient, bytes.
-Message = tuple[str, str, bytes]
-
 
 class Transport(Protocol):
-    """Delivers messages, each to one recipient, and says what happened to each."""
+    """Delivers one message to one recipient and says what happened."""
 
     @property
     def size(self) -> int:
-        """How many messages it can send at once (the most :meth:`send_window` takes)."""
+        """How many messages it can send at once (one sending thread each)."""
         ...
 
     def send(self, mail_from: str, rcpt_to: str, data: bytes) -> Outcome:
         """Send ``data``; never raises for per-message problems."""
-        ...
-
-    def send_window(self, messages: Sequence[Message]) -> list[Outcome]:
-        """Send up to ``size`` messages at once; their outcomes, in the same order."""
         ...
 
     def close(self) -> None:
@@ -73,38 +66,6 @@ class SMTPTransport:
         finally:
             self._idle.put(connection)
 
-    def send_window(self, messages: Sequence[Message]) -> list[Outcome]:
-        """Send up to ``size`` messages over as many connections, from one thread.
-
-        The transactions advance in step: every envelope is written, then each
-        connection's replies are read and its message written, then each final reply is
-        read. While the relay answers one connection the sender writes to the next, so it
-        seldom waits, and one thread replaces a thread per connection (whose hand-offs
-        cost more CPU per message than the SMTP exchange itself; docs/benchmarks.md).
-        A connection that ends its transaction early (a refusal, a lost session) sits
-        out the later steps. Never raises for per-message problems.
-        """
-        if len(messages) > self._size:
-            raise ValueError(f"{len(messages)} messages for a pool of {self._size} connections")
-        connections = [self._idle.get() for _ in messages]
-        outcomes: list[Outcome | None] = []
-        try:
-            for connection, (mail_from, rcpt_to, _data) in zip(connections, messages,
-                                                               strict=True):
-                try:
-                    outcomes.append(connection.begin(mail_from, rcpt_to))
-                except ConnectFailed as err:
-                    outcomes.append(err.outcome)
-            for index, (connection, (_from, _to, data)) in enumerate(
-                    zip(connections, messages, strict=True)):
-                if outcomes[index] is None:
-                    outcomes[index] = connection.middle(data)
-            return [connection.end() if outcome is None else outcome
-                    for connection, outcome in zip(connections, outcomes, strict=True)]
-        finally:
-            for connection in connections:
-                self._idle.put(connection)
-
     def close(self) -> None:
         """QUIT every open connection."""
         while True:
@@ -130,10 +91,6 @@ class CatcherTransport:
         """Store the message; always succeeds unless the disk fails."""
         self.store.save(mail_from, rcpt_to, data)
         return SENT
-
-    def send_window(self, messages: Sequence[Message]) -> list[Outcome]:
-        """Store each message in turn."""
-        return [self.send(*message) for message in messages]
 
     def close(self) -> None:
         """Nothing to release."""

@@ -1,9 +1,8 @@
-"""Several messages in step over the pool's connections, from one thread (send_window).
+"""Reading SMTP replies straight from the socket, against a hand-scripted relay on loopback.
 
-Against aiosmtpd with fault injection, and against a hand-scripted relay on loopback
-that dribbles its replies a byte at a time, splits them over several lines, or never
-answers: the replies are read whole, each message gets its own outcome, and a silent
-relay ends in a timeout that names itself instead of a hang.
+The relay dribbles its replies a byte at a time, splits them over several lines, or
+never answers: the replies are read whole, and a silent relay ends in a timeout that
+names itself instead of a hang (the kernel's SO_RCVTIMEO on a plain TCP session).
 """
 
 from __future__ import annotations
@@ -13,63 +12,11 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-import pytest
-
 from newsletter.delivery.outcome import Verdict
 from newsletter.delivery.smtp import SMTPConfig, SMTPConnection
-from newsletter.delivery.transport import SMTPTransport
-from tests.support.smtpd import SMTPRecorder
 
 SENDER = "bounces@clinic.example.org"
 BODY = b"From: news@clinic.example.org\r\nSubject: Nerve blocks\r\n\r\nWhat to expect.\r\n"
-
-
-def refuse(address: str) -> Callable[[str], str | None]:
-    """A fault hook that refuses ``address`` at RCPT as unknown."""
-    return lambda value: "550 5.1.1 no such mailbox" if value == address else None
-
-
-def test_a_window_of_two_messages_gives_each_its_own_outcome_in_order(
-        server: SMTPRecorder) -> None:
-    server.faults.rcpt = refuse("gone@example.net")
-    transport = SMTPTransport(SMTPConfig("127.0.0.1", server.port, timeout=5), 2)
-    try:
-        first = transport.send_window([(SENDER, "ana@example.net", BODY),
-                                       (SENDER, "gone@example.net", BODY)])
-        second = transport.send_window([(SENDER, "gone@example.net", BODY),
-                                        (SENDER, "ben@example.net", BODY)])
-    finally:
-        transport.close()
-    assert [outcome.verdict for outcome in first] == [Verdict.SENT, Verdict.BOUNCED]
-    assert [outcome.verdict for outcome in second] == [Verdict.BOUNCED, Verdict.SENT]
-    assert "5.1.1" in first[1].detail
-    received = server.wait_for(2)
-    assert sorted(message.rcpt_tos[0] for message in received) == [
-        "ana@example.net", "ben@example.net"]
-    # Both connections were used again, each reset first (RELIABILITY #17).
-    assert server.resets == 2
-
-
-def test_a_window_larger_than_the_pool_is_refused_naming_both_sizes(
-        server: SMTPRecorder) -> None:
-    transport = SMTPTransport(SMTPConfig("127.0.0.1", server.port, timeout=5), 2)
-    try:
-        with pytest.raises(ValueError, match="3 messages for a pool of 2 connections"):
-            transport.send_window([(SENDER, f"r{n}@example.net", BODY) for n in range(3)])
-    finally:
-        transport.close()
-    assert server.messages == []
-
-
-def test_a_window_against_a_relay_that_is_down_defers_every_message_as_unreachable() -> None:
-    with socket.socket() as placeholder:  # a port nobody listens on
-        placeholder.bind(("127.0.0.1", 0))
-        port = placeholder.getsockname()[1]
-    transport = SMTPTransport(SMTPConfig("127.0.0.1", port, timeout=2), 2)
-    outcomes = transport.send_window([(SENDER, "ana@example.net", BODY),
-                                      (SENDER, "ben@example.net", BODY)])
-    assert [(o.verdict, o.relay_down) for o in outcomes] == [(Verdict.DEFERRED, True)] * 2
-    assert all("cannot connect" in outcome.detail for outcome in outcomes)
 
 
 Script = Callable[[socket.socket], None]
