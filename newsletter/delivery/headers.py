@@ -24,10 +24,7 @@ _PREFIX = "=?utf-8?"
 # Characters that may stand for themselves in a "Q" word inside a phrase (RFC 2047 §5 (3)).
 _Q_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
 # RFC 5322 atext: what a phrase word may hold without quoting.
-_ATOM = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+"
-_ATEXT = re.compile(f"^{_ATOM}$")
-# A phrase that is already atoms separated by single spaces: the common display name.
-_PLAIN_PHRASE = re.compile(f"{_ATOM}(?: {_ATOM})*")
+_ATEXT = re.compile(r"^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+$")
 
 
 def clean(value: str) -> str:
@@ -50,13 +47,6 @@ def fold(name: str, tokens: list[str]) -> str:
     Tokens are joined by one space; a fold replaces that space with CRLF + space,
     so unfolding (removing CRLF) gives back exactly the unfolded line.
     """
-    if tokens and len(name) + sum(len(token) + 1 for token in tokens) < MAX_LINE:
-        return f"{name}: {' '.join(tokens)}{CRLF}"  # fits on one line: nothing to fold
-    return _fold_lines(name, tokens)
-
-
-def _fold_lines(name: str, tokens: list[str]) -> str:
-    """:func:`fold` without its one-line shortcut (the tests check that both agree)."""
     lines: list[str] = []
     line = f"{name}:"
     for token in tokens:
@@ -143,13 +133,6 @@ def phrase_tokens(phrase: str, first_width: int = MAX_WORD) -> list[str]:
     Runs of whitespace become one space (between words of a phrase they carry no
     meaning). Spaces inside a quoted string are folding points too (RFC 5322 §3.2.4).
     """
-    if _PLAIN_PHRASE.fullmatch(phrase) and "=?" not in phrase:
-        return phrase.split(" ")  # what the steps below would give, found in one match
-    return _phrase_tokens(phrase, first_width)
-
-
-def _phrase_tokens(phrase: str, first_width: int) -> list[str]:
-    """:func:`phrase_tokens` without its shortcut for plain atoms (the tests compare them)."""
     phrase = " ".join(clean(phrase).split())
     if not phrase:
         return []

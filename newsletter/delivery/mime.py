@@ -118,15 +118,13 @@ def unstructured_header(field: str, value: str) -> str:
     return headers.unstructured(field, value)
 
 
-@functools.lru_cache(maxsize=4096)
 def message_id(secret: bytes, key: str, domain: str, stamp: datetime) -> str:
     """``<time.hmac@domain>``: unique per delivery and installation, the same on every retry.
 
     ``key`` names the delivery (issue × subscriber, or kind × row) and ``stamp``
     is when its row was queued, which never changes for that row. The time part
     keeps two installations that share a key and row numbers (a restored or
-    copied database) from ever issuing the same id for different mail (#8). Cached:
-    a send asks for it twice per message, to write it and to record it.
+    copied database) from ever issuing the same id for different mail (#8).
     """
     micros = int(stamp.timestamp() * 1_000_000)
     digest = hmac.digest(secret, f"{key}|{micros}".encode(), hashlib.sha256).hex()[:32]

@@ -5,14 +5,6 @@ is written by hand so it can use PIPELINING (RSET, MAIL, RCPT and DATA in one
 write, RFC 2920) and a long timeout only for the reply to the final "."
 (RFC 5321 §4.5.3.2.6). Nothing here raises for a per-recipient problem: each
 message gets an :class:`~newsletter.delivery.outcome.Outcome`.
-
-Replies to a transaction are read straight from the socket, one ``recv`` for a
-group of pipelined replies, instead of smtplib's line-by-line reader. On a plain
-TCP session the timeouts are the kernel's (``SO_RCVTIMEO``/``SO_SNDTIMEO``) on a
-blocking socket. A Python-level timeout polls before every read and write (four
-polls per message); switching to the data timeout and back costs two ``setsockopt``
-instead, so a message takes six system calls where it took eight. A TLS session
-keeps Python's timeouts (its reads retry internally and must see them).
 """
 
 from __future__ import annotations
@@ -22,7 +14,6 @@ import re
 import smtplib
 import socket
 import ssl
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,8 +31,6 @@ from newsletter.delivery.outcome import (
 # scans a 20 KB message in half the time of ``b"\n." in data``.
 _DOT_AFTER_NEWLINE = re.compile(rb"\n\.")
 _NETWORK_ERRORS = (smtplib.SMTPServerDisconnected, OSError, smtplib.SMTPResponseException)
-# The longest reply we accept, in bytes (smtplib's line limit, times a few lines).
-_MAX_REPLY = 8 * 8192
 
 
 @dataclass(frozen=True)
@@ -88,10 +77,6 @@ class SMTPConnection:
         self._opened = 0.0
         self._used = False
         self._pipelining = False
-        self._sock: socket.socket | None = None
-        self._buffer = bytearray()  # reply bytes received and not yet consumed
-        self._kernel_timeouts = False
-        self._read_timeout = 0.0
 
     def open(self) -> None:
         """Connect, secure, authenticate; raises :class:`ConnectFailed`."""
@@ -134,20 +119,9 @@ class SMTPConnection:
             _quietly_close(smtp)
             raise ConnectFailed(Outcome(
                 Verdict.DEFERRED, f"{cfg.where}: cannot connect: {err}", relay_down=True)) from err
-        sock = smtp.sock
-        if sock is None:  # smtplib connected without a socket: cannot happen after EHLO
-            raise ConnectFailed(Outcome(
-                Verdict.DEFERRED, f"{cfg.where}: no socket after EHLO", relay_down=True))
-        # Commands and data are written whole; Nagle would only add delay per message.
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._kernel_timeouts = not isinstance(sock, ssl.SSLSocket)
-        if self._kernel_timeouts:
-            sock.settimeout(None)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _timeval(cfg.timeout))
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(cfg.timeout))
-        self._sock = sock
-        self._read_timeout = cfg.timeout
-        self._buffer.clear()
+        if smtp.sock is not None:
+            # Commands and data are written whole; Nagle would only add delay per message.
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._smtp = smtp
         self._opened = self._monotonic()
         self._used = False
@@ -155,7 +129,7 @@ class SMTPConnection:
 
     def close(self) -> None:
         """QUIT politely if possible, then drop the socket."""
-        smtp, self._smtp, self._sock = self._smtp, None, None
+        smtp, self._smtp = self._smtp, None
         if smtp is not None:
             try:
                 smtp.quit()
@@ -164,7 +138,7 @@ class SMTPConnection:
 
     def discard(self) -> None:
         """Drop the socket without a goodbye (after an error the session state is unknown)."""
-        smtp, self._smtp, self._sock = self._smtp, None, None
+        smtp, self._smtp = self._smtp, None
         _quietly_close(smtp)
 
     def send(self, mail_from: str, rcpt_to: str, data: bytes) -> Outcome:
@@ -173,9 +147,11 @@ class SMTPConnection:
             self.close()
         if self._smtp is None:
             self.open()
+        smtp = self._smtp
+        assert smtp is not None
         step = Step.MAIL
         try:
-            replies = self._envelope(mail_from, rcpt_to)
+            replies = self._envelope(smtp, mail_from, rcpt_to)
             outcome, step = self._check_envelope(replies)
             if outcome is not None:
                 if replies[-1][0] == 354:
@@ -195,11 +171,12 @@ class SMTPConnection:
                     payload = b"." + payload
             # One write for the message and its end: a second send per message cost a
             # system call and, with Nagle off, a packet of its own.
-            self._write(payload + (b".\r\n" if payload.endswith(b"\r\n") else b"\r\n.\r\n"))
+            smtp.send(payload + (b".\r\n" if payload.endswith(b"\r\n") else b"\r\n.\r\n"))
             step = Step.FINAL_DOT
-            self._timeout(self.config.data_timeout)
-            ((code, text),) = self._replies(1)
-            self._timeout(self.config.timeout)
+            assert smtp.sock is not None
+            smtp.sock.settimeout(self.config.data_timeout)
+            code, text = smtp.getreply()
+            smtp.sock.settimeout(self.config.timeout)
         except _NETWORK_ERRORS as err:
             self.discard()
             return connection_lost(step, f"{self.config.where}: {err or type(err).__name__}")
@@ -210,78 +187,21 @@ class SMTPConnection:
         self._after_reply(outcome)
         return outcome
 
-    def _envelope(self, mail_from: str, rcpt_to: str) -> list[tuple[int, bytes]]:
+    def _envelope(self, smtp: smtplib.SMTP, mail_from: str,
+                  rcpt_to: str) -> list[tuple[int, bytes]]:
         commands = [f"MAIL FROM:<{mail_from}>", f"RCPT TO:<{rcpt_to}>", "DATA"]
         if self._used:
             commands.insert(0, "RSET")
         if self._pipelining:
-            self._write("".join(command + "\r\n" for command in commands).encode("ascii"))
-            return self._replies(len(commands))
+            smtp.send("".join(command + "\r\n" for command in commands))
+            return [smtp.getreply() for _ in commands]
         replies = []
         for command in commands:
-            self._write(f"{command}\r\n".encode("ascii"))
-            reply = self._replies(1)[0]
+            smtp.putcmd(command)
+            reply = smtp.getreply()
             replies.append(reply)
             if reply[0] >= 400:
                 break
-        return replies
-
-    def _write(self, data: bytes) -> None:
-        sock = self._sock
-        assert sock is not None
-        try:
-            sock.sendall(data)
-        except BlockingIOError:  # SO_SNDTIMEO ran out
-            raise TimeoutError(f"could not write within {self.config.timeout:g} s") from None
-
-    def _timeout(self, seconds: float) -> None:
-        """Arm the timeout of the next reads (a system call only when it changes)."""
-        sock = self._sock
-        if sock is None or seconds == self._read_timeout:
-            return
-        if self._kernel_timeouts:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, _timeval(seconds))
-        else:
-            sock.settimeout(seconds)
-        self._read_timeout = seconds
-
-    def _replies(self, count: int) -> list[tuple[int, bytes]]:
-        """Read ``count`` replies, as smtplib's ``getreply`` reads one: (code, text lines).
-
-        A reply ends at a line whose fourth character is not "-"; a code that is not a
-        number reads as -1, as in smtplib. Raises ``SMTPServerDisconnected`` when the
-        server closes, ``OSError`` on a timeout (``BlockingIOError`` with kernel
-        timeouts), ``SMTPResponseException`` for a reply longer than ``_MAX_REPLY``.
-        """
-        sock, buffer = self._sock, self._buffer
-        assert sock is not None
-        replies: list[tuple[int, bytes]] = []
-        lines: list[bytes] = []
-        start = 0
-        while len(replies) < count:
-            end = buffer.find(b"\n", start)
-            if end < 0:
-                if len(buffer) > _MAX_REPLY:
-                    raise smtplib.SMTPResponseException(500, "reply too long")
-                try:
-                    chunk = sock.recv(65536)
-                except BlockingIOError:  # SO_RCVTIMEO ran out
-                    raise TimeoutError(f"no reply within {self._read_timeout:g} s") from None
-                if not chunk:
-                    raise smtplib.SMTPServerDisconnected("connection closed by the server")
-                buffer += chunk
-                continue
-            line = bytes(buffer[start:end + 1])
-            start = end + 1
-            lines.append(line[4:].strip(b" \t\r\n"))
-            if line[3:4] != b"-":
-                try:
-                    code = int(line[:3])
-                except ValueError:
-                    code = -1
-                replies.append((code, b"\n".join(lines)))
-                lines = []
-        del buffer[:start]
         return replies
 
     def _check_envelope(self, replies: list[tuple[int, bytes]]) -> tuple[Outcome | None, Step]:
@@ -300,12 +220,6 @@ class SMTPConnection:
         # 421 means the server is closing the channel: reconnect next time.
         if outcome.detail.startswith("421"):
             self.discard()
-
-
-def _timeval(seconds: float) -> bytes:
-    """``struct timeval`` for SO_RCVTIMEO/SO_SNDTIMEO."""
-    whole = int(seconds)
-    return struct.pack("ll", whole, int((seconds - whole) * 1_000_000))
 
 
 def _text(value: bytes | str) -> str:

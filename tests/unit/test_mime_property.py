@@ -134,26 +134,3 @@ def test_any_name_subject_and_body_give_standards_exact_bytes(
         assert part is not None
         assert not part.defects
         assert part.get_content().replace("\r\n", "\n") == expected.replace("\r\n", "\n")
-
-
-atoms = st.lists(st.sampled_from([*"abXY09!#$%&'*+-/=?^_`{|}~", "=?", " ", "  ", "é"]),
-                 min_size=0, max_size=30).map("".join)
-
-
-@given(name=st.sampled_from(["To", "From", "List-Id", "X-A-Rather-Long-Field-Name"]),
-       tokens=st.lists(st.one_of(atoms, long_word), min_size=0, max_size=12))
-@settings(max_examples=400)
-def test_folding_with_the_one_line_shortcut_gives_the_same_bytes_as_folding_in_full(
-        name: str, tokens: list[str]) -> None:
-    assert headers.fold(name, tokens) == headers._fold_lines(name, tokens)
-
-
-@given(display=st.one_of(atoms, phrase), width=st.integers(min_value=20, max_value=75))
-@settings(max_examples=400)
-@example(display="Ana Lima", width=74)
-@example(display="Ana  Lima", width=74)
-@example(display=" Ana", width=74)
-@example(display="a=?b", width=74)
-def test_a_display_name_of_plain_atoms_gives_the_same_tokens_by_the_shortcut_and_in_full(
-        display: str, width: int) -> None:
-    assert headers.phrase_tokens(display, width) == headers._phrase_tokens(display, width)
