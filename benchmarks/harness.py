@@ -266,11 +266,10 @@ def cpu_seconds(pids: list[int]) -> float:
         seen.add(pid)
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         except OSError:
             continue
-        todo += [int(child) for child in children]
+        total += (int(fields[11]) + int(fields[12])) / tick
+        todo += _children(pid)
     return total
 
 
