@@ -111,6 +111,13 @@ class _StoreHandler:
     def __init__(self, store: MailStore) -> None:
         self.store = store
 
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        # aiosmtpd reads one command at a time from whatever arrived, so it serves
+        # pipelined commands as they are: announce it, as a real relay would (RFC 2920).
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         for rcpt in envelope.rcpt_tos:
             self.store.save(str(envelope.mail_from), str(rcpt), envelope.original_content or b"")

@@ -34,6 +34,11 @@ class SendPacer:
         self._slow_until = 0.0
         self._slow_factor = 1.0
 
+    @property
+    def paced(self) -> bool:
+        """Whether a rate is set, so :meth:`acquire` may wait between messages."""
+        return bool(self.per_second or self.per_hour)
+
     def slow_down(self, seconds: float = 60.0) -> None:
         """Halve the effective rate for ``seconds`` (the relay said we are too fast)."""
         with self._lock:

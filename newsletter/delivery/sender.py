@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -56,6 +56,7 @@ from newsletter.delivery.editions import load_compiled
 from newsletter.delivery.heartbeat import Registration
 from newsletter.delivery.mime import wire_address
 from newsletter.delivery.outcome import Outcome, Verdict
+from newsletter.delivery.outgoing import Outgoing
 from newsletter.delivery.pacing import SendPacer
 from newsletter.delivery.status import open_pause
 from newsletter.delivery.transport import Transport
@@ -126,6 +127,9 @@ class SendRun:
             throttle_delay=settings.delivery_throttle_delay_seconds)
         self.lease = timedelta(seconds=settings.delivery_lease_seconds)
         self.batch = settings.delivery_batch_size
+        # A paced send waits between messages: it finishes each before taking the next,
+        # so the relay is never kept waiting in the middle of one.
+        self.lookahead = not limiter.paced
         self.envelope_from = settings.envelope_from
         self.remaining = limit
         self.summary = SendSummary()
@@ -181,45 +185,76 @@ class SendRun:
             self.stop.set()
 
     def send_batch(self, rows: list[Claimed]) -> None:
-        """Send one claimed batch; renew its leases when the relay is slow."""
-        results: list[Result] = []
-        effects: list[tuple[Claimed, Outcome]] = []
-        leased_at = self.app.clock.now()
+        """Send one claimed batch over one connection; renew its leases when the relay is slow.
+
+        The transport may take the next message while this one is in DATA (its envelope
+        goes out with this message's end). When an outcome pauses that next message's
+        issue, or the run stops, the stream is closed: the connection is dropped before
+        any of that message's content went out, and its row goes back to the queue.
+        """
+        batch = _Batch(self.app.clock.now())
+        stream = self.outgoing(rows, batch)
+        sending = self.transport.send_all(stream, lookahead=self.lookahead)
+        try:
+            for item, outcome in sending:
+                self.settle(batch, item.key, outcome)
+                ahead = batch.handed
+                if ahead is not None and ahead is not item.key and self.held(ahead):
+                    break
+        finally:
+            sending.close()
+            stream.close()
+        unsent = [row for row in rows if row.id not in batch.settled]
+        now = self.app.clock.now()
+        if batch.relay_down is not None:
+            # This thread found the relay unreachable: the rest of the batch waits too.
+            batch.results += [self.result(row, batch.relay_down, now) for row in unsent]
+        else:
+            # Give unsent rows back untouched (no penalty): paused or stopping.
+            batch.results += [Result(row.id, row.attempts, DeliveryStatus.QUEUED,
+                                     next_attempt_at=now) for row in unsent]
+        batch.take_and(self.flush)
+
+    def held(self, row: Claimed) -> bool:
+        """Whether ``row`` must not go out now: the run stops, or its issue was paused."""
+        return self.stop.is_set() or row.issue_id in self.paused_issues
+
+    def outgoing(self, rows: list[Claimed],
+                 batch: _Batch) -> Generator[Outgoing[Claimed], None, None]:
+        """The batch's messages, built one at a time as the transport asks for them."""
         for index, row in enumerate(rows):
-            if self.app.clock.now() - leased_at > self.lease / 2:
+            if self.app.clock.now() - batch.leased_at > self.lease / 2:
                 # A slow relay: record what went out so far, and keep the rest of the
-                # batch ours so nobody reclaims it while we are still sending.
-                self.flush(results, effects)
-                results, effects = [], []
-                leased_at = self.app.clock.now()
+                # batch ours (the message in flight too) so nobody reclaims it meanwhile.
+                batch.take_and(self.flush)
+                batch.leased_at = self.app.clock.now()
                 with self.app.db.write(SENDING) as session:
-                    renew(session, rows[index:], leased_at + self.lease)
-            if self.stop.is_set() or (row.issue_id in self.paused_issues):
-                # Give unsent rows back untouched (no penalty): paused or stopping.
-                results += [Result(r.id, r.attempts, DeliveryStatus.QUEUED,
-                                   next_attempt_at=self.app.clock.now()) for r in rows[index:]]
-                break
-            now = self.app.clock.now()
+                    renew(session, rows[max(index - 1, 0):], batch.leased_at + self.lease)
+            if self.held(row):
+                return
             try:
-                data = self.composer.compose(row, now)
+                data = self.composer.compose(row, self.app.clock.now())
             except NewsletterError as err:  # per-recipient isolation (#19)
-                outcome = Outcome(Verdict.FAILED, f"could not build the message: {err}")
-            else:
-                self.limiter.acquire()
-                outcome = self.transport.send(self.mail_from(row), _rcpt(row), data)
-            results.append(self.result(row, outcome, now))
-            effects.append((row, outcome))
-            self.react(row, outcome)
-            if outcome.relay_down:
-                # The relay is unreachable: defer the rest of the batch and stop this run.
-                self.stop_with(f"relay unreachable: {outcome.detail}")
-                results += [self.result(r, outcome, now) for r in rows[index + 1:]]
-                break
-            if len(results) >= RECORD_EVERY:
-                # Record as we go: a crash repeats at most these, not the whole claim.
-                self.flush(results, effects)
-                results, effects = [], []
-        self.flush(results, effects)
+                self.settle(batch, row, Outcome(Verdict.FAILED,
+                                                f"could not build the message: {err}"))
+                continue
+            self.limiter.acquire()
+            batch.handed = row
+            yield Outgoing(self.mail_from(row), _rcpt(row), data, row)
+
+    def settle(self, batch: _Batch, row: Claimed, outcome: Outcome) -> None:
+        """Keep one attempt's result, react to it, and record every ``RECORD_EVERY``."""
+        batch.results.append(self.result(row, outcome, self.app.clock.now()))
+        batch.effects.append((row, outcome))
+        batch.settled.add(row.id)
+        self.react(row, outcome)
+        if outcome.relay_down:
+            # The relay is unreachable: defer the rest of the batch and stop this run.
+            batch.relay_down = outcome
+            self.stop_with(f"relay unreachable: {outcome.detail}")
+        if len(batch.results) >= RECORD_EVERY:
+            # Record as we go: a crash repeats at most these, not the whole claim.
+            batch.take_and(self.flush)
 
     def mail_from(self, row: Claimed) -> str:
         """The envelope sender: the delivery's own VERP address (#46), or the fixed one."""
@@ -320,6 +355,25 @@ class SendRun:
         log.warning(message)
         with self.lock:
             self.summary.alerts.append(message)
+
+
+@dataclass
+class _Batch:
+    """One claimed batch in progress: results not yet recorded, and when its lease began."""
+
+    leased_at: datetime
+    results: list[Result] = field(default_factory=list)
+    effects: list[tuple[Claimed, Outcome]] = field(default_factory=list)
+    settled: set[int] = field(default_factory=set)  # rows with a result, recorded or not
+    handed: Claimed | None = None  # the last row given to the transport
+    relay_down: Outcome | None = None  # this thread could not reach the relay
+
+    def take_and(self, flush: Callable[[list[Result], list[tuple[Claimed, Outcome]]], None],
+                 ) -> None:
+        """Hand the pending results to ``flush`` and start afresh."""
+        results, effects = self.results, self.effects
+        self.results, self.effects = [], []
+        flush(results, effects)
 
 
 def _rcpt(row: Claimed) -> str:

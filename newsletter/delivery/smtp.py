@@ -15,8 +15,9 @@ import smtplib
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Generic
 
 from newsletter.delivery.outcome import (
     SENT,
@@ -26,6 +27,7 @@ from newsletter.delivery.outcome import (
     classify_reply,
     connection_lost,
 )
+from newsletter.delivery.outgoing import K, Outgoing
 
 # A line that starts with "." (RFC 5321 §4.5.2), but the first. The regular expression
 # scans a 20 KB message in half the time of ``b"\n." in data``.
@@ -75,7 +77,7 @@ class SMTPConnection:
         self._monotonic = monotonic
         self._smtp: smtplib.SMTP | None = None
         self._opened = 0.0
-        self._used = False
+        self._used = False  # RSET before every reuse (RELIABILITY #17)
         self._pipelining = False
 
     def open(self) -> None:
@@ -143,35 +145,93 @@ class SMTPConnection:
 
     def send(self, mail_from: str, rcpt_to: str, data: bytes) -> Outcome:
         """One transaction; opens (or recycles) the session as needed."""
-        if self._smtp is not None and self._monotonic() - self._opened > self.config.max_age:
+        for _, outcome in self.send_all([Outgoing(mail_from, rcpt_to, data, None)]):
+            return outcome
+        raise AssertionError("send_all gave no outcome for one message")  # pragma: no cover
+
+    def send_all(self, items: Iterable[Outgoing[K]], *, lookahead: bool = True,
+                 ) -> Generator[tuple[Outgoing[K], Outcome], None, None]:
+        """Send each item in order and give it back with its outcome, never raising for one.
+
+        With PIPELINING, a message's end and the next one's envelope go out in one write
+        (RFC 2920 §3.1 lets message content start a group that ends with DATA), so a
+        message costs one round trip instead of two. The next item is therefore taken
+        from ``items`` before this one's outcome is given back. A chained envelope that
+        is lost with its connection had no content sent: it goes again, once, on a new
+        session. Stopping the iteration midway drops the session. Without ``lookahead``
+        each message is finished before the next is taken (a paced send, which may wait
+        between messages, should not keep the relay waiting in the middle of one).
+        """
+        source = iter(items)
+        current = next(source, None)
+        chained = False  # current's envelope went out behind the previous message's end
+        try:
+            while current is not None:
+                if not chained:
+                    try:
+                        self._ready()
+                    except ConnectFailed as err:
+                        yield current, err.outcome
+                        current = next(source, None)
+                        continue
+                ahead = _Ahead(source) if lookahead else None
+                outcome, chained = self._transact(current, chained, ahead)
+                if outcome is None:  # a chained envelope lost with its session: again, fresh
+                    continue
+                yield current, outcome
+                current = ahead.item if ahead is not None and ahead.taken else next(source, None)
+        finally:
+            if chained:
+                self.discard()  # an envelope is in flight: the session is mid-transaction
+
+    def _ready(self) -> None:
+        if self._smtp is not None and self._too_old():
             self.close()
         if self._smtp is None:
             self.open()
+
+    def _transact(self, current: Outgoing[K], chained: bool,
+                  ahead: _Ahead[K] | None) -> tuple[Outcome | None, bool]:
+        """Finish ``current``, whose envelope is already written when ``chained``.
+
+        Returns its outcome (None: the chained envelope was lost with its session, so
+        nothing of it was sent) and whether the item ``ahead`` went out with it.
+        """
         smtp = self._smtp
         assert smtp is not None
+        if not chained and not _sendable(current):
+            return Outcome(Verdict.FAILED, f"{current.rcpt_to}: an address outside ASCII "
+                           "cannot be sent without SMTPUTF8"), False
         step = Step.MAIL
+        chain_next = False
         try:
-            replies = self._envelope(smtp, mail_from, rcpt_to)
-            outcome, step = self._check_envelope(replies)
-            if outcome is not None:
+            replies, reset = self._envelope(smtp, current, chained)
+            self._used = True
+            refused, step = self._check_envelope(replies, reset)
+            if refused is not None:
                 if replies[-1][0] == 354:
                     # A server that accepts DATA after a refused RCPT would deliver whatever
                     # we end it with: drop the connection instead of completing a message.
                     self.discard()
-                    return outcome
-                self._after_reply(outcome)
-                return outcome
+                else:
+                    self._after_reply(refused)
+                return refused, False
             step = Step.DATA
             # Dot-stuffing (RFC 5321 §4.5.2). Our own messages have no line starting with
             # "." (see mime.qp), so the usual case is a search without a copy.
-            payload = data
+            payload = current.data
             if payload.startswith(b".") or _DOT_AFTER_NEWLINE.search(payload) is not None:
                 payload = payload.replace(b"\n.", b"\n..")
                 if payload.startswith(b"."):
                     payload = b"." + payload
-            # One write for the message and its end: a second send per message cost a
-            # system call and, with Nagle off, a packet of its own.
-            smtp.send(payload + (b".\r\n" if payload.endswith(b"\r\n") else b"\r\n.\r\n"))
+            end = b".\r\n" if payload.endswith(b"\r\n") else b"\r\n.\r\n"
+            if ahead is not None and self._pipelining and not self._too_old():
+                following = self._take(ahead)
+                if following is not None and _sendable(following):
+                    end += _envelope_bytes(following, rset=True)
+                    chain_next = True
+            # One write for the message, its end and the next envelope: one round trip.
+            smtp.send(payload + end)
             step = Step.FINAL_DOT
             assert smtp.sock is not None
             smtp.sock.settimeout(self.config.data_timeout)
@@ -179,22 +239,38 @@ class SMTPConnection:
             smtp.sock.settimeout(self.config.timeout)
         except _NETWORK_ERRORS as err:
             self.discard()
-            return connection_lost(step, f"{self.config.where}: {err or type(err).__name__}")
-        self._used = True
+            if chained and step == Step.MAIL:
+                return None, False
+            return connection_lost(step, f"{self.config.where}: {err or type(err).__name__}"), False
         if code == 250:
-            return SENT
+            return SENT, chain_next
         outcome = classify_reply(Step.FINAL_DOT, code, text.decode(errors="replace"))
         self._after_reply(outcome)
-        return outcome
+        return outcome, chain_next and self._smtp is not None
 
-    def _envelope(self, smtp: smtplib.SMTP, mail_from: str,
-                  rcpt_to: str) -> list[tuple[int, bytes]]:
-        commands = [f"MAIL FROM:<{mail_from}>", f"RCPT TO:<{rcpt_to}>", "DATA"]
-        if self._used:
-            commands.insert(0, "RSET")
+    def _take(self, ahead: _Ahead[K]) -> Outgoing[K] | None:
+        """The next item, taken while this session waits in DATA (dropped if that fails)."""
+        try:
+            return ahead.take()
+        except BaseException:
+            self.discard()
+            raise
+
+    def _too_old(self) -> bool:
+        return self._monotonic() - self._opened > self.config.max_age
+
+    def _envelope(self, smtp: smtplib.SMTP, item: Outgoing[K],
+                  chained: bool) -> tuple[list[tuple[int, bytes]], bool]:
+        """The envelope's replies, and whether an RSET went first (any reuse of the session)."""
+        if chained:  # written behind the previous message, RSET first
+            return [smtp.getreply() for _ in range(4)], True
+        rset = self._used
         if self._pipelining:
-            smtp.send("".join(command + "\r\n" for command in commands))
-            return [smtp.getreply() for _ in commands]
+            smtp.send(_envelope_bytes(item, rset=rset))
+            return [smtp.getreply() for _ in range(4 if rset else 3)], rset
+        commands = [f"MAIL FROM:<{item.mail_from}>", f"RCPT TO:<{item.rcpt_to}>", "DATA"]
+        if rset:
+            commands.insert(0, "RSET")
         replies = []
         for command in commands:
             smtp.putcmd(command)
@@ -202,10 +278,11 @@ class SMTPConnection:
             replies.append(reply)
             if reply[0] >= 400:
                 break
-        return replies
+        return replies, rset
 
-    def _check_envelope(self, replies: list[tuple[int, bytes]]) -> tuple[Outcome | None, Step]:
-        offset = 1 if self._used else 0
+    def _check_envelope(self, replies: list[tuple[int, bytes]],
+                        reset: bool) -> tuple[Outcome | None, Step]:
+        offset = 1 if reset else 0
         if offset and replies[0][0] == 421:
             return classify_reply(Step.MAIL, 421, replies[0][1].decode(errors="replace")), Step.MAIL
         steps = (Step.MAIL, Step.RCPT, Step.DATA)
@@ -216,10 +293,32 @@ class SMTPConnection:
         return None, Step.DATA
 
     def _after_reply(self, outcome: Outcome) -> None:
-        self._used = True
         # 421 means the server is closing the channel: reconnect next time.
         if outcome.detail.startswith("421"):
             self.discard()
+
+
+class _Ahead(Generic[K]):
+    """The caller's next item, taken at most once while a message is in DATA."""
+
+    def __init__(self, source: Iterator[Outgoing[K]]) -> None:
+        self.source = source
+        self.taken = False
+        self.item: Outgoing[K] | None = None
+
+    def take(self) -> Outgoing[K] | None:
+        self.item = next(self.source, None)
+        self.taken = True
+        return self.item
+
+
+def _sendable(item: Outgoing[K]) -> bool:
+    return item.mail_from.isascii() and item.rcpt_to.isascii()
+
+
+def _envelope_bytes(item: Outgoing[K], *, rset: bool) -> bytes:
+    envelope = f"MAIL FROM:<{item.mail_from}>\r\nRCPT TO:<{item.rcpt_to}>\r\nDATA\r\n"
+    return (("RSET\r\n" + envelope) if rset else envelope).encode("ascii")
 
 
 def _text(value: bytes | str) -> str:

@@ -1,4 +1,9 @@
-"""The one-method boundary to the outside: ``send(mail_from, rcpt_to, data) -> Outcome``.
+"""The boundary to the outside: ``send(mail_from, rcpt_to, data) -> Outcome``, or a stream.
+
+``send_all`` takes a stream of :class:`~newsletter.delivery.outgoing.Outgoing`
+messages and gives each back with its outcome, in order; over SMTP one pooled
+connection carries the whole stream, a message's end and the next envelope in
+one write.
 
 :class:`SMTPTransport` keeps a pool of persistent connections (one per
 sending thread at a time); :class:`CatcherTransport` stores messages under
@@ -12,7 +17,7 @@ from __future__ import annotations
 import queue
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterable
 from typing import Protocol
 
 from newsletter.clock import Clock
@@ -20,7 +25,8 @@ from newsletter.config import Settings
 from newsletter.delivery.catcher import CATCHER_DIR, MailStore
 from newsletter.delivery.mime import ascii_domain, sender_domain
 from newsletter.delivery.outcome import SENT, Outcome
-from newsletter.delivery.smtp import ConnectFailed, SMTPConfig, SMTPConnection
+from newsletter.delivery.outgoing import K, Outgoing
+from newsletter.delivery.smtp import SMTPConfig, SMTPConnection
 
 
 class Transport(Protocol):
@@ -33,6 +39,15 @@ class Transport(Protocol):
 
     def send(self, mail_from: str, rcpt_to: str, data: bytes) -> Outcome:
         """Send ``data``; never raises for per-message problems."""
+        ...
+
+    def send_all(self, items: Iterable[Outgoing[K]], *, lookahead: bool = True,
+                 ) -> Generator[tuple[Outgoing[K], Outcome], None, None]:
+        """Send each item in order, giving it back with its outcome.
+
+        With ``lookahead`` the next item may be taken before this one's outcome is known
+        (and its envelope written with this message's end); without, one at a time.
+        """
         ...
 
     def close(self) -> None:
@@ -61,8 +76,15 @@ class SMTPTransport:
         connection = self._idle.get()
         try:
             return connection.send(mail_from, rcpt_to, data)
-        except ConnectFailed as err:
-            return err.outcome
+        finally:
+            self._idle.put(connection)
+
+    def send_all(self, items: Iterable[Outgoing[K]], *, lookahead: bool = True,
+                 ) -> Generator[tuple[Outgoing[K], Outcome], None, None]:
+        """Send the stream over one pooled connection, held until the stream ends."""
+        connection = self._idle.get()
+        try:
+            yield from connection.send_all(items, lookahead=lookahead)
         finally:
             self._idle.put(connection)
 
@@ -91,6 +113,12 @@ class CatcherTransport:
         """Store the message; always succeeds unless the disk fails."""
         self.store.save(mail_from, rcpt_to, data)
         return SENT
+
+    def send_all(self, items: Iterable[Outgoing[K]], *, lookahead: bool = True,
+                 ) -> Generator[tuple[Outgoing[K], Outcome], None, None]:
+        """Store each message in turn."""
+        for item in items:
+            yield item, self.send(item.mail_from, item.rcpt_to, item.data)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -22,6 +22,7 @@ from newsletter.db.engine import write_transaction
 from newsletter.db.models import Delivery, SendPause, Subscription, Suppression
 from newsletter.delivery.outbox import fan_out
 from newsletter.delivery.outcome import Verdict
+from newsletter.delivery.outgoing import Outgoing
 from newsletter.delivery.sender import drain
 from newsletter.delivery.smtp import SMTPConfig
 from newsletter.delivery.status import resume
@@ -30,6 +31,14 @@ from tests.support.audience import Seeded, address, counts, seed
 from tests.support.smtpd import SMTPRecorder
 
 AUDIENCE = 12
+
+
+@pytest.fixture(params=[False, True], ids=["one-command-at-a-time", "pipelining"])
+def server(request: pytest.FixtureRequest) -> Iterator[SMTPRecorder]:
+    """The fault-injecting relay, without and with PIPELINING (then a message's end and the
+    next envelope go out together, and every rule below must hold just the same)."""
+    with SMTPRecorder(pipelining=request.param) as recorder:
+        yield recorder
 
 
 @pytest.fixture
@@ -395,6 +404,30 @@ def test_a_pooled_connection_is_reset_before_each_reuse(
     # One or two pooled connections carried 12 messages: every message after a connection's
     # first starts with RSET.
     assert AUDIENCE - 2 <= server.resets <= AUDIENCE - 1
+
+
+@pytest.mark.parametrize("lookahead", [True, False], ids=["lookahead", "one-at-a-time"])
+def test_the_next_message_is_taken_before_an_outcome_only_when_it_can_leave_with_it(
+        server: SMTPRecorder, lookahead: bool) -> None:
+    events: list[str] = []
+
+    def items() -> Iterator[Outgoing[int]]:
+        for n in range(3):
+            events.append(f"take {n}")
+            yield Outgoing("news@example.org", address(n), b"Subject: ahead\r\n\r\nbody\r\n", n)
+
+    transport = SMTPTransport(SMTPConfig("127.0.0.1", server.port, timeout=5), 1)
+    try:
+        for item, outcome in transport.send_all(items(), lookahead=lookahead):
+            assert outcome.verdict == Verdict.SENT, outcome
+            events.append(f"outcome {item.key}")
+    finally:
+        transport.close()
+    if lookahead and server.pipelining:
+        assert events == ["take 0", "take 1", "outcome 0", "take 2", "outcome 1", "outcome 2"]
+    else:
+        assert events == ["take 0", "outcome 0", "take 1", "outcome 1", "take 2", "outcome 2"]
+    assert len(server.wait_for(3)) == 3
 
 
 def test_a_pooled_connection_older_than_its_max_age_is_replaced_instead_of_reused(

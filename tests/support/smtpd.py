@@ -13,6 +13,10 @@ arrives: before the final "."), ``faults.drop_after_dot`` (store the message,
 then close without a reply: after the final "."), ``faults.delay_after_dot``
 (seconds to wait before replying to the final "."). ``server.down()`` and
 ``server.up()`` stop and restart listening on the same port.
+
+``SMTPRecorder(pipelining=True)`` also announces PIPELINING (RFC 2920), which
+aiosmtpd serves as it is (it reads one command at a time from whatever arrived),
+so a client writes a message's end and the next envelope at once.
 """
 
 from __future__ import annotations
@@ -69,12 +73,23 @@ class Faults:
 class _Handler:
     messages: list[ReceivedMessage] = field(default_factory=list)
     faults: Faults = field(default_factory=Faults)
-    resets: int = 0  # RSET commands seen (a pooled connection is reset before reuse)
+    resets: int = 0  # RSET commands seen (after a refused envelope)
+    sessions: int = 0  # EHLO commands seen: one per session without STARTTLS
+    pipelining: bool = False  # announce PIPELINING in the EHLO reply
     lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: threading.Condition = field(init=False)
 
     def __post_init__(self) -> None:
         self.arrived = threading.Condition(self.lock)
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope,
+                          hostname: str, responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        with self.lock:
+            self.sessions += 1
+        if self.pipelining:
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -146,8 +161,9 @@ class _Controller(Controller):
 class SMTPRecorder:
     """An aiosmtpd server on 127.0.0.1 (a free port) for the length of a ``with`` block."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, **smtp_kwargs: Any) -> None:
-        self._handler = _Handler()
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, pipelining: bool = False,
+                 **smtp_kwargs: Any) -> None:
+        self._handler = _Handler(pipelining=pipelining)
         self.host = host
         self._smtp_kwargs = smtp_kwargs
         self._controller = _Controller(
@@ -167,6 +183,17 @@ class SMTPRecorder:
         """How many RSET commands arrived."""
         with self._handler.lock:
             return self._handler.resets
+
+    @property
+    def pipelining(self) -> bool:
+        """Whether EHLO announces PIPELINING."""
+        return self._handler.pipelining
+
+    @property
+    def sessions(self) -> int:
+        """How many sessions said EHLO."""
+        with self._handler.lock:
+            return self._handler.sessions
 
     @property
     def faults(self) -> Faults:
