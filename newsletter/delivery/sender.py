@@ -23,6 +23,11 @@ Rules (documented in docs/delivery.md and tested):
   errors (``delivery_pause_after_failures`` in one run) pauses the issue; 5xx
   on MAIL FROM, a TLS or login failure pauses everything (configuration).
   Paused rows stay queued; ``newsletter resume`` lifts the pause.
+* **One connection per batch, one round trip per message.** With PIPELINING
+  the transport writes a message's end and the next envelope together
+  (:meth:`~newsletter.delivery.smtp.SMTPConnection.send_all`). When an
+  outcome pauses the next message's issue, or the run stops, the session is
+  dropped before that message's content, and its row is given back untouched.
 """
 
 from __future__ import annotations
