@@ -7,7 +7,7 @@ the accounting adds up: sent + failed + suppressed + unknown + deferred = audien
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -21,8 +21,8 @@ from newsletter.config import load_settings
 from newsletter.db.engine import write_transaction
 from newsletter.db.models import Delivery, SendPause, Subscription, Suppression
 from newsletter.delivery.outbox import fan_out
-from newsletter.delivery.outcome import Verdict
-from newsletter.delivery.outgoing import Outgoing
+from newsletter.delivery.outcome import Outcome, Verdict
+from newsletter.delivery.outgoing import K, Outgoing
 from newsletter.delivery.sender import drain
 from newsletter.delivery.smtp import SMTPConfig
 from newsletter.delivery.status import resume
@@ -428,6 +428,52 @@ def test_the_next_message_is_taken_before_an_outcome_only_when_it_can_leave_with
     else:
         assert events == ["take 0", "outcome 0", "take 1", "outcome 1", "take 2", "outcome 2"]
     assert len(server.wait_for(3)) == 3
+
+
+class LookaheadSpy:
+    """The real SMTP transport, noting how each batch asked for its stream to be sent."""
+
+    def __init__(self, inner: SMTPTransport) -> None:
+        self.inner = inner
+        self.asked: list[bool] = []
+
+    @property
+    def size(self) -> int:
+        return self.inner.size
+
+    def send(self, mail_from: str, rcpt_to: str, data: bytes) -> Outcome:
+        return self.inner.send(mail_from, rcpt_to, data)
+
+    def send_all(self, items: Iterable[Outgoing[K]], *, lookahead: bool = True,
+                 ) -> Generator[tuple[Outgoing[K], Outcome], None, None]:
+        self.asked.append(lookahead)
+        yield from self.inner.send_all(items, lookahead=lookahead)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("rate", [0, 1000], ids=["unpaced", "paced"])
+def test_a_paced_send_finishes_each_message_before_taking_the_next(
+        project: Path, database_url: str, clock: ManualClock, server: SMTPRecorder,
+        rate: int) -> None:
+    settings = load_settings(project, environ={}, overrides={
+        "database_url": database_url, "transport": "smtp", "smtp_port": server.port,
+        "secret_keys": ["k"], "smtp_pool_size": 1, "smtp_rate_per_second": rate})
+    app = create_app(settings, clock=clock)
+    spy = LookaheadSpy(SMTPTransport(SMTPConfig("127.0.0.1", server.port, timeout=5), 1))
+    try:
+        seeded = seed(app, project, 3)
+        with write_transaction(app.sessions) as session:
+            fan_out(session, seeded.issue_id, seeded.list_id, clock.now())
+        drain(app, transport=spy)
+        assert counts(app, seeded.issue_id) == {"sent": 3}
+    finally:
+        spy.close()
+        app.close()
+    # The pacer may wait between messages: a paced send must not keep the relay
+    # waiting in the middle of one, so it never reads ahead.
+    assert spy.asked == [rate == 0]
 
 
 def test_a_pooled_connection_older_than_its_max_age_is_replaced_instead_of_reused(
