@@ -37,6 +37,9 @@ import time
 from pathlib import Path
 
 from harness import (
+    ISSUE,
+    SINK,
+    SOURCE,
     cli_env,
     database,
     free_port,
@@ -45,13 +48,9 @@ from harness import (
     newsletter_bin,
     prepare,
     seed_active,
+    start_sink,
     status_counts,
-    wait_port,
 )
-
-SINK = "/usr/sbin/smtp-sink"
-SOURCE = "/usr/sbin/smtp-source"
-ISSUE = "pain-care/1"
 
 
 class DelayedLink:
@@ -157,12 +156,9 @@ def main() -> int:
     connections = processes * 2  # each with the default pool of 2 connections
     print(f"machine: {machine()}", flush=True)
     sink_port = free_port()
-    user = ["-u", "nobody"] if os.geteuid() == 0 else []
-    sink = subprocess.Popen([SINK, *user, f"127.0.0.1:{sink_port}", "1000"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sink = start_sink(sink_port)
     rows: list[tuple[str, float, int]] = []
     try:
-        wait_port("127.0.0.1", sink_port)
         with DelayedLink(sink_port, args.delay_ms / 1000) as link:
             print(f"smtp-sink on 127.0.0.1:{sink_port}, reached through a link that delays "
                   f"{args.delay_ms:g} ms each way (port {link.port}); N = {args.n:,}",

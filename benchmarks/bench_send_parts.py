@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -46,7 +45,7 @@ from harness import (
     postgres_url,
     prepare,
     seed_active,
-    wait_port,
+    start_sink,
 )
 
 T = TypeVar("T")
@@ -75,11 +74,8 @@ def main() -> int:
         raise SystemExit(f"{SINK} is missing (Debian: apt-get install postfix)")
     print(f"machine: {machine()}", flush=True)
     port = free_port()
-    user = ["-u", "nobody"] if os.geteuid() == 0 else []
-    sink = subprocess.Popen([SINK, *user, f"127.0.0.1:{port}", "1000"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sink = start_sink(port)
     try:
-        wait_port("127.0.0.1", port)
         with tempfile.TemporaryDirectory(prefix="bench-send-parts-") as folder:
             project = make_project(Path(folder), smtp_port=port)
             with database(project, pg) as db:

@@ -42,7 +42,6 @@ Needs /usr/sbin/smtp-sink and /usr/sbin/smtp-source (Debian: postfix).
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import subprocess
 import sys
@@ -72,8 +71,8 @@ from harness import (
     postgres_url,
     prepare,
     seed_active,
+    start_sink,
     status_counts,
-    wait_port,
 )
 from sqlalchemy import text
 
@@ -270,12 +269,9 @@ def main() -> int:
         print(f"message: {size:,} bytes as sent (captured from a pilot send); "
               f"smtp-source file {message.stat().st_size:,} bytes + CR per line", flush=True)
         port = free_port()
-        user = ["-u", "nobody"] if os.geteuid() == 0 else []
-        sink = subprocess.Popen([SINK, *user, f"127.0.0.1:{port}", "1000"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sink = start_sink(port)
         results = []
         try:
-            wait_port("127.0.0.1", port)
             print(f"smtp-sink on 127.0.0.1:{port}; database: "
                   f"{'PostgreSQL ' + pg.split('@')[-1] if pg else 'SQLite (default)'}", flush=True)
             for count in counts:

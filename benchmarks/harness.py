@@ -448,6 +448,20 @@ def wait_port(host: str, port: int, timeout: float = 10.0) -> None:
     raise SystemExit(f"nothing listens on {host}:{port} after {timeout} s")
 
 
+def start_sink(port: int) -> subprocess.Popen[bytes]:
+    """Postfix's ``smtp-sink`` on 127.0.0.1:``port`` (as nobody when run as root), listening."""
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    sink = subprocess.Popen([SINK, *user, f"127.0.0.1:{port}", "1000"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port("127.0.0.1", port)
+    except BaseException:
+        sink.kill()
+        sink.wait()
+        raise
+    return sink
+
+
 def add_owner(project: Path, env: Mapping[str, str]) -> None:
     """Make the console owner ``OWNER_EMAIL`` with ``OWNER_PASSWORD`` (`newsletter staff add`)."""
     subprocess.run([newsletter_bin(), "staff", "add", OWNER_EMAIL, "--role", "owner",
