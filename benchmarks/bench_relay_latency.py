@@ -72,11 +72,24 @@ class DelayedLink:
         try:
             self._loop.run_forever()
         finally:
+            # Close every proxied connection before the loop, so none is left to a loop
+            # that is gone when the interpreter exits.
             server.close()
+            tasks = asyncio.all_tasks(self._loop)
+            for task in tasks:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            self._loop.close()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         far_reader, far_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        await asyncio.gather(self._pipe(reader, far_writer), self._pipe(far_reader, writer))
+        try:
+            await asyncio.gather(self._pipe(reader, far_writer), self._pipe(far_reader, writer))
+        except asyncio.CancelledError:
+            pass  # the link is shutting down: this connection simply ends
+        finally:
+            writer.close()
+            far_writer.close()
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
