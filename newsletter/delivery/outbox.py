@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Table, and_, exists, func, insert, literal, or_, select
+from sqlalchemy import ColumnElement, Table, and_, exists, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -213,15 +213,17 @@ def due_count(app: App) -> int:
     """How many rows a drain would try now (for the progress bar's total).
 
     Rows left ``sending`` by a worker found dead (or whose lease ran out) count too:
-    the drain claims them first.
+    the drain claims them first. The two kinds are counted apart and added (their
+    states differ, so no row is counted twice): as one ``OR``, SQLite gathered
+    every matching row id in memory to remove duplicates, 24 MB at 1,000,000 rows.
     """
     now = app.clock.now()
+    due = (and_(Delivery.status.in_(DUE_STATES), Delivery.next_attempt_at <= now),
+           and_(Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now))
+    ready, stale = (select(func.count()).select_from(Delivery).where(condition)
+                    .scalar_subquery() for condition in due)
     with app.db.read("counting what is due") as session:
-        return int(session.scalar(
-            select(func.count()).select_from(Delivery).where(or_(
-                and_(Delivery.status.in_(DUE_STATES), Delivery.next_attempt_at <= now),
-                and_(Delivery.status == DeliveryStatus.SENDING, Delivery.lease_until < now)))
-        ) or 0)
+        return int(session.scalar(select(ready + stale)) or 0)
 
 
 def send_issue_now(app: App, series_slug: str, position: int) -> tuple[int, int]:

@@ -21,7 +21,7 @@ from newsletter.db.models import (
     Suppression,
 )
 from newsletter.delivery.claims import Result, claim, record
-from newsletter.delivery.outbox import fan_out
+from newsletter.delivery.outbox import due_count, fan_out
 from tests.support.audience import add_subscribers, address, counts, seed
 
 LEASE = timedelta(minutes=15)
@@ -136,3 +136,28 @@ def test_concurrent_claims_are_disjoint(app: App, project: Path) -> None:
     assert len(ids) == len(set(ids)) == 200
     with app.sessions() as session:
         assert session.scalar(select(Delivery.id).where(Delivery.status != "sending")) is None
+
+
+def test_the_count_of_what_is_due_adds_due_rows_and_sending_rows_whose_lease_ran_out(
+        app: App, project: Path) -> None:
+    seeded = seed(app, project, 9)
+    now = app.clock.now()
+    soon, past = now + timedelta(hours=1), now - timedelta(minutes=1)
+    states = [  # (status, next_attempt_at, lease_until); True marks the ones due now
+        (DeliveryStatus.QUEUED, now, None, True),
+        (DeliveryStatus.QUEUED, soon, None, False),
+        (DeliveryStatus.DEFERRED, past, None, True),
+        (DeliveryStatus.DEFERRED, soon, None, False),
+        (DeliveryStatus.UNKNOWN, past, None, True),
+        (DeliveryStatus.SENDING, None, past, True),
+        (DeliveryStatus.SENDING, None, soon, False),
+        (DeliveryStatus.SENT, None, None, False),
+        (DeliveryStatus.FAILED, None, None, False),
+    ]
+    with write_transaction(app.sessions) as session:
+        fan_out(session, seeded.issue_id, seeded.list_id, now)
+        ids = session.scalars(select(Delivery.id).order_by(Delivery.id)).all()
+        for row_id, (status, next_at, lease, _) in zip(ids, states, strict=True):
+            session.execute(update(Delivery).where(Delivery.id == row_id).values(
+                status=status, next_attempt_at=next_at, lease_until=lease))
+    assert due_count(app) == sum(1 for *_, due in states if due) == 4
