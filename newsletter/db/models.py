@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -288,7 +289,10 @@ class Delivery(Base):
         UniqueConstraint("issue_id", "subscriber_id"),
         Index("ix_deliveries_status_next", "status", "next_attempt_at"),
         # A bounce that names no recipient is matched by the Message-ID it returns (#46).
-        Index("ix_deliveries_message_id", "message_id"),
+        # Rows get one when sent: queued rows stay out of the index (a fan-out writes none).
+        Index("ix_deliveries_message_id", "message_id",
+              sqlite_where=text("message_id IS NOT NULL"),
+              postgresql_where=text("message_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

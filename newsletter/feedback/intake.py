@@ -35,7 +35,7 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from newsletter.audience import people
@@ -172,13 +172,17 @@ def _record(app: App, session: Session, incoming: Incoming) -> Recorded:
                     delivery_id, alerts=tuple(alerts))
 
 
+def sent_as(message_id: str) -> Select[Delivery]:
+    """The delivery that went out with ``message_id`` (through its partial index)."""
+    return select(Delivery).where(Delivery.message_id == message_id).limit(1)
+
+
 def _match(session: Session, report: Report, vouched: bool) -> _Match:
     delivery = None
     if report.delivery_id is not None:
         delivery = session.get(Delivery, report.delivery_id)
     if delivery is None and report.original_message_id:
-        delivery = session.scalar(select(Delivery).where(
-            Delivery.message_id == report.original_message_id).limit(1))
+        delivery = session.scalar(sent_as(report.original_message_id))
     if delivery is not None:
         return _Match(delivery, session.get(Subscriber, delivery.subscriber_id))
     if vouched and report.recipients:

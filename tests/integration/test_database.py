@@ -14,6 +14,7 @@ from newsletter.app import App
 from newsletter.db.engine import make_engine
 from newsletter.db.migrate import current_revision, head_revision, upgrade
 from newsletter.db.models import Base, Delivery, Issue, MailingList, Series, Subscriber
+from newsletter.feedback.intake import sent_as
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -54,6 +55,29 @@ def test_the_migrations_build_exactly_the_schema_of_the_models(app: App) -> None
 def test_upgrading_twice_changes_nothing(app: App) -> None:
     before, after = upgrade(app.engine)
     assert before == after == head_revision()
+
+
+def test_a_bounce_finds_its_delivery_by_message_id_through_the_partial_index(app: App) -> None:
+    issue_id, subscriber_id = _issue_and_subscriber(app)
+    with app.sessions() as session:
+        session.add_all([
+            Delivery(issue_id=issue_id, subscriber_id=subscriber_id, status="sent",
+                     message_id="<a.b@clinic.example>", queued_at=NOW, updated_at=NOW),
+            Delivery(kind="confirmation", subscriber_id=subscriber_id, status="queued",
+                     queued_at=NOW, updated_at=NOW)])
+        session.commit()
+    query = sent_as("<a.b@clinic.example>")
+    sql = str(query.compile(dialect=app.engine.dialect, compile_kwargs={"literal_binds": True}))
+    with app.engine.begin() as connection:
+        if app.engine.dialect.name == "sqlite":
+            explain = "EXPLAIN QUERY PLAN "
+        else:  # a table this small would be scanned; the question is whether it can use the index
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            explain = "EXPLAIN "
+        plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(explain + sql))
+        found = connection.execute(query.with_only_columns(Delivery.status)).scalar_one()
+    assert "ix_deliveries_message_id" in plan, plan
+    assert found == "sent"
 
 
 def test_the_same_issue_cannot_be_queued_twice_for_one_subscriber(app: App) -> None:
