@@ -8,6 +8,9 @@ import click
 import pytest
 
 from newsletter.cli import main
+from newsletter.cli.base import COMMAND_MODULES, load_command_modules
+
+load_command_modules(COMMAND_MODULES)  # commands are loaded when used; these tests see them all
 
 
 def _commands(group: click.Group, prefix: str = "") -> Iterator[tuple[str, click.Command]]:
