@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -31,6 +32,15 @@ def head_revision() -> str:
     return head
 
 
+def _known(revision: str) -> bool:
+    """Whether ``revision`` is one of the migrations shipped with this package."""
+    scripts = ScriptDirectory.from_config(alembic_config_for_scripts())
+    try:
+        return scripts.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
 def alembic_config_for_scripts() -> Config:
     """A config that can read the migration scripts without a database."""
     config = Config()
@@ -51,6 +61,12 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Bring the schema to the newest revision; returns (before, after). A no-op when current."""
     before = current_revision(engine)
     head = head_revision()
+    if before is not None and not _known(before):
+        raise DatabaseError(
+            f"{engine.url.render_as_string(hide_password=True)}: the schema is at revision "
+            f"{before!r}, which this version of newsletter does not know (its newest is "
+            f"{head!r}): a newer version upgraded it. Run that version, or restore the backup "
+            "taken before the upgrade (docs/deploy.md, \"Upgrading\").")
     if before != head:
         try:
             command.upgrade(alembic_config(engine), "head")

@@ -14,6 +14,7 @@ from newsletter.app import App
 from newsletter.db.engine import make_engine
 from newsletter.db.migrate import current_revision, head_revision, upgrade
 from newsletter.db.models import Base, Delivery, Issue, MailingList, Series, Subscriber
+from newsletter.errors import DatabaseError
 from newsletter.feedback.intake import sent_as
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -55,6 +56,18 @@ def test_the_migrations_build_exactly_the_schema_of_the_models(app: App) -> None
 def test_upgrading_twice_changes_nothing(app: App) -> None:
     before, after = upgrade(app.engine)
     assert before == after == head_revision()
+
+
+def test_an_older_version_on_a_schema_a_newer_one_upgraded_stops_with_both_revisions_named(
+        app: App) -> None:
+    with app.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0099_from_later'"))
+    with pytest.raises(DatabaseError) as raised:
+        upgrade(app.engine)
+    message = str(raised.value)
+    assert "'0099_from_later'" in message
+    assert repr(head_revision()) in message
+    assert current_revision(app.engine) == "0099_from_later"  # nothing was touched
 
 
 def test_a_bounce_finds_its_delivery_by_message_id_through_the_partial_index(app: App) -> None:
