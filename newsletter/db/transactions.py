@@ -6,7 +6,9 @@ transaction. It adds three things to :func:`~newsletter.db.engine.write_transact
 * **The SQLite writer gate.** SQLite has one write lock per file anyway;
   queueing our own threads on a mutex hands it over at once, where the busy
   handler would poll and sleep (that polling pushed the p99 of signups under
-  load past a second). Other processes still meet the busy timeout.
+  load past a second). Other processes are waited for by trying ``BEGIN
+  IMMEDIATE`` again every 0.1 to 2 ms (:mod:`newsletter.db.engine`), within
+  the same busy timeout.
   PostgreSQL needs no gate.
 * **One mapping of database errors.** A locked or unreachable database
   (``OperationalError``) becomes a :class:`~newsletter.errors.DatabaseError`

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select, text
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 
 from newsletter.app import App
-from newsletter.db.engine import make_engine
+from newsletter.db.engine import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    make_engine,
+    make_sessionmaker,
+    write_transaction,
+)
 from newsletter.db.migrate import current_revision, head_revision, upgrade
 from newsletter.db.models import Base, Delivery, Issue, MailingList, Series, Subscriber
 from newsletter.errors import DatabaseError
@@ -133,10 +142,54 @@ def test_sqlite_files_run_in_wal_mode_with_a_busy_timeout(tmp_path: object) -> N
     try:
         with engine.connect() as connection:
             assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-            assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+            assert (connection.execute(text("PRAGMA busy_timeout")).scalar() or 0) >= 5000
             assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def locked_file(tmp_path: Path) -> Iterator[tuple[Engine, sqlite3.Connection]]:
+    """An engine on a SQLite file whose write lock another connection (another process) holds."""
+    engine = make_engine(f"sqlite:///{tmp_path}/locked.db")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE notes (body TEXT)")
+    other = sqlite3.connect(tmp_path / "locked.db", isolation_level=None,
+                            check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO notes VALUES ('from the other process')")
+    try:
+        yield engine, other
+    finally:
+        other.close()
+        engine.dispose()
+
+
+def test_a_write_waits_for_another_process_to_release_the_sqlite_file_and_then_goes_ahead(
+        locked_file: tuple[Engine, sqlite3.Connection]) -> None:
+    engine, other = locked_file
+    release = threading.Timer(0.05, other.commit)
+    release.start()
+    try:
+        with write_transaction(make_sessionmaker(engine)) as session:
+            # Began after the other process committed, so its row is there.
+            seen = session.execute(text("SELECT body FROM notes")).scalars().all()
+            session.execute(text("INSERT INTO notes VALUES ('ours')"))
+    finally:
+        release.join()
+    assert seen == ["from the other process"]
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM notes")).scalar() == 2
+
+
+def test_a_write_that_waited_its_limit_fails_with_sqlites_error_and_keeps_the_busy_timeout(
+        locked_file: tuple[Engine, sqlite3.Connection]) -> None:
+    engine, _other = locked_file
+    with engine.connect() as connection:
+        waiting = connection.execution_options(sqlite_begin="IMMEDIATE", sqlite_busy_ms=30)
+        with pytest.raises(OperationalError, match="database is locked"):
+            waiting.begin()
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == SQLITE_BUSY_TIMEOUT_MS
 
 
 def test_the_issue13_migration_strips_invisible_characters_from_stored_names(
