@@ -30,9 +30,11 @@ from tests.support.smtpd import SMTPRecorder
 
 AUDIENCE = 2_000
 KILLS = 20
+PROCESSES = 2  # sending processes of one `send` (given, so the bound holds on any machine)
 POOL = 2
 BATCH = 10
-IN_FLIGHT_BOUND = POOL * BATCH  # claimed-but-unrecorded messages one process can hold
+# Claimed-but-unrecorded messages one `send` can hold: what a kill may duplicate.
+IN_FLIGHT_BOUND = PROCESSES * POOL * BATCH
 
 
 @pytest.fixture
@@ -53,8 +55,9 @@ def environment(project: Path, tmp_path: Path, server: SMTPRecorder) -> dict[str
         "NEWSLETTER_SMTP_POOL_SIZE": str(POOL),
         "NEWSLETTER_DELIVERY_BATCH_SIZE": str(BATCH),
         "NEWSLETTER_DELIVERY_LEASE_SECONDS": "1",
-        # Slow enough that 20 kills land while the issue is still going out.
-        "NEWSLETTER_SMTP_RATE_PER_SECOND": "150",
+        # Per process: at most 2 x 100 x 0.4 s = 80 messages between a send's first
+        # message and its kill, so 20 kills land while the issue is still going out.
+        "NEWSLETTER_SMTP_RATE_PER_SECOND": "100",
     }
 
 
@@ -68,8 +71,9 @@ def crash_app(project: Path, environment: dict[str, str]) -> Iterator[App]:
 
 def start(project: Path, environment: dict[str, str], *,
           capture: bool = False) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "newsletter", "send"], cwd=project,
-                            env=environment, stdout=subprocess.DEVNULL,
+    return subprocess.Popen([sys.executable, "-m", "newsletter", "send", "--processes",
+                             str(PROCESSES)], cwd=project, env=environment,
+                            stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE if capture else subprocess.DEVNULL)
 
 
@@ -82,8 +86,14 @@ def test_sigkill_at_random_moments_loses_nobody_and_duplicates_only_in_flight_me
     chance = random.Random(int(os.environ.get("CRASH_SEED", "8058")))
     kills = 0
     while kills < KILLS:
+        before = len(server.messages)
         process = start(project, environment)
-        time.sleep(chance.uniform(0.6, 1.8))  # a real process: real time passes
+        # Kill it while it sends, however long it took to start (a hang guard, not a check).
+        deadline = time.monotonic() + 60
+        while len(server.messages) == before and process.poll() is None:
+            assert time.monotonic() < deadline, "the restarted send sent nothing in 60 s"
+            time.sleep(0.01)
+        time.sleep(chance.uniform(0.0, 0.4))  # a real process: real time passes
         if process.poll() is not None:
             break  # it finished before we could kill it
         os.kill(process.pid, signal.SIGKILL)
