@@ -114,10 +114,7 @@ _FIRST_PAUSE, _LONGEST_PAUSE = 0.0001, 0.002
 
 def _locked(err: sqlite3.OperationalError) -> bool:
     """Whether ``err`` is SQLITE_BUSY (another connection holds the write lock)."""
-    code = getattr(err, "sqlite_errorcode", None)
-    if code is not None:
-        return bool(code & 0xFF == sqlite3.SQLITE_BUSY)
-    return "locked" in str(err) or "busy" in str(err)
+    return bool(getattr(err, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY)
 
 
 def is_sqlite(engine: Engine) -> bool:
